@@ -1,0 +1,496 @@
+//! The keyword index (tantivy, BM25).
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::NaiveDate;
+use paperboy_core::{ArxivId, Paper};
+use paperboy_store::Store;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+};
+use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+/// Queries longer than this are refused: they are never a person's search and cost a lot.
+pub const MAX_QUERY_CHARS: usize = 250;
+/// Bumped whenever the schema or analysis changes; an index of another format is rebuilt.
+const FORMAT: &str = "paperboy-text-v1";
+const FORMAT_FILE: &str = "paperboy-format";
+const TOKENIZER: &str = "en_stem";
+const TITLE_BOOST: f32 = 2.0;
+const WRITER_HEAP: usize = 200_000_000;
+/// Papers read from the store per batch when catching up.
+const CATCH_UP_BATCH: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("search index: {0}")]
+    Index(#[from] tantivy::TantivyError),
+    #[error("search index directory: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("reading papers for the index: {0}")]
+    Store(#[from] paperboy_store::StoreError),
+    #[error("the query is {0} characters long; the limit is {MAX_QUERY_CHARS}")]
+    QueryTooLong(usize),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    /// Only papers in this category (any of their categories).
+    pub category: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: ArxivId,
+    pub score: f32,
+}
+
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub hits: Vec<Hit>,
+    /// How many papers match in all.
+    pub total: usize,
+}
+
+struct Fields {
+    id: Field,
+    title: Field,
+    summary: Field,
+    authors: Field,
+    category: Field,
+    day: Field,
+}
+
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        title: b.add_text_field("title", text.clone()),
+        summary: b.add_text_field("summary", text.clone()),
+        authors: b.add_text_field("authors", text),
+        category: b.add_text_field("category", STRING),
+        day: b.add_i64_field("day", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+/// Days since 1970-01-01 of the date a paper is filtered by: its first daily list, else published.
+fn paper_day(p: &Paper) -> Option<i64> {
+    let d = p.daily_date.or(p.published.map(|t| t.date_naive()))?;
+    Some(day_number(d))
+}
+
+fn day_number(d: NaiveDate) -> i64 {
+    (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (empty) when missing or of another format.
+    /// Returns whether it was (re)created, i.e. must be filled from the store.
+    pub fn open(dir: &Path) -> Result<(SearchIndex, bool), SearchError> {
+        let format_ok = std::fs::read_to_string(dir.join(FORMAT_FILE))
+            .map(|f| f.trim() == FORMAT)
+            .unwrap_or(false);
+        let (schema, fields) = schema();
+        let (index, fresh) = match format_ok.then(|| Index::open_in_dir(dir)) {
+            Some(Ok(index)) => (index, false),
+            other => {
+                if let Some(Err(e)) = other {
+                    tracing::warn!(error = %e, "search index unreadable; rebuilding it");
+                }
+                if dir.exists() {
+                    std::fs::remove_dir_all(dir)?;
+                }
+                std::fs::create_dir_all(dir)?;
+                let index = Index::create_in_dir(dir, schema)?;
+                std::fs::write(dir.join(FORMAT_FILE), FORMAT)?;
+                (index, true)
+            }
+        };
+        let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(RemoveLongFilter::limit(40))
+            .filter(LowerCaser)
+            .filter(Stemmer::new(Language::English))
+            .build();
+        index.tokenizers().register(TOKENIZER, analyzer);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let writer = index.writer(WRITER_HEAP)?;
+        Ok((
+            SearchIndex {
+                dir: dir.to_owned(),
+                index,
+                reader,
+                writer: Mutex::new(writer),
+                fields,
+            },
+            fresh,
+        ))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The store change sequence number this index has applied up to.
+    pub fn applied_seq(&self) -> Result<i64, SearchError> {
+        Ok(self
+            .index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Applies every change the store has after the one this index last applied; returns how
+    /// many papers were (re)indexed. Safe to call at any time and from several tasks.
+    pub async fn catch_up(
+        &self,
+        store: &dyn Store,
+        mut progress: impl FnMut(usize),
+    ) -> Result<usize, SearchError> {
+        let mut seq = self.applied_seq()?;
+        let fresh = seq == 0;
+        let mut done = 0;
+        loop {
+            let changes = store.changes_since(seq, CATCH_UP_BATCH).await?;
+            let Some(last) = changes.last().map(|c| c.0) else {
+                break;
+            };
+            {
+                let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+                for (_, paper, visible) in &changes {
+                    if !fresh {
+                        writer
+                            .delete_term(Term::from_field_text(self.fields.id, paper.id.as_str()));
+                    }
+                    if *visible {
+                        writer.add_document(self.document(paper))?;
+                    }
+                }
+                let mut commit = writer.prepare_commit()?;
+                commit.set_payload(&last.to_string());
+                commit.commit()?;
+            }
+            done += changes.len();
+            seq = last;
+            progress(done);
+        }
+        if done > 0 {
+            self.reader.reload()?;
+        }
+        Ok(done)
+    }
+
+    fn document(&self, p: &Paper) -> TantivyDocument {
+        let f = &self.fields;
+        let mut d = doc!(f.id => p.id.as_str(), f.title => p.title.as_str(), f.summary => p.summary.as_str());
+        for a in &p.authors {
+            d.add_text(f.authors, &a.name);
+        }
+        for c in &p.categories {
+            d.add_text(f.category, c);
+        }
+        if let Some(day) = paper_day(p) {
+            d.add_i64(f.day, day);
+        }
+        d
+    }
+
+    fn parse(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
+        let chars = q.text.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(SearchError::QueryTooLong(chars));
+        }
+        let f = &self.fields;
+        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.summary, f.authors]);
+        parser.set_field_boost(f.title, TITLE_BOOST);
+        // Lenient: a stray quote or colon in a person's query still searches the words.
+        let (text_query, _errors) = parser.parse_query_lenient(&q.text);
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
+        if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
+            let term = Term::from_field_text(f.category, cat);
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
+        }
+        if q.from.is_some() || q.to.is_some() {
+            let bound = |d: Option<NaiveDate>| match d {
+                Some(d) => Bound::Included(Term::from_field_i64(f.day, day_number(d))),
+                None => Bound::Unbounded,
+            };
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(bound(q.from), bound(q.to))),
+            ));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// BM25 search with filters; hits best first.
+    pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
+        let query = self.parse(q)?;
+        let searcher = self.reader.searcher();
+        let limit = q.limit.max(1);
+        let (top, total) = searcher.search(
+            &query,
+            &(TopDocs::with_limit(limit).and_offset(q.offset), Count),
+        )?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let id = doc
+                .get_first(self.fields.id)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            if let Ok(id) = ArxivId::parse(id) {
+                hits.push(Hit { id, score });
+            }
+        }
+        Ok(SearchResults { hits, total })
+    }
+
+    /// Marks the words of `text` that match the query with `<b>…</b>`, escaping everything else;
+    /// `max_chars` bounds the fragment (0 = the whole text).
+    pub fn highlight(
+        &self,
+        q: &SearchQuery,
+        field: HighlightField,
+        text: &str,
+        max_chars: usize,
+    ) -> String {
+        let field = match field {
+            HighlightField::Title => self.fields.title,
+            HighlightField::Summary => self.fields.summary,
+        };
+        let html = self.parse(q).ok().and_then(|query| {
+            let searcher = self.reader.searcher();
+            let mut generator = SnippetGenerator::create(&searcher, &*query, field).ok()?;
+            generator.set_max_num_chars(if max_chars == 0 {
+                text.len() + 1
+            } else {
+                max_chars
+            });
+            let snippet = generator.snippet(text);
+            (!snippet.fragment().is_empty()).then(|| snippet.to_html())
+        });
+        html.unwrap_or_else(|| {
+            let cut: String = if max_chars == 0 {
+                text.to_string()
+            } else {
+                text.chars().take(max_chars).collect()
+            };
+            escape_html(&cut)
+        })
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum HighlightField {
+    Title,
+    Summary,
+}
+
+fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use paperboy_core::Author;
+
+    fn paper(
+        id: &str,
+        title: &str,
+        summary: &str,
+        cat: &str,
+        day: &str,
+    ) -> (Paper, Option<paperboy_core::DailyEntry>) {
+        let mut p = Paper::new(ArxivId::parse(id).unwrap(), title);
+        p.summary = summary.into();
+        p.authors = vec![Author::named("Grace Hopper")];
+        p.categories = vec![cat.into()];
+        p.daily_date = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
+        (p, None)
+    }
+
+    async fn fixture() -> (SearchIndex, std::sync::Arc<dyn Store>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            paperboy_store::open(dir.path().join("db.sqlite3").to_str().unwrap(), true).unwrap();
+        store
+            .import(vec![
+                paper(
+                    "2501.00001",
+                    "Diffusion models for images",
+                    "We denoise <b>images</b> step by step.",
+                    "cs.CV",
+                    "2025-01-02",
+                ),
+                paper(
+                    "2501.00002",
+                    "Language models reason",
+                    "Chains of thought help models reason about images.",
+                    "cs.CL",
+                    "2025-01-03",
+                ),
+                paper(
+                    "2501.00003",
+                    "Protein folding",
+                    "Nothing about the other topics.",
+                    "q-bio.BM",
+                    "2025-02-01",
+                ),
+            ])
+            .await
+            .unwrap();
+        let (index, fresh) = SearchIndex::open(&dir.path().join("index")).unwrap();
+        assert!(fresh);
+        assert_eq!(index.catch_up(&*store, |_| {}).await.unwrap(), 3);
+        (index, store, dir)
+    }
+
+    fn q(text: &str) -> SearchQuery {
+        SearchQuery {
+            text: text.into(),
+            limit: 10,
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn title_matches_rank_first_and_stems_match() {
+        let (index, _store, _dir) = fixture().await;
+        let res = index.search(&q("image")).unwrap();
+        let ids: Vec<_> = res.hits.iter().map(|h| h.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["2501.00001", "2501.00002"],
+            "title hit (stemmed 'images') outranks abstract hit"
+        );
+        assert_eq!(res.total, 2);
+    }
+
+    #[tokio::test]
+    async fn filters_by_category_and_date() {
+        let (index, _store, _dir) = fixture().await;
+        let mut query = q("models");
+        query.category = Some("cs.CL".into());
+        assert_eq!(index.search(&query).unwrap().hits.len(), 1);
+        let mut query = q("models");
+        query.from = NaiveDate::from_ymd_opt(2025, 1, 3);
+        let hits = index.search(&query).unwrap().hits;
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].id.as_str(), "2501.00002");
+    }
+
+    #[tokio::test]
+    async fn long_queries_are_refused() {
+        let (index, _store, _dir) = fixture().await;
+        assert!(matches!(
+            index.search(&q(&"a".repeat(251))),
+            Err(SearchError::QueryTooLong(251))
+        ));
+    }
+
+    #[tokio::test]
+    async fn highlight_escapes_markup() {
+        let (index, _store, _dir) = fixture().await;
+        let html = index.highlight(
+            &q("images"),
+            HighlightField::Summary,
+            "We denoise <b>images</b> step by step.",
+            0,
+        );
+        assert!(html.contains("&lt;b&gt;<b>images</b>&lt;/b&gt;"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn catch_up_applies_only_new_changes_and_survives_reopen() {
+        let (index, store, dir) = fixture().await;
+        let (p, _) = paper(
+            "2501.00001",
+            "Flow matching for images",
+            "Replaced abstract.",
+            "cs.CV",
+            "2025-01-02",
+        );
+        let mut p = p;
+        p.version = Some(2);
+        store.import(vec![(p, None)]).await.unwrap();
+        assert_eq!(index.catch_up(&*store, |_| {}).await.unwrap(), 1);
+        assert_eq!(
+            index.search(&q("diffusion")).unwrap().total,
+            0,
+            "the old title is gone"
+        );
+        assert_eq!(index.search(&q("flow")).unwrap().total, 1);
+        assert_eq!(index.num_docs(), 3, "updated, not duplicated");
+        drop(index);
+        let (index, fresh) = SearchIndex::open(&dir.path().join("index")).unwrap();
+        assert!(!fresh);
+        assert_eq!(
+            index.catch_up(&*store, |_| {}).await.unwrap(),
+            0,
+            "nothing to redo after a restart"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_index_of_another_format_is_rebuilt() {
+        let (index, _store, dir) = fixture().await;
+        let path = index.dir().to_owned();
+        drop(index);
+        std::fs::write(path.join(FORMAT_FILE), "paperboy-text-v0").unwrap();
+        let (index, fresh) = SearchIndex::open(&path).unwrap();
+        assert!(fresh);
+        assert_eq!(index.num_docs(), 0);
+        drop(dir);
+    }
+}

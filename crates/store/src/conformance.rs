@@ -1,0 +1,220 @@
+//! Store behaviour every backend must show, written once against the trait and run per backend.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use paperboy_core::{ArxivId, Author, DailyEntry, Paper};
+
+use crate::{Change, ListingFilter, Store};
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn paper(id: &str, title: &str) -> Paper {
+    let mut p = Paper::new(ArxivId::parse(id).unwrap(), title);
+    p.summary = format!("Abstract of {title}");
+    p.authors = vec![Author::named("Ada Lovelace")];
+    p
+}
+
+fn entry(d: &str, id: &str, position: u32, upvotes: i64) -> DailyEntry {
+    DailyEntry {
+        day: day(d),
+        paper_id: ArxivId::parse(id).unwrap(),
+        position,
+        upvotes,
+        num_comments: 0,
+        submitted_by: None,
+        published_at: None,
+        title: None,
+        summary: None,
+        thumbnail: None,
+        is_author_participating: false,
+        extra: Default::default(),
+    }
+}
+
+pub async fn import_is_idempotent_and_merges(store: Arc<dyn Store>) {
+    let batch = vec![
+        (
+            paper("2501.00001", "First"),
+            Some(entry("2025-01-02", "2501.00001", 0, 5)),
+        ),
+        (
+            paper("2501.00002", "Second"),
+            Some(entry("2025-01-02", "2501.00002", 1, 9)),
+        ),
+        (paper("2501.00003", "Third"), None),
+    ];
+    assert_eq!(
+        store.import(batch.clone()).await.unwrap(),
+        vec![Change::New; 3]
+    );
+    let seq = store.last_seq().await.unwrap();
+    assert_eq!(
+        store.import(batch).await.unwrap(),
+        vec![Change::Unchanged; 3]
+    );
+    assert_eq!(
+        store.last_seq().await.unwrap(),
+        seq,
+        "an unchanged import writes nothing"
+    );
+
+    // A newer version replaces the title; the DOI it lacks is kept.
+    let mut v1 = paper("2501.00003", "Third");
+    v1.version = Some(1);
+    v1.doi = Some("10.1000/xyz".into());
+    assert_eq!(
+        store.import(vec![(v1, None)]).await.unwrap(),
+        vec![Change::Updated]
+    );
+    let mut v2 = paper("2501.00003", "Third, revised");
+    v2.version = Some(2);
+    store.import(vec![(v2, None)]).await.unwrap();
+    let got = store
+        .paper(&ArxivId::parse("2501.00003").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.paper.title, "Third, revised");
+    assert_eq!(got.paper.doi.as_deref(), Some("10.1000/xyz"));
+
+    let changes = store.changes_since(seq, 100).await.unwrap();
+    assert_eq!(
+        changes.len(),
+        1,
+        "only the updated paper is in the change feed after {seq}"
+    );
+    assert_eq!(changes[0].1.id.as_str(), "2501.00003");
+}
+
+pub async fn listings_and_days(store: Arc<dyn Store>) {
+    store
+        .import(vec![
+            (
+                paper("2501.00001", "A"),
+                Some(entry("2025-01-02", "2501.00001", 0, 5)),
+            ),
+            (
+                paper("2501.00002", "B"),
+                Some(entry("2025-01-02", "2501.00002", 1, 9)),
+            ),
+            (
+                paper("2501.00004", "C"),
+                Some(entry("2025-01-06", "2501.00004", 0, 1)),
+            ),
+        ])
+        .await
+        .unwrap();
+    let list = store
+        .listing(
+            day("2025-01-02"),
+            day("2025-01-02"),
+            &ListingFilter::default(),
+        )
+        .await
+        .unwrap();
+    let ids: Vec<_> = list.iter().map(|l| l.paper.id.to_string()).collect();
+    assert_eq!(ids, ["2501.00001", "2501.00002"], "feed order");
+    assert_eq!(store.latest_day().await.unwrap(), Some(day("2025-01-06")));
+    assert_eq!(
+        store.neighbour_days(day("2025-01-04")).await.unwrap(),
+        (Some(day("2025-01-02")), Some(day("2025-01-06")))
+    );
+    let stats = store.stats().await.unwrap();
+    assert_eq!((stats.papers, stats.daily_entries, stats.days), (3, 3, 2));
+    let view = store
+        .paper(&ArxivId::parse("2501.00002").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.upvotes(), 9);
+}
+
+pub async fn papers_page_walks_everything_once(store: Arc<dyn Store>) {
+    let mut batch = Vec::new();
+    for i in 1..=25 {
+        let mut p = paper(&format!("2502.{i:05}"), &format!("P{i}"));
+        p.published =
+            Some(chrono::DateTime::from_timestamp(1_740_000_000 + (i % 7) * 86_400, 0).unwrap());
+        batch.push((p, None));
+    }
+    store.import(batch).await.unwrap();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let (page, next) = store.papers_page(cursor.as_deref(), 10).await.unwrap();
+        seen.extend(page.into_iter().map(|v| v.paper.id.to_string()));
+        match next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(
+        (seen.len(), sorted.len()),
+        (25, 25),
+        "each paper exactly once"
+    );
+}
+
+pub async fn backup_is_a_readable_copy(store: Arc<dyn Store>, dir: &std::path::Path) {
+    store
+        .import(vec![(paper("2501.00001", "A"), None)])
+        .await
+        .unwrap();
+    let dest = dir.join("backup.sqlite3");
+    store.backup(&dest).await.unwrap();
+    assert!(store.backup(&dest).await.is_err(), "never overwrites");
+    let copy = crate::open(dest.to_str().unwrap(), false).unwrap();
+    assert_eq!(copy.stats().await.unwrap().papers, 1);
+}
+
+macro_rules! conformance {
+    ($backend:ident, $make:expr) => {
+        mod $backend {
+            use super::*;
+            #[tokio::test]
+            async fn import_is_idempotent_and_merges() {
+                let (store, _dir) = $make;
+                super::import_is_idempotent_and_merges(store).await;
+            }
+            #[tokio::test]
+            async fn listings_and_days() {
+                let (store, _dir) = $make;
+                super::listings_and_days(store).await;
+            }
+            #[tokio::test]
+            async fn papers_page_walks_everything_once() {
+                let (store, _dir) = $make;
+                super::papers_page_walks_everything_once(store).await;
+            }
+            #[tokio::test]
+            async fn backup_is_a_readable_copy() {
+                let (store, dir) = $make;
+                super::backup_is_a_readable_copy(store, dir.path()).await;
+            }
+        }
+    };
+}
+
+fn sqlite_store() -> (Arc<dyn Store>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = crate::open(dir.path().join("paperboy.sqlite3").to_str().unwrap(), true).unwrap();
+    (store, dir)
+}
+
+conformance!(sqlite, sqlite_store());
+
+#[test]
+fn a_mistyped_path_is_refused_rather_than_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = crate::open(dir.path().join("typo.sqlite3").to_str().unwrap(), false)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("does not exist"));
+}

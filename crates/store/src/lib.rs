@@ -1,0 +1,166 @@
+//! The database behind paperboy: the `Store` trait, which is everything the rest of the program may
+//! ask of storage, and one module per backend, each with its own migrations. The backend is chosen
+//! once, from the database URL, by [`open`]; callers only ever see `Arc<dyn Store>`. The store holds
+//! the truth; search indexes are derived from it through the change feed ([`Store::changes_since`]).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use paperboy_core::{ArxivId, DailyEntry, Paper};
+
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored record is corrupt: {0}")]
+    Corrupt(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// What an import did with one record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Change {
+    Unchanged,
+    Updated,
+    New,
+}
+
+/// A paper with what the community did with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaperView {
+    pub paper: Paper,
+    /// The paper's most recent daily-list entry, if it was ever on one.
+    pub entry: Option<DailyEntry>,
+    /// Votes cast on this instance (kept apart from imported hf.co votes).
+    pub local_upvotes: i64,
+}
+
+impl PaperView {
+    /// Imported plus local votes: what pages and the API show.
+    pub fn upvotes(&self) -> i64 {
+        let imported = self
+            .entry
+            .as_ref()
+            .map(|e| e.upvotes)
+            .into_iter()
+            .chain(self.paper.hf_upvotes)
+            .max()
+            .unwrap_or(0);
+        imported + self.local_upvotes
+    }
+}
+
+/// One row of a listing: a daily entry with its paper.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub entry: DailyEntry,
+    pub paper: Paper,
+    pub local_upvotes: i64,
+}
+
+impl Listed {
+    pub fn upvotes(&self) -> i64 {
+        self.entry.upvotes + self.local_upvotes
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListingFilter {
+    /// Only entries submitted by this account name.
+    pub submitter: Option<String>,
+}
+
+/// Counts for the status page and `/metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    pub papers: u64,
+    pub daily_entries: u64,
+    pub days: u64,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Merges records into the store in one transaction and says, per record, what changed.
+    /// Importing the same records again reports `Unchanged` and writes nothing.
+    async fn import(&self, records: Vec<(Paper, Option<DailyEntry>)>) -> Result<Vec<Change>>;
+
+    async fn paper(&self, id: &ArxivId) -> Result<Option<PaperView>>;
+    /// Papers in the order asked for; unknown or hidden ids are left out.
+    async fn papers(&self, ids: &[ArxivId]) -> Result<Vec<PaperView>>;
+
+    /// Daily entries of the days `from..=to`, in feed order (day, then position).
+    async fn listing(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        filter: &ListingFilter,
+    ) -> Result<Vec<Listed>>;
+    /// The latest day that has a daily list.
+    async fn latest_day(&self) -> Result<Option<NaiveDate>>;
+    /// The nearest days before and after `day` that have a daily list.
+    async fn neighbour_days(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)>;
+
+    /// All papers, newest published first, by keyset pagination: pass the returned cursor back.
+    async fn papers_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<PaperView>, Option<String>)>;
+
+    /// Papers changed after sequence number `seq`, in sequence order, at most `limit`: the change
+    /// feed that derived indexes follow. Returns `(seq, paper, visible)`.
+    async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper, bool)>>;
+    /// The sequence number of the latest change (0 when empty).
+    async fn last_seq(&self) -> Result<i64>;
+
+    async fn stats(&self) -> Result<StoreStats>;
+    /// Writes a consistent copy of the whole database to `dest` (which must not exist).
+    async fn backup(&self, dest: &Path) -> Result<()>;
+    /// A short name for logs and the status page: `sqlite`, `postgres`.
+    fn backend(&self) -> &'static str;
+}
+
+/// Opens the store named by `url`: `sqlite://PATH`, `sqlite:PATH` or a plain file path.
+///
+/// `create` says whether a missing database may be created: the server creates its default
+/// database, but a mistyped path given explicitly should fail rather than start empty.
+pub fn open(url: &str, create: bool) -> Result<Arc<dyn Store>> {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return Ok(Arc::new(sqlite::SqliteStore::open(
+            Path::new(rest),
+            create,
+        )?));
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Err(StoreError::Config(
+            "PostgreSQL is not available in this build yet: use a SQLite path or sqlite:// URL"
+                .into(),
+        ));
+    }
+    if url.contains("://") {
+        return Err(StoreError::Config(format!(
+            "unknown database URL scheme in {url:?}: use sqlite://PATH"
+        )));
+    }
+    Ok(Arc::new(sqlite::SqliteStore::open(Path::new(url), create)?))
+}
+
+#[cfg(test)]
+mod conformance;

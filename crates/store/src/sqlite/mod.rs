@@ -1,0 +1,459 @@
+//! The embedded backend: one SQLite file, WAL mode, one writer connection and a small pool of
+//! readers. Blocking calls run on tokio's blocking pool so the server's threads never wait on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use paperboy_core::{ArxivId, DailyEntry, Paper};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+
+use crate::{Change, Listed, ListingFilter, PaperView, Result, Store, StoreError, StoreStats};
+
+/// Migrations in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const READERS: usize = 4;
+
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path, create: bool) -> Result<SqliteStore> {
+        if !create && !path.exists() {
+            return Err(StoreError::Config(format!(
+                "database {} does not exist (give the right path, or let `paperboy serve` create it)",
+                path.display()
+            )));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut writer = connect(path)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.lock().expect("reader pool").pop();
+            let conn = match conn {
+                Some(c) => c,
+                None => connect(&inner.path)?,
+            };
+            let out = f(&conn);
+            let mut pool = inner.readers.lock().expect("reader pool");
+            if pool.len() < READERS {
+                pool.push(conn);
+            }
+            out
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = inner.writer.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -65536;",
+    )?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if done as usize > MIGRATIONS.len() {
+        return Err(StoreError::Config(format!(
+            "the database has schema version {done}, newer than this paperboy knows ({}): upgrade paperboy",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("domain types serialise")
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| {
+        StoreError::Corrupt(format!("{e}: {}", s.chars().take(80).collect::<String>()))
+    })
+}
+
+/// The date a paper sorts by in "all papers": published, else its first daily list, else its id's month.
+fn sort_date(p: &Paper) -> String {
+    if let Some(d) = p.published {
+        return d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    }
+    if let Some(d) = p.daily_date {
+        return format!("{}T00:00:00Z", d.format("%Y-%m-%d"));
+    }
+    match p.id.year_month() {
+        Some((y, m)) => format!("{y:04}-{m:02}-01T00:00:00Z"),
+        None => String::new(),
+    }
+}
+
+fn day_str(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_day(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| StoreError::Corrupt(format!("day {s:?}: {e}")))
+}
+
+fn import_tx(
+    conn: &mut Connection,
+    records: Vec<(Paper, Option<DailyEntry>)>,
+) -> Result<Vec<Change>> {
+    let tx = conn.transaction()?;
+    let mut seq: i64 =
+        tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM papers", [], |r| r.get(0))?;
+    let mut changes = Vec::with_capacity(records.len());
+    {
+        let mut get_paper = tx.prepare_cached("SELECT doc FROM papers WHERE id = ?1")?;
+        let mut insert_paper = tx.prepare_cached(
+            "INSERT INTO papers (id, seq, sort_date, doc) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut update_paper = tx
+            .prepare_cached("UPDATE papers SET seq = ?2, sort_date = ?3, doc = ?4 WHERE id = ?1")?;
+        let mut get_entry =
+            tx.prepare_cached("SELECT doc FROM daily_entries WHERE day = ?1 AND paper_id = ?2")?;
+        let mut upsert_entry = tx.prepare_cached(
+            "INSERT INTO daily_entries (day, paper_id, position, submitter, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (day, paper_id) DO UPDATE SET position = ?3, submitter = ?4, doc = ?5",
+        )?;
+        for (paper, entry) in records {
+            let id = paper.id.to_string();
+            let stored: Option<String> = get_paper.query_row([&id], |r| r.get(0)).optional()?;
+            let paper_change = match stored {
+                None => {
+                    seq += 1;
+                    insert_paper.execute(params![id, seq, sort_date(&paper), to_json(&paper)])?;
+                    Change::New
+                }
+                Some(doc) => {
+                    let mut current: Paper = from_json(&doc)?;
+                    if current.merge(paper) {
+                        seq += 1;
+                        update_paper.execute(params![
+                            id,
+                            seq,
+                            sort_date(&current),
+                            to_json(&current)
+                        ])?;
+                        Change::Updated
+                    } else {
+                        Change::Unchanged
+                    }
+                }
+            };
+            let entry_change = match entry {
+                None => Change::Unchanged,
+                Some(entry) => {
+                    let day = day_str(entry.day);
+                    let stored: Option<String> = get_entry
+                        .query_row(params![day, id], |r| r.get(0))
+                        .optional()?;
+                    let (merged, change) = match stored {
+                        None => (entry, Change::New),
+                        Some(doc) => {
+                            let mut current: DailyEntry = from_json(&doc)?;
+                            let changed = current.merge(entry);
+                            (
+                                current,
+                                if changed {
+                                    Change::Updated
+                                } else {
+                                    Change::Unchanged
+                                },
+                            )
+                        }
+                    };
+                    if change != Change::Unchanged {
+                        let submitter = merged.submitted_by.as_ref().map(|s| s.name.clone());
+                        upsert_entry.execute(params![
+                            day,
+                            id,
+                            merged.position,
+                            submitter,
+                            to_json(&merged)
+                        ])?;
+                    }
+                    change
+                }
+            };
+            changes.push(paper_change.max(entry_change));
+        }
+    }
+    tx.commit()?;
+    Ok(changes)
+}
+
+const VIEW_SELECT: &str = "SELECT p.doc, p.local_upvotes,
+        (SELECT e.doc FROM daily_entries e WHERE e.paper_id = p.id ORDER BY e.day DESC LIMIT 1),
+        p.sort_date
+     FROM papers p";
+
+fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, Option<String>)> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+}
+
+fn build_view((doc, local_upvotes, entry): (String, i64, Option<String>)) -> Result<PaperView> {
+    Ok(PaperView {
+        paper: from_json(&doc)?,
+        entry: entry.as_deref().map(from_json).transpose()?,
+        local_upvotes,
+    })
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn import(&self, records: Vec<(Paper, Option<DailyEntry>)>) -> Result<Vec<Change>> {
+        self.write(move |conn| import_tx(conn, records)).await
+    }
+
+    async fn paper(&self, id: &ArxivId) -> Result<Option<PaperView>> {
+        let id = id.to_string();
+        self.read(move |conn| {
+            let row = conn
+                .prepare_cached(&format!("{VIEW_SELECT} WHERE p.id = ?1 AND p.hidden = 0"))?
+                .query_row([id], view_from_row)
+                .optional()?;
+            row.map(build_view).transpose()
+        })
+        .await
+    }
+
+    async fn papers(&self, ids: &[ArxivId]) -> Result<Vec<PaperView>> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare_cached(&format!("{VIEW_SELECT} WHERE p.id = ?1 AND p.hidden = 0"))?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(row) = stmt.query_row([id], view_from_row).optional()? {
+                    out.push(build_view(row)?);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn listing(
+        &self,
+        from: NaiveDate,
+        to: NaiveDate,
+        filter: &ListingFilter,
+    ) -> Result<Vec<Listed>> {
+        let (from, to, submitter) = (day_str(from), day_str(to), filter.submitter.clone());
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.doc, p.doc, p.local_upvotes FROM daily_entries e JOIN papers p ON p.id = e.paper_id
+                 WHERE e.day BETWEEN ?1 AND ?2 AND p.hidden = 0 AND (?3 IS NULL OR e.submitter = ?3)
+                 ORDER BY e.day, e.position",
+            )?;
+            let rows = stmt.query_map(params![from, to, submitter], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (entry, paper, local_upvotes) = row?;
+                out.push(Listed { entry: from_json(&entry)?, paper: from_json(&paper)?, local_upvotes });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn latest_day(&self) -> Result<Option<NaiveDate>> {
+        self.read(|conn| {
+            let day: Option<String> =
+                conn.query_row("SELECT MAX(day) FROM daily_entries", [], |r| r.get(0))?;
+            day.as_deref().map(parse_day).transpose()
+        })
+        .await
+    }
+
+    async fn neighbour_days(
+        &self,
+        day: NaiveDate,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+        let day = day_str(day);
+        self.read(move |conn| {
+            let prev: Option<String> = conn.query_row(
+                "SELECT MAX(day) FROM daily_entries WHERE day < ?1",
+                [&day],
+                |r| r.get(0),
+            )?;
+            let next: Option<String> = conn.query_row(
+                "SELECT MIN(day) FROM daily_entries WHERE day > ?1",
+                [&day],
+                |r| r.get(0),
+            )?;
+            Ok((
+                prev.as_deref().map(parse_day).transpose()?,
+                next.as_deref().map(parse_day).transpose()?,
+            ))
+        })
+        .await
+    }
+
+    async fn papers_page(
+        &self,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<PaperView>, Option<String>)> {
+        let (after_date, after_id) = match cursor.and_then(|c| c.split_once('~')) {
+            Some((d, i)) => (Some(d.to_string()), Some(i.to_string())),
+            None => (None, None),
+        };
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "{VIEW_SELECT}
+                 WHERE p.hidden = 0 AND (?1 IS NULL OR (p.sort_date, p.id) < (?1, ?2))
+                 ORDER BY p.sort_date DESC, p.id DESC LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(params![after_date, after_id, limit as i64 + 1], |r| {
+                Ok((view_from_row(r)?, r.get::<_, String>(3)?))
+            })?;
+            let mut out = Vec::new();
+            let mut keys = Vec::new();
+            for row in rows {
+                let (v, date) = row?;
+                out.push(build_view(v)?);
+                keys.push(date);
+            }
+            let next = if out.len() > limit {
+                out.truncate(limit);
+                let last = &out[limit - 1];
+                Some(format!("{}~{}", keys[limit - 1], last.paper.id))
+            } else {
+                None
+            };
+            Ok((out, next))
+        })
+        .await
+    }
+
+    async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper, bool)>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, doc, hidden FROM papers WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![seq, limit as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, bool>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, doc, hidden) = row?;
+                out.push((seq, from_json(&doc)?, !hidden));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn last_seq(&self) -> Result<i64> {
+        self.read(|conn| {
+            Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM papers", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<StoreStats> {
+        self.read(|conn| {
+            let papers: i64 =
+                conn.query_row("SELECT COUNT(*) FROM papers WHERE hidden = 0", [], |r| {
+                    r.get(0)
+                })?;
+            let (entries, days, first, last): (i64, i64, Option<String>, Option<String>) = conn
+                .query_row(
+                    "SELECT COUNT(*), COUNT(DISTINCT day), MIN(day), MAX(day) FROM daily_entries",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )?;
+            Ok(StoreStats {
+                papers: papers as u64,
+                daily_entries: entries as u64,
+                days: days as u64,
+                first_day: first.as_deref().map(parse_day).transpose()?,
+                last_day: last.as_deref().map(parse_day).transpose()?,
+            })
+        })
+        .await
+    }
+
+    async fn backup(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::Config(format!(
+                "{} already exists: choose a new file",
+                dest.display()
+            )));
+        }
+        let dest = dest.to_string_lossy().into_owned();
+        self.read(move |conn| {
+            conn.execute("VACUUM INTO ?1", [dest])?;
+            Ok(())
+        })
+        .await
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+}
