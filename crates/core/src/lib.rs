@@ -5,6 +5,7 @@
 pub mod arxiv_id;
 pub mod paper;
 pub mod period;
+pub mod ranking;
 
 pub use arxiv_id::{ArxivId, IdError, VersionedId};
 pub use paper::{Author, DailyEntry, Paper, Submitter};

@@ -1,0 +1,116 @@
+//! The `paperboy` program as a library: settings, import orchestration and the server's start-up,
+//! so that integration tests run exactly what the binary runs (the real server on port 0).
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use paperboy_search::SearchIndex;
+use paperboy_store::Store;
+
+pub mod import;
+pub mod settings;
+
+use import::Source;
+use settings::Settings;
+
+/// The demo slice imported into an empty database: 21 days of real Hugging Face daily papers.
+pub static DEMO: &[u8] = include_bytes!("../../../demo/hf-daily-papers-demo.tar.gz");
+
+pub fn open_store(settings: &Settings, create: bool) -> anyhow::Result<Arc<dyn Store>> {
+    if create {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("create data directory {}", settings.data_dir.display()))?;
+    }
+    let url = settings.database_url();
+    paperboy_store::open(&url, create).with_context(|| format!("open database {url}"))
+}
+
+pub async fn open_index(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Arc<SearchIndex>> {
+    let (index, fresh) = SearchIndex::open(&settings.index_dir())?;
+    if fresh {
+        tracing::info!("search index missing or of an older format: rebuilding from the database");
+    }
+    let index = Arc::new(index);
+    index.catch_up(&**store, |_| {}).await?;
+    Ok(index)
+}
+
+pub async fn catch_up_index(settings: &Settings, store: &Arc<dyn Store>) -> anyhow::Result<u64> {
+    let (index, _) = SearchIndex::open(&settings.index_dir())?;
+    let pending = (store.last_seq().await? - index.applied_seq()?).max(0) as u64;
+    let bar = if std::io::stderr().is_terminal() && pending > 0 {
+        indicatif::ProgressBar::new(pending)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{msg:>12} [{bar:30}] {pos}/{len} {per_sec} eta {eta}",
+    )?);
+    bar.set_message("indexing");
+    index
+        .catch_up(&**store, |n| bar.set_position(n as u64))
+        .await?;
+    bar.finish_and_clear();
+    Ok(index.num_docs())
+}
+
+/// Opens the store and index, imports the demo when the store is empty, and serves on
+/// `settings.bind` until `shutdown` resolves.
+pub async fn serve(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<u8> {
+    let listener = tokio::net::TcpListener::bind(&settings.bind)
+        .await
+        .with_context(|| format!("listen on {}", settings.bind))?;
+    serve_on(settings, listener, shutdown).await
+}
+
+/// [`serve`] on a listener the caller bound (tests bind port 0).
+pub async fn serve_on(
+    settings: Settings,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<u8> {
+    let store = open_store(&settings, true)?;
+    if settings.demo_data && store.stats().await?.papers == 0 {
+        let summary = import::import(
+            &store,
+            Source::Bytes {
+                name: "hf-daily-papers-demo.tar.gz".into(),
+                data: DEMO,
+            },
+            false,
+        )
+        .await?;
+        tracing::info!(%summary, "imported the demo papers into the empty database");
+    }
+    let (index, fresh) = SearchIndex::open(&settings.index_dir())?;
+    if fresh {
+        tracing::info!("search index missing or of an older format: rebuilding it while serving");
+    }
+    let web_settings = paperboy_web::WebSettings {
+        site_name: settings.site_name.clone(),
+        trending: settings.trending(),
+    };
+    let state = paperboy_web::AppState::new(store, Arc::new(index), web_settings);
+    tokio::spawn(paperboy_web::follow_store(
+        state.clone(),
+        Duration::from_secs(settings.index_poll_seconds.max(1)),
+    ));
+    let addr = listener.local_addr()?;
+    println!(
+        "paperboy is serving at http://{addr}/ (data in {})",
+        settings.data_dir.display()
+    );
+    tracing::info!(%addr, "listening");
+    paperboy_web::serve(listener, state, shutdown).await?;
+    tracing::info!("shut down cleanly");
+    Ok(0)
+}

@@ -1,0 +1,237 @@
+//! The `paperboy` binary: serve the site, import paper metadata, rebuild the search index, search
+//! from the terminal, back up the database. It wires the other crates together and owns settings
+//! and logging; the work itself lives in those crates.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use paperboy_search::SearchQuery;
+
+use paperboy_cli::import::{self, Source};
+use paperboy_cli::settings::{self, Settings};
+use paperboy_cli::{catch_up_index, open_index, open_store};
+
+/// Exit codes: what a script can rely on.
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+/// The import finished, but some records were rejected (each one was reported).
+const EXIT_SOME_REJECTED: u8 = 3;
+
+#[derive(Parser)]
+#[command(
+    name = "paperboy",
+    version,
+    about = "A self-hosted research-paper discovery service: daily papers ranked by the community, search, feeds.",
+    after_help = "Settings come from defaults, then paperboy.toml (or --config), then PAPERBOY_* environment \
+                  variables, then flags. `paperboy settings` lists them all.\n\nExit codes: 0 success, 1 failure, \
+                  2 bad usage, 3 import finished but rejected some records."
+)]
+struct Cli {
+    /// Settings file (TOML). Default: ./paperboy.toml if it exists.
+    #[arg(long, global = true, env = "PAPERBOY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Directory for the database and search index [default: ./paperboy-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the web server (and import the demo papers into an empty database).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        bind: Option<String>,
+        /// Do not import the demo papers into an empty database.
+        #[arg(long)]
+        no_demo: bool,
+    },
+    /// Import paper metadata files. Formats are detected from the content: Hugging Face daily_papers
+    /// JSON (one file, or a .tar.gz of many), HF flattened JSON lines, arXiv listings JSON lines, the
+    /// Kaggle arxiv-metadata-oai-snapshot, arXiv Atom API responses, OAI-PMH ListRecords; plain or .gz.
+    Import {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Rebuild the search index from the database.
+    Reindex,
+    /// Search papers from the terminal.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Only papers in this arXiv category, e.g. cs.CL.
+        #[arg(long)]
+        category: Option<String>,
+    },
+    /// Write a consistent copy of the database to FILE (SQLite VACUUM INTO). Safe while serving.
+    Backup { file: PathBuf },
+    /// Print every setting with its current value and what it means.
+    Settings,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    let mut settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("paperboy: settings: {e}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    if let Some(dir) = cli.data_dir {
+        settings.data_dir = dir;
+    }
+    init_logging(&settings);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("paperboy: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        // tantivy reports every commit at info: too chatty for an operator's log.
+        .or_else(|_| EnvFilter::try_new(format!("{},tantivy=warn", settings.log_level)))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if settings.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
+    match command {
+        Command::Serve { bind, no_demo } => {
+            if let Some(bind) = bind {
+                settings.bind = bind;
+            }
+            if no_demo {
+                settings.demo_data = false;
+            }
+            paperboy_cli::serve(settings, shutdown_signal()).await
+        }
+        Command::Import { paths } => {
+            let store = open_store(&settings, true)?;
+            let mut any_rejected = false;
+            for path in paths {
+                let summary = import::import(
+                    &store,
+                    Source::File(path.clone()),
+                    std::io::stderr().is_terminal(),
+                )
+                .await
+                .with_context(|| format!("import {}", path.display()))?;
+                println!("{}: {summary}", path.display());
+                any_rejected |= summary.rejected_total() > 0;
+            }
+            let indexed = catch_up_index(&settings, &store).await?;
+            println!("search index: {indexed} papers indexed");
+            Ok(if any_rejected { EXIT_SOME_REJECTED } else { 0 })
+        }
+        Command::Reindex => {
+            let store = open_store(&settings, false)?;
+            let dir = settings.index_dir();
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir)
+                    .with_context(|| format!("remove {}", dir.display()))?;
+            }
+            let indexed = catch_up_index(&settings, &store).await?;
+            println!("search index rebuilt: {indexed} papers");
+            Ok(0)
+        }
+        Command::Search {
+            query,
+            limit,
+            category,
+        } => {
+            let store = open_store(&settings, false)?;
+            let index = open_index(&settings, &store).await?;
+            let q = SearchQuery {
+                text: query,
+                category,
+                limit,
+                ..Default::default()
+            };
+            let res = index.search(&q)?;
+            let ids: Vec<_> = res.hits.iter().map(|h| h.id.clone()).collect();
+            let views = store.papers(&ids).await?;
+            for (hit, view) in res.hits.iter().zip(views) {
+                let title = view
+                    .paper
+                    .title
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                println!("{:>8}  {:>6.2}  {title}", hit.id, hit.score);
+            }
+            println!("{} of {} matching papers", res.hits.len(), res.total);
+            Ok(if res.total == 0 { EXIT_FAILED } else { 0 })
+        }
+        Command::Backup { file } => {
+            let store = open_store(&settings, false)?;
+            store.backup(&file).await?;
+            println!("backed up {} to {}", store.backend(), file.display());
+            Ok(0)
+        }
+        Command::Settings => {
+            for (name, default, doc) in settings::documentation() {
+                let current = serde_json::to_value(&settings)
+                    .ok()
+                    .and_then(|v| v.get(name).cloned());
+                println!(
+                    "# {doc}\n# default: {default}, environment: PAPERBOY_{}",
+                    name.to_uppercase()
+                );
+                match current {
+                    Some(serde_json::Value::String(s)) => println!("{name} = {s:?}\n"),
+                    Some(v) => println!("{name} = {v}\n"),
+                    None => println!(),
+                }
+            }
+            Ok(0)
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

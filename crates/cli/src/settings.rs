@@ -1,0 +1,153 @@
+//! Every setting, declared once with its default and its meaning. They are read from the defaults,
+//! then a TOML file (`paperboy.toml` in the working directory, or the file named by `--config` /
+//! `PAPERBOY_CONFIG`), then `PAPERBOY_*` environment variables, then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+macro_rules! settings {
+    ($( $(#[doc = $doc:literal])* $name:ident : $ty:ty = $default:expr ),* $(,)?) => {
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct Settings { $( $(#[doc = $doc])* pub $name: $ty, )* }
+
+        impl Default for Settings {
+            fn default() -> Self { Settings { $( $name: $default, )* } }
+        }
+
+        /// (name, default as TOML, documentation) for every setting, for `paperboy settings`.
+        pub fn documentation() -> Vec<(&'static str, String, String)> {
+            let d = Settings::default();
+            vec![$( (
+                stringify!($name),
+                toml_value(&d.$name),
+                [$($doc),*].iter().map(|l| l.trim()).collect::<Vec<_>>().join(" "),
+            ), )*]
+        }
+    };
+}
+
+settings! {
+    /// Where the database, search index and other state live. Created if missing.
+    data_dir: PathBuf = PathBuf::from("./paperboy-data"),
+    /// Address and port the web server listens on.
+    bind: String = "127.0.0.1:8080".to_string(),
+    /// The database: a SQLite file path or `sqlite://PATH`. Empty means `DATA_DIR/paperboy.sqlite3`.
+    database_url: String = String::new(),
+    /// Import the bundled demo slice (21 days of real Hugging Face daily papers) when the database is empty.
+    demo_data: bool = true,
+    /// Name shown in page titles and the header.
+    site_name: String = "paperboy".to_string(),
+    /// Log format: `text` for people, `json` for log collectors.
+    log_format: String = "text".to_string(),
+    /// Log filter, e.g. `info` or `paperboy=debug,tower_http=info`. RUST_LOG overrides it.
+    log_level: String = "info".to_string(),
+    /// Seconds between checks that the search index has every change in the database.
+    index_poll_seconds: u64 = 5,
+    /// Trending: `score = votes / (age_hours + trending_offset_hours) ^ trending_gravity`.
+    trending_gravity: f64 = 1.8,
+    /// Trending: hours added to a paper's age so that brand-new papers do not divide by zero.
+    trending_offset_hours: f64 = 2.0,
+}
+
+fn toml_value<T: Serialize>(v: &T) -> String {
+    match toml_edit_value(v) {
+        Some(s) => s,
+        None => "?".into(),
+    }
+}
+
+fn toml_edit_value<T: Serialize>(v: &T) -> Option<String> {
+    let json = serde_json::to_value(v).ok()?;
+    Some(match json {
+        serde_json::Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    })
+}
+
+impl Settings {
+    /// Reads defaults, then the settings file, then the environment.
+    pub fn load(config: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Settings::default()));
+        match config {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(Box::new(figment::Error::from(format!(
+                        "settings file {} does not exist",
+                        path.display()
+                    ))));
+                }
+                fig = fig.merge(Toml::file(path));
+            }
+            None => fig = fig.merge(Toml::file("paperboy.toml")),
+        }
+        fig.merge(Env::prefixed("PAPERBOY_").ignore(&["config"]))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            self.data_dir
+                .join("paperboy.sqlite3")
+                .to_string_lossy()
+                .into_owned()
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
+    pub fn trending(&self) -> paperboy_core::ranking::Trending {
+        paperboy_core::ranking::Trending {
+            gravity: self.trending_gravity,
+            offset_hours: self.trending_offset_hours,
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::result_large_err)] // figment::Jail's closures return its own large error
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_environment_override_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "custom.toml",
+                "bind = \"0.0.0.0:9000\"\nsite_name = \"lab papers\"",
+            )?;
+            jail.set_env("PAPERBOY_SITE_NAME", "from env");
+            let s = Settings::load(Some(Path::new("custom.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "0.0.0.0:9000");
+            assert_eq!(s.site_name, "from env");
+            assert_eq!(s.data_dir, PathBuf::from("./paperboy-data"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_files_are_errors() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("bad.toml", "bnid = \"typo\"")?;
+            assert!(Settings::load(Some(Path::new("bad.toml"))).is_err());
+            assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn every_setting_is_documented() {
+        for (name, default, doc) in documentation() {
+            assert!(!doc.is_empty(), "{name} has no documentation");
+            assert_ne!(default, "?", "{name}");
+        }
+    }
+}

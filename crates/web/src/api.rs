@@ -1,0 +1,382 @@
+//! The JSON API, with hf.co's paths, parameters and field names so that `huggingface_hub` and
+//! scripts written for hf.co read paperboy unchanged. Dates are `YYYY-MM-DDTHH:MM:SS.mmmZ`, the
+//! only form that client parses.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use paperboy_core::{ArxivId, Author, Paper, Period, Submitter, VersionedId};
+use paperboy_store::{Listed, ListingFilter, PaperView};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::query::{self, SearchParams, Sort};
+use crate::{ApiError, AppState};
+
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_DAILY_LIMIT: usize = 100;
+pub const MAX_SEARCH_LIMIT: usize = 120;
+/// How far back `/api/daily_papers` without a period reaches.
+const ALL_DAYS_WINDOW: u32 = 3650;
+
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+fn params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(t)| t)
+        .map_err(|e| ApiError::invalid(e.body_text()))
+}
+
+fn limit(s: Option<&str>, max: usize, default: usize) -> Result<usize, ApiError> {
+    match s.filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => Ok(n),
+            _ => Err(ApiError::invalid(format!(
+                "limit must be a whole number from 1 to {max}, not {s:?}"
+            ))),
+        },
+    }
+}
+
+/// hf.co gives every author a 24-hex id; papers from arXiv have none, so derive a stable one.
+fn author_id(paper: &ArxivId, index: usize, author: &Author) -> String {
+    author.hf_id.clone().unwrap_or_else(|| {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in paper
+            .as_str()
+            .bytes()
+            .chain(author.name.bytes())
+            .chain(index.to_le_bytes())
+        {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{:08x}{:016x}", index as u32, h)
+    })
+}
+
+fn authors_json(p: &Paper) -> Value {
+    Value::Array(
+        p.authors
+            .iter()
+            .enumerate()
+            .map(|(i, a)| json!({ "_id": author_id(&p.id, i, a), "name": a.name, "hidden": a.hidden }))
+            .collect(),
+    )
+}
+
+fn submitter_json(s: &Submitter) -> Value {
+    let mut m = Map::new();
+    if let Some(id) = &s.hf_id {
+        m.insert("_id".into(), json!(id));
+    }
+    m.insert(
+        "avatarUrl".into(),
+        json!(s.avatar_url.clone().unwrap_or_default()),
+    );
+    m.insert(
+        "fullname".into(),
+        json!(s.fullname.clone().unwrap_or_else(|| s.name.clone())),
+    );
+    m.insert("name".into(), json!(s.name));
+    m.insert("user".into(), json!(s.name));
+    m.insert("type".into(), json!("user"));
+    m.insert("isPro".into(), json!(false));
+    Value::Object(m)
+}
+
+fn put<T: serde::Serialize>(m: &mut Map<String, Value>, key: &str, v: Option<T>) {
+    if let Some(v) = v {
+        m.insert(key.into(), json!(v));
+    }
+}
+
+/// The paper object, as in hf.co's `/api/papers/{id}` and the `paper` of a daily item, plus
+/// paperboy's own arXiv fields (categories, comment, journalRef, doi).
+pub fn paper_json(view: &PaperView) -> Map<String, Value> {
+    let p = &view.paper;
+    let mut m = Map::new();
+    m.insert("id".into(), json!(p.id));
+    m.insert("authors".into(), authors_json(p));
+    put(&mut m, "publishedAt", p.published.map(timestamp));
+    put(
+        &mut m,
+        "submittedOnDailyAt",
+        p.submitted_on_daily_at.map(timestamp),
+    );
+    m.insert("title".into(), json!(p.title));
+    m.insert("summary".into(), json!(p.summary));
+    m.insert("upvotes".into(), json!(view.upvotes()));
+    put(&mut m, "discussionId", p.hf_discussion_id.as_ref());
+    put(
+        &mut m,
+        "submittedOnDailyBy",
+        p.submitted_on_daily_by.as_ref().map(submitter_json),
+    );
+    put(&mut m, "ai_summary", p.ai_summary.as_ref());
+    if !p.ai_keywords.is_empty() {
+        m.insert("ai_keywords".into(), json!(p.ai_keywords));
+    }
+    put(&mut m, "githubRepo", p.github_repo.as_ref());
+    put(&mut m, "githubStars", p.github_stars);
+    put(&mut m, "projectPage", p.project_page.as_ref());
+    for (k, v) in &p.extra {
+        m.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if let Some(e) = &view.entry {
+        m.insert("numComments".into(), json!(e.num_comments));
+    }
+    m.insert("categories".into(), json!(p.categories));
+    put(&mut m, "arxivVersion", p.version);
+    put(&mut m, "updatedAt", p.updated.map(timestamp));
+    put(&mut m, "comment", p.comment.as_ref());
+    put(&mut m, "journalRef", p.journal_ref.as_ref());
+    put(&mut m, "doi", p.doi.as_ref());
+    put(&mut m, "dailyDate", p.daily_date.map(|d| d.to_string()));
+    m
+}
+
+/// A daily-list item as hf.co sends it. The paper's upvotes and links are repeated at the top
+/// level because `huggingface_hub` reads them there.
+pub fn item_json(view: &PaperView) -> Value {
+    let p = &view.paper;
+    let mut m = Map::new();
+    m.insert("paper".into(), Value::Object(paper_json(view)));
+    let e = view.entry.as_ref();
+    let listed = e
+        .and_then(|e| e.published_at)
+        .or(p.submitted_on_daily_at)
+        .or(p.published);
+    put(&mut m, "publishedAt", listed.map(timestamp));
+    m.insert(
+        "title".into(),
+        json!(e
+            .and_then(|e| e.title.clone())
+            .unwrap_or_else(|| p.title.clone())),
+    );
+    m.insert(
+        "summary".into(),
+        json!(e
+            .and_then(|e| e.summary.clone())
+            .unwrap_or_else(|| p.summary.clone())),
+    );
+    put(&mut m, "thumbnail", e.and_then(|e| e.thumbnail.as_ref()));
+    m.insert(
+        "numComments".into(),
+        json!(e.map(|e| e.num_comments).unwrap_or(0)),
+    );
+    put(
+        &mut m,
+        "submittedBy",
+        e.and_then(|e| e.submitted_by.as_ref()).map(submitter_json),
+    );
+    m.insert(
+        "isAuthorParticipating".into(),
+        json!(e.is_some_and(|e| e.is_author_participating)),
+    );
+    if let Some(e) = e {
+        for (k, v) in &e.extra {
+            m.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+    }
+    m.insert("upvotes".into(), json!(view.upvotes()));
+    put(&mut m, "githubRepo", p.github_repo.as_ref());
+    put(&mut m, "githubStars", p.github_stars);
+    put(&mut m, "projectPage", p.project_page.as_ref());
+    put(&mut m, "ai_summary", p.ai_summary.as_ref());
+    if !p.ai_keywords.is_empty() {
+        m.insert("ai_keywords".into(), json!(p.ai_keywords));
+    }
+    Value::Object(m)
+}
+
+pub fn listed_view(l: &Listed) -> PaperView {
+    PaperView {
+        paper: l.paper.clone(),
+        entry: Some(l.entry.clone()),
+        local_upvotes: l.local_upvotes,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DailyParams {
+    p: Option<String>,
+    limit: Option<String>,
+    date: Option<String>,
+    week: Option<String>,
+    month: Option<String>,
+    submitter: Option<String>,
+    sort: Option<String>,
+}
+
+pub async fn daily_papers(
+    State(state): State<AppState>,
+    q: Result<Query<DailyParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = params(q)?;
+    let page = match q.p.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid(format!("p must be a page number from 0, not {s:?}")))?,
+    };
+    let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
+    let sort = Sort::parse(q.sort.as_deref())?;
+    let filter = ListingFilter {
+        submitter: q.submitter.clone().filter(|s| !s.is_empty()),
+    };
+    let given = [&q.date, &q.week, &q.month]
+        .iter()
+        .filter(|v| v.as_deref().is_some_and(|s| !s.is_empty()))
+        .count();
+    if given > 1 {
+        return Err(ApiError::invalid(
+            "give at most one of date, week and month",
+        ));
+    }
+    let period = match (q.date.as_deref(), q.week.as_deref(), q.month.as_deref()) {
+        (Some(d), _, _) if !d.is_empty() => Some(Period::parse_day(d)?),
+        (_, Some(w), _) if !w.is_empty() => Some(Period::parse_week(w)?),
+        (_, _, Some(m)) if !m.is_empty() => Some(Period::parse_month(m)?),
+        _ => None,
+    };
+    let entries = match period {
+        Some(period) => query::ranked_listing(&state, period, &filter, sort).await?,
+        None => query::all_days(&state, &filter, sort, ALL_DAYS_WINDOW).await?,
+    };
+    let start = page.saturating_mul(limit).min(entries.len());
+    let end = (start + limit).min(entries.len());
+    let items: Vec<Value> = entries[start..end]
+        .iter()
+        .map(|l| item_json(&listed_view(l)))
+        .collect();
+    let mut response = Json(items).into_response();
+    if end < entries.len() {
+        let mut next: Vec<(&str, String)> =
+            vec![("p", (page + 1).to_string()), ("limit", limit.to_string())];
+        for (k, v) in [
+            ("date", &q.date),
+            ("week", &q.week),
+            ("month", &q.month),
+            ("submitter", &q.submitter),
+            ("sort", &q.sort),
+        ] {
+            if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
+                next.push((k, v.clone()));
+            }
+        }
+        let qs = serde_urlencoded::to_string(&next).map_err(ApiError::internal)?;
+        if let Ok(v) = format!("</api/daily_papers?{qs}>; rel=\"next\"").parse() {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `/api/papers/{id}`; the id may carry a version or be an old-style id with a slash.
+pub async fn paper(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = VersionedId::parse(&id)
+        .map_err(|e| ApiError::invalid(e.to_string()))?
+        .id;
+    let view = state
+        .store
+        .paper(&id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("paper {id} not found")))?;
+    Ok(Json(Value::Object(paper_json(&view))))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchApiParams {
+    q: Option<String>,
+    limit: Option<String>,
+    category: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    p: Option<String>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    q: Result<Query<SearchApiParams>, QueryRejection>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let q = params(q)?;
+    let limit = limit(q.limit.as_deref(), MAX_SEARCH_LIMIT, DEFAULT_LIMIT)?;
+    let page = match q.p.as_deref().filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(s) => s
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid(format!("p must be a page number from 0, not {s:?}")))?,
+    };
+    let found = query::search(
+        &state,
+        SearchParams {
+            text: q.q.unwrap_or_default(),
+            category: q.category.filter(|c| !c.is_empty()),
+            from: query::parse_opt_day("from", q.from.as_deref())?,
+            to: query::parse_opt_day("to", q.to.as_deref())?,
+            offset: page.saturating_mul(limit),
+            limit,
+        },
+    )
+    .await?;
+    Ok(Json(found.results.iter().map(item_json).collect()))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PapersParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+/// Every paper, newest first, by cursor; the next page's URL is in the `Link` header.
+pub async fn papers(
+    State(state): State<AppState>,
+    q: Result<Query<PapersParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = params(q)?;
+    let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
+    let (views, next) = state
+        .store
+        .papers_page(q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
+        .await?;
+    let body: Vec<Value> = views.iter().map(|v| Value::Object(paper_json(v))).collect();
+    let mut response = Json(body).into_response();
+    if let Some(cursor) = next {
+        let qs = serde_urlencoded::to_string([("cursor", cursor), ("limit", limit.to_string())])
+            .map_err(ApiError::internal)?;
+        if let Ok(v) = format!("</api/papers?{qs}>; rel=\"next\"").parse() {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let stats = state.store.stats().await?;
+    let store_seq = state.store.last_seq().await?;
+    let index_seq = state.index.applied_seq()?;
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "store": {
+            "backend": state.store.backend(),
+            "papers": stats.papers,
+            "dailyEntries": stats.daily_entries,
+            "days": stats.days,
+            "firstDay": stats.first_day.map(|d| d.to_string()),
+            "lastDay": stats.last_day.map(|d| d.to_string()),
+        },
+        "search": {
+            "mode": "keyword",
+            "indexedPapers": state.index.num_docs(),
+            "pendingChanges": (store_seq - index_seq).max(0),
+        },
+    })))
+}

@@ -1,0 +1,411 @@
+//! Server-rendered pages: listings by day, week and month, paper pages and search. Plain HTML and
+//! one small inline stylesheet (light and dark by system preference); no script is needed.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{html, Markup, PreEscaped, DOCTYPE};
+use paperboy_core::{Paper, Period, VersionedId};
+use paperboy_search::{HighlightField, SearchQuery};
+use paperboy_store::{ListingFilter, PaperView};
+use serde::Deserialize;
+
+use crate::api::listed_view;
+use crate::query::{self, SearchParams, Sort};
+use crate::render::{squash, with_math};
+use crate::{html_response, ApiError, AppState};
+
+const STYLE: &str = include_str!("style.css");
+const PAGE_SIZE: usize = 25;
+/// Authors shown in a listing before "+N more".
+const LIST_AUTHORS: usize = 6;
+
+/// An error shown as a page rather than JSON.
+pub struct PageError(ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<paperboy_store::StoreError> for PageError {
+    fn from(e: paperboy_store::StoreError) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl From<paperboy_core::PeriodError> for PageError {
+    fn from(e: paperboy_core::PeriodError) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let title = if self.0.status == StatusCode::NOT_FOUND {
+            "Not found"
+        } else {
+            "Something is wrong"
+        };
+        let body = layout(
+            title,
+            "",
+            html! {
+                h1 { (title) }
+                p.notice { (self.0.message) }
+                p { a href="/papers" { "Back to today's papers" } }
+            },
+        );
+        let mut r = html_response(body);
+        *r.status_mut() = self.0.status;
+        r
+    }
+}
+
+type PageResult = Result<Response, PageError>;
+
+fn layout(title: &str, query: &str, main: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                title { (title) " · paperboy" }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.site {
+                    nav aria-label="Main" {
+                        a.brand href="/papers" { "paperboy" }
+                        a href="/papers" { "Daily" }
+                        a href="/papers/week" { "Weekly" }
+                        a href="/papers/month" { "Monthly" }
+                    }
+                    form.search role="search" action="/search" method="get" {
+                        label.visually-hidden for="q" { "Search papers" }
+                        input #q type="search" name="q" value=(query) placeholder="Search papers or paste an arXiv id" maxlength="250";
+                        button type="submit" { "Search" }
+                    }
+                }
+                main #main { (main) }
+                footer.site {
+                    p { "Paper metadata from arXiv and Hugging Face Daily Papers. "
+                        a href="/openapi.json" { "API" } }
+                }
+            }
+        }
+    }
+}
+
+fn authors_line(p: &Paper, max: usize) -> Markup {
+    let names: Vec<&str> = p
+        .authors
+        .iter()
+        .filter(|a| !a.hidden)
+        .map(|a| a.name.as_str())
+        .collect();
+    let shown = names.len().min(max);
+    html! {
+        p.authors {
+            (names[..shown].join(", "))
+            @if names.len() > shown { " +" (names.len() - shown) " more" }
+        }
+    }
+}
+
+fn links(p: &Paper) -> Markup {
+    html! {
+        ul.links {
+            li { a href=(p.id.abs_url()) { "arXiv" } }
+            li { a href=(p.id.pdf_url()) { "PDF" } }
+            @if let Some(repo) = p.github_repo.as_deref().filter(|r| r.starts_with("https://")) {
+                li { a href=(repo) { "GitHub" @if let Some(stars) = p.github_stars { " ★ " (stars) } } }
+            }
+            @if let Some(page) = p.project_page.as_deref().filter(|r| r.starts_with("https://") || r.starts_with("http://")) {
+                li { a href=(page) { "Project page" } }
+            }
+        }
+    }
+}
+
+fn paper_href(p: &Paper) -> String {
+    format!("/papers/{}", p.id)
+}
+
+fn entry(
+    rank: usize,
+    view: &PaperView,
+    title_html: Option<Markup>,
+    snippet: Option<Markup>,
+) -> Markup {
+    let p = &view.paper;
+    let e = view.entry.as_ref();
+    html! {
+        li.entry {
+            div.votes title="Upvotes" { span aria-hidden="true" { "▲" } " " (view.upvotes()) span.visually-hidden { " upvotes" } }
+            article {
+                h2 {
+                    span.rank { (rank) ". " }
+                    a href=(paper_href(p)) { @if let Some(t) = title_html { (t) } @else { (with_math(&squash(&p.title))) } }
+                }
+                (authors_line(p, LIST_AUTHORS))
+                p.meta {
+                    @if let Some(e) = e {
+                        @if let Some(s) = &e.submitted_by { "Submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) " · " }
+                        (e.num_comments) " comments · " time datetime=(e.day) { (e.day) }
+                    } @else if let Some(d) = p.published { "Published " time datetime=(d.date_naive()) { (d.date_naive()) } }
+                    @if let Some(cat) = p.primary_category() { " · " span.cat { (cat) } }
+                }
+                (links(p))
+                @if let Some(s) = snippet { p.snippet { (s) } }
+                @if !p.summary.is_empty() {
+                    details { summary { "Abstract" } p { (with_math(&squash(&p.summary))) } }
+                }
+            }
+        }
+    }
+}
+
+async fn listing_page(state: &AppState, period: Period, heading: String) -> PageResult {
+    let entries =
+        query::ranked_listing(state, period, &ListingFilter::default(), Sort::Votes).await?;
+    let latest = state.store.latest_day().await?;
+    let (prev, next) = match period {
+        Period::Day(d) => {
+            let (p, n) = state.store.neighbour_days(d).await?;
+            (p.map(Period::Day), n.map(Period::Day))
+        }
+        _ => {
+            let next = period.next();
+            let has_next = latest.is_some_and(|l| next.range().0 <= l);
+            (Some(period.prev()), has_next.then_some(next))
+        }
+    };
+    let body = html! {
+        h1 { (heading) }
+        nav.pager aria-label="Periods" {
+            @if let Some(p) = prev { a rel="prev" href={ "/papers/" (p.path()) } { "← " (p) } }
+            span.kinds {
+                @let d = period.range().0;
+                {
+                    a href={ "/papers/" (Period::Day(d).path()) } { "day" } " · "
+                    a href={ "/papers/" (Period::week_of(d).path()) } { "week" } " · "
+                    a href={ "/papers/" (Period::month_of(d).path()) } { "month" }
+                }
+            }
+            @if let Some(n) = next { a rel="next" href={ "/papers/" (n.path()) } { (n) " →" } }
+        }
+        @if entries.is_empty() {
+            p.notice { "No papers on this list." }
+        } @else {
+            ol.entries {
+                @for (i, l) in entries.iter().enumerate() { (entry(i + 1, &listed_view(l), None, None)) }
+            }
+        }
+    };
+    Ok(html_response(layout(&heading, "", body)))
+}
+
+pub async fn front(State(state): State<AppState>) -> PageResult {
+    match state.store.latest_day().await? {
+        Some(day) => {
+            listing_page(
+                &state,
+                Period::Day(day),
+                format!("Daily papers · {}", day.format("%A %-d %B %Y")),
+            )
+            .await
+        }
+        None => Ok(html_response(layout(
+            "Daily papers",
+            "",
+            html! { h1 { "Daily papers" } p.notice { "No papers yet. Import some with " code { "paperboy import FILE" } "." } },
+        ))),
+    }
+}
+
+pub async fn day(State(state): State<AppState>, Path(day): Path<String>) -> PageResult {
+    let period = Period::parse_day(&day)?;
+    let Period::Day(d) = period else {
+        unreachable!("parse_day gives a day")
+    };
+    listing_page(
+        &state,
+        period,
+        format!("Daily papers · {}", d.format("%A %-d %B %Y")),
+    )
+    .await
+}
+
+pub async fn week(State(state): State<AppState>, Path(week): Path<String>) -> PageResult {
+    let period = Period::parse_week(&week)?;
+    listing_page(&state, period, format!("Papers of the week · {period}")).await
+}
+
+pub async fn month(State(state): State<AppState>, Path(month): Path<String>) -> PageResult {
+    let period = Period::parse_month(&month)?;
+    let (start, _) = period.range();
+    listing_page(
+        &state,
+        period,
+        format!("Papers of the month · {}", start.format("%B %Y")),
+    )
+    .await
+}
+
+/// `/papers/{id}`, and `/papers/week` / `/papers/month` without a period (the latest).
+pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+    if id == "week" || id == "month" {
+        let Some(day) = state.store.latest_day().await? else {
+            return Ok(Redirect::to("/papers").into_response());
+        };
+        let period = if id == "week" {
+            Period::week_of(day)
+        } else {
+            Period::month_of(day)
+        };
+        return Ok(Redirect::to(&format!("/papers/{}", period.path())).into_response());
+    }
+    let vid = VersionedId::parse(&id).map_err(|e| ApiError::not_found(e.to_string()))?;
+    let view = state
+        .store
+        .paper(&vid.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("No paper {} here yet.", vid.id)))?;
+    let p = &view.paper;
+    let title = squash(&p.title);
+    let body = html! {
+        article.paper {
+            p.kicker { "arXiv:" (p.id) @if let Some(v) = p.version { "v" (v) }
+                @for c in &p.categories { " " span.cat { (c) } } }
+            h1 { (with_math(&title)) }
+            p.authors { (p.authors.iter().filter(|a| !a.hidden).map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")) }
+            p.meta {
+                span.votes-inline { "▲ " (view.upvotes()) " upvotes" }
+                @if let Some(d) = p.published { " · Published " time datetime=(d.date_naive()) { (d.date_naive()) } }
+                @if let Some(e) = &view.entry {
+                    " · On the " a href={ "/papers/" (Period::Day(e.day).path()) } { (e.day) } " daily list"
+                    @if let Some(s) = &e.submitted_by { ", submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) }
+                    " · " (e.num_comments) " comments"
+                }
+            }
+            (links(p))
+            h2 { "Abstract" }
+            p.abstract { (with_math(&squash(&p.summary))) }
+            @if p.comment.is_some() || p.journal_ref.is_some() || p.doi.is_some() {
+                dl.facts {
+                    @if let Some(c) = &p.comment { dt { "Comment" } dd { (c) } }
+                    @if let Some(j) = &p.journal_ref { dt { "Journal reference" } dd { (j) } }
+                    @if let Some(d) = &p.doi { dt { "DOI" } dd { a href={ "https://doi.org/" (d) } { (d) } } }
+                }
+            }
+            @if !p.ai_keywords.is_empty() {
+                p.keywords { "Keywords: " (p.ai_keywords.join(", ")) }
+            }
+        }
+    };
+    Ok(html_response(layout(&title, "", body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchPageParams {
+    q: Option<String>,
+    category: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<usize>,
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    q: Result<Query<SearchPageParams>, QueryRejection>,
+) -> PageResult {
+    let Query(q) = q.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let text = q.q.clone().unwrap_or_default();
+    let page = q.page.unwrap_or(0);
+    let category = q.category.clone().filter(|c| !c.is_empty());
+    let from = query::parse_opt_day("from", q.from.as_deref())?;
+    let to = query::parse_opt_day("to", q.to.as_deref())?;
+    let found = query::search(
+        &state,
+        SearchParams {
+            text: text.clone(),
+            category: category.clone(),
+            from,
+            to,
+            offset: page * PAGE_SIZE,
+            limit: PAGE_SIZE,
+        },
+    )
+    .await?;
+    if found.exact_id {
+        return Ok(Redirect::to(&paper_href(&found.results[0].paper)).into_response());
+    }
+    let sq = SearchQuery {
+        text: text.clone(),
+        limit: 1,
+        ..Default::default()
+    };
+    let more = found.total > (page + 1) * PAGE_SIZE;
+    let page_link = |n: usize| {
+        let pairs = [
+            ("q", Some(text.clone())),
+            ("category", category.clone()),
+            ("from", q.from.clone()),
+            ("to", q.to.clone()),
+            ("page", Some(n.to_string())),
+        ];
+        let kept: Vec<(&str, String)> = pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+            .collect();
+        format!(
+            "/search?{}",
+            serde_urlencoded::to_string(kept).unwrap_or_default()
+        )
+    };
+    let body = html! {
+        h1 { @if text.is_empty() { "Search" } @else { "Results for “" (text) "”" } }
+        form.filters action="/search" method="get" {
+            input type="hidden" name="q" value=(text);
+            label { "Category " input type="text" name="category" value=(category.clone().unwrap_or_default()) placeholder="cs.CL" size="8"; }
+            label { "From " input type="date" name="from" value=(q.from.clone().unwrap_or_default()); }
+            label { "To " input type="date" name="to" value=(q.to.clone().unwrap_or_default()); }
+            button type="submit" { "Filter" }
+        }
+        @if !text.is_empty() {
+            p.count { (found.total) " papers" }
+            @if found.results.is_empty() { p.notice { "Nothing matched. Try fewer or other words." } }
+            ol.entries start=(page * PAGE_SIZE + 1) {
+                @for (i, v) in found.results.iter().enumerate() {
+                    @let title = PreEscaped(state.index.highlight(&sq, HighlightField::Title, &squash(&v.paper.title), 0));
+                    @let snippet = PreEscaped(state.index.highlight(&sq, HighlightField::Summary, &squash(&v.paper.summary), 240));
+                    (entry(page * PAGE_SIZE + i + 1, v, Some(title), Some(snippet)))
+                }
+            }
+            nav.pager aria-label="Result pages" {
+                @if page > 0 { a rel="prev" href=(page_link(page - 1)) { "← Previous" } }
+                @if more { a rel="next" href=(page_link(page + 1)) { "Next →" } }
+            }
+        }
+    };
+    let mut r = html_response(layout(
+        if text.is_empty() { "Search" } else { &text },
+        &text,
+        body,
+    ));
+    r.headers_mut().insert(
+        "x-robots-tag",
+        axum::http::HeaderValue::from_static("noindex"),
+    );
+    Ok(r)
+}
+
+pub async fn not_found() -> PageError {
+    PageError(ApiError::not_found("There is no page at this address."))
+}

@@ -1,0 +1,203 @@
+//! What pages and the API both ask: a period's ranked listing, and a search with its papers.
+//! Kept here once so the HTML and the JSON can never disagree.
+
+use std::collections::HashSet;
+
+use chrono::{NaiveDate, Utc};
+use paperboy_core::ranking::rank_by_votes;
+use paperboy_core::{Period, VersionedId};
+use paperboy_search::{SearchQuery, MAX_QUERY_CHARS};
+use paperboy_store::{Listed, ListingFilter, PaperView};
+
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    /// Community votes, feed order for ties (the default).
+    Votes,
+    /// When the paper was put on the list, newest first.
+    PublishedAt,
+    Trending,
+}
+
+impl Sort {
+    pub fn parse(s: Option<&str>) -> Result<Sort, ApiError> {
+        match s {
+            None | Some("") | Some("upvotes") => Ok(Sort::Votes),
+            Some("publishedAt") => Ok(Sort::PublishedAt),
+            Some("trending") => Ok(Sort::Trending),
+            Some(other) => Err(ApiError::invalid(format!(
+                "sort must be publishedAt or trending, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// The entries of a period, one per paper (its best day), ranked.
+pub async fn ranked_listing(
+    state: &AppState,
+    period: Period,
+    filter: &ListingFilter,
+    sort: Sort,
+) -> Result<Vec<Listed>, ApiError> {
+    let (from, to) = period.range();
+    let mut entries = state.store.listing(from, to, filter).await?;
+    dedupe_papers(&mut entries);
+    order(state, &mut entries, sort);
+    Ok(entries)
+}
+
+/// All entries, newest day first, each day ranked: the API's answer when no period is given.
+pub async fn all_days(
+    state: &AppState,
+    filter: &ListingFilter,
+    sort: Sort,
+    days: u32,
+) -> Result<Vec<Listed>, ApiError> {
+    let Some(last) = state.store.latest_day().await? else {
+        return Ok(Vec::new());
+    };
+    let from = last - chrono::Duration::days(i64::from(days));
+    let mut entries = state.store.listing(from, last, filter).await?;
+    dedupe_papers(&mut entries);
+    if sort == Sort::Votes {
+        // Newest day first; within a day the community order.
+        entries.sort_by_key(|e| std::cmp::Reverse(e.entry.day));
+        let mut start = 0;
+        while start < entries.len() {
+            let day = entries[start].entry.day;
+            let end = start
+                + entries[start..]
+                    .iter()
+                    .take_while(|e| e.entry.day == day)
+                    .count();
+            rank_by_votes(&mut entries[start..end], Listed::upvotes);
+            start = end;
+        }
+    } else {
+        order(state, &mut entries, sort);
+    }
+    Ok(entries)
+}
+
+fn dedupe_papers(entries: &mut Vec<Listed>) {
+    // A paper listed on two days of the period counts once, on the day it had most votes.
+    let mut by_votes: Vec<usize> = (0..entries.len()).collect();
+    by_votes.sort_by_key(|&i| std::cmp::Reverse(entries[i].upvotes()));
+    let mut seen = HashSet::new();
+    let mut keep = vec![false; entries.len()];
+    for i in by_votes {
+        keep[i] = seen.insert(entries[i].paper.id.clone());
+    }
+    let mut i = 0;
+    entries.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+fn order(state: &AppState, entries: &mut [Listed], sort: Sort) {
+    match sort {
+        Sort::Votes => rank_by_votes(entries, Listed::upvotes),
+        Sort::PublishedAt => entries.sort_by_key(|e| std::cmp::Reverse(listed_at(e))),
+        Sort::Trending => {
+            let now = Utc::now();
+            let t = state.settings.trending;
+            let mut scored: Vec<(f64, usize)> = entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| (t.score(e.upvotes(), listed_at(e), now), i))
+                .collect();
+            scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let sorted: Vec<Listed> = scored.iter().map(|&(_, i)| entries[i].clone()).collect();
+            entries.clone_from_slice(&sorted);
+        }
+    }
+}
+
+/// When an entry was put on its list: hf.co's `publishedAt` of the item, else the day at midnight.
+pub fn listed_at(e: &Listed) -> chrono::DateTime<Utc> {
+    e.entry.published_at.unwrap_or_else(|| {
+        e.entry
+            .day
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+    })
+}
+
+pub struct Found {
+    pub results: Vec<PaperView>,
+    pub total: usize,
+    /// The query named one paper by its arXiv id or URL.
+    pub exact_id: bool,
+}
+
+pub struct SearchParams {
+    pub text: String,
+    pub category: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+pub fn check_query(text: &str) -> Result<(), ApiError> {
+    let n = text.chars().count();
+    if n > MAX_QUERY_CHARS {
+        return Err(ApiError::bad_request(
+            "query_too_long",
+            format!("the query is {n} characters long; the limit is {MAX_QUERY_CHARS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Runs a search: an arXiv id or URL goes straight to that paper; anything else is BM25.
+pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError> {
+    check_query(&p.text)?;
+    if let Ok(v) = VersionedId::parse(&p.text) {
+        if let Some(view) = state.store.paper(&v.id).await? {
+            return Ok(Found {
+                results: vec![view],
+                total: 1,
+                exact_id: true,
+            });
+        }
+    }
+    if p.text.trim().is_empty() {
+        return Ok(Found {
+            results: Vec::new(),
+            total: 0,
+            exact_id: false,
+        });
+    }
+    let index = state.index.clone();
+    let query = SearchQuery {
+        text: p.text,
+        category: p.category,
+        from: p.from,
+        to: p.to,
+        offset: p.offset,
+        limit: p.limit,
+    };
+    let res = tokio::task::spawn_blocking(move || index.search(&query))
+        .await
+        .map_err(ApiError::internal)??;
+    let ids: Vec<_> = res.hits.into_iter().map(|h| h.id).collect();
+    let results = state.store.papers(&ids).await?;
+    Ok(Found {
+        results,
+        total: res.total,
+        exact_id: false,
+    })
+}
+
+pub fn parse_opt_day(name: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    match s.filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| ApiError::invalid(format!("{name} must be a date YYYY-MM-DD, not {s:?}"))),
+    }
+}
