@@ -10,7 +10,9 @@ use anyhow::Context;
 use paperboy_search::SearchIndex;
 use paperboy_store::Store;
 
+pub mod eval;
 pub mod import;
+pub mod model;
 pub mod settings;
 
 use import::Source;
@@ -98,8 +100,18 @@ pub async fn serve_on(
     let web_settings = paperboy_web::WebSettings {
         site_name: settings.site_name.clone(),
         trending: settings.trending(),
+        fusion: paperboy_search::semantic::Fusion {
+            semantic_weight: settings.semantic_weight.clamp(0.0, 1.0),
+            ..Default::default()
+        },
+        query_embed_timeout: Duration::from_millis(settings.query_embed_timeout_ms.max(1)),
     };
-    let state = paperboy_web::AppState::new(store, Arc::new(index), web_settings);
+    let state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
+    tokio::spawn(load_semantic(
+        settings.model_dir(),
+        store,
+        state.semantic.clone(),
+    ));
     tokio::spawn(paperboy_web::follow_store(
         state.clone(),
         Duration::from_secs(settings.index_poll_seconds.max(1)),
@@ -113,4 +125,36 @@ pub async fn serve_on(
     paperboy_web::serve(listener, state, shutdown).await?;
     tracing::info!("shut down cleanly");
     Ok(0)
+}
+
+/// Loads the embedding model and its stored vectors; search is keyword-only until this is done,
+/// and stays so, saying why, when there is no model.
+async fn load_semantic(
+    dir: std::path::PathBuf,
+    store: Arc<dyn Store>,
+    slot: Arc<paperboy_web::SemanticSlot>,
+) {
+    if !dir.join("model.safetensors").exists() {
+        let why = format!(
+            "no embedding model in {} (install one with `paperboy model install`)",
+            dir.display()
+        );
+        tracing::warn!("{why}: search is keyword-only");
+        slot.set_unavailable(why);
+        return;
+    }
+    match paperboy_search::semantic::Semantic::open(&dir, &*store).await {
+        Ok(semantic) => {
+            tracing::info!(
+                model = semantic.model_name(),
+                vectors = semantic.vectors().len(),
+                "search by meaning is ready"
+            );
+            slot.set(Arc::new(semantic));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the embedding model failed to load: search is keyword-only");
+            slot.set_unavailable(format!("the embedding model failed to load: {e}"));
+        }
+    }
 }

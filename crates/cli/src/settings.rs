@@ -47,6 +47,14 @@ settings! {
     log_level: String = "info".to_string(),
     /// Seconds between checks that the search index has every change in the database.
     index_poll_seconds: u64 = 5,
+    /// The sentence-embedding model folder (any BERT-family sentence-transformers model). Empty means
+    /// `DATA_DIR/models/all-MiniLM-L6-v2`, which `paperboy model install` fills. Without a model,
+    /// search is keyword-only and says so.
+    model_dir: String = String::new(),
+    /// Hybrid search: weight of the cosine similarity against max-normalised BM25 (0 = keyword only, 1 = semantic only).
+    semantic_weight: f32 = 0.7,
+    /// Milliseconds a search waits for its query embedding before answering with keyword results.
+    query_embed_timeout_ms: u64 = 1000,
     /// Trending: `score = votes / (age_hours + trending_offset_hours) ^ trending_gravity`.
     trending_gravity: f64 = 1.8,
     /// Trending: hours added to a paper's age so that brand-new papers do not divide by zero.
@@ -97,6 +105,14 @@ impl Settings {
                 .into_owned()
         } else {
             self.database_url.clone()
+        }
+    }
+
+    pub fn model_dir(&self) -> PathBuf {
+        if self.model_dir.is_empty() {
+            self.data_dir.join("models").join(crate::model::MODEL_NAME)
+        } else {
+            PathBuf::from(&self.model_dir)
         }
     }
 

@@ -2,8 +2,15 @@
 //! authors, with category and date filters and highlighted snippets. The index is derived data: it
 //! follows the store's change feed, records the last change it applied, and is rebuilt from the
 //! database whenever it is missing or of another format. It never holds the only copy of anything.
+//! Search by meaning lives beside it: a sentence-embedding model run on the CPU ([`embed`]), an
+//! exact vector index ([`vectors`]) and the worker and hybrid fusion that tie them to the store
+//! ([`semantic`]). Without a model, everything here still works in keyword mode.
 
+pub mod embed;
+pub mod hybrid;
+pub mod semantic;
 pub mod text;
+pub mod vectors;
 
 pub use text::{
     HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults, MAX_QUERY_CHARS,

@@ -1,5 +1,6 @@
 //! The keyword index (tantivy, BM25).
 
+use std::collections::HashSet;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -8,7 +9,9 @@ use chrono::NaiveDate;
 use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
     STRING,
@@ -226,6 +229,60 @@ impl SearchIndex {
         d
     }
 
+    /// Category and date clauses of `q`, without its text.
+    fn filter_clauses(&self, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = &self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
+            let term = Term::from_field_text(f.category, cat);
+            clauses.push((
+                Occur::Must,
+                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+            ));
+        }
+        if q.from.is_some() || q.to.is_some() {
+            let bound = |d: Option<NaiveDate>| match d {
+                Some(d) => Bound::Included(Term::from_field_i64(f.day, day_number(d))),
+                None => Bound::Unbounded,
+            };
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(bound(q.from), bound(q.to))),
+            ));
+        }
+        clauses
+    }
+
+    /// Which of `ids` pass the category and date filters of `q` (its text is ignored).
+    pub fn matching_filters(
+        &self,
+        q: &SearchQuery,
+        ids: &[ArxivId],
+    ) -> Result<HashSet<ArxivId>, SearchError> {
+        let terms = ids
+            .iter()
+            .map(|id| Term::from_field_text(self.fields.id, id.as_str()));
+        let mut clauses = self.filter_clauses(q);
+        clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        let searcher = self.reader.searcher();
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(ids.len().max(1)),
+        )?;
+        let mut out = HashSet::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc
+                .get_first(self.fields.id)
+                .and_then(|v| v.as_str())
+                .and_then(|s| ArxivId::parse(s).ok())
+            {
+                out.insert(id);
+            }
+        }
+        Ok(out)
+    }
+
     fn parse(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
         let chars = q.text.chars().count();
         if chars > MAX_QUERY_CHARS {
@@ -428,6 +485,23 @@ mod tests {
         let hits = index.search(&query).unwrap().hits;
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].id.as_str(), "2501.00002");
+    }
+
+    #[tokio::test]
+    async fn matching_filters_checks_candidates_exactly() {
+        let (index, _store, _dir) = fixture().await;
+        let ids: Vec<ArxivId> = ["2501.00001", "2501.00002", "2501.00003"]
+            .iter()
+            .map(|s| ArxivId::parse(s).unwrap())
+            .collect();
+        let mut query = q("");
+        query.category = Some("cs.CL".into());
+        let keep = index.matching_filters(&query, &ids).unwrap();
+        assert_eq!(keep.len(), 1);
+        assert!(keep.contains(&ids[1]));
+        let mut query = q("");
+        query.to = NaiveDate::from_ymd_opt(2025, 1, 31);
+        assert_eq!(index.matching_filters(&query, &ids).unwrap().len(), 2);
     }
 
     #[tokio::test]

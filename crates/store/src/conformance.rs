@@ -162,6 +162,59 @@ pub async fn papers_page_walks_everything_once(store: Arc<dyn Store>) {
     );
 }
 
+pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
+    store
+        .import(vec![
+            (paper("2501.00001", "A"), None),
+            (paper("2501.00002", "B"), None),
+        ])
+        .await
+        .unwrap();
+    let (a, b) = (
+        ArxivId::parse("2501.00001").unwrap(),
+        ArxivId::parse("2501.00002").unwrap(),
+    );
+    assert_eq!(
+        store
+            .embedding_hashes("m", &[a.clone(), b.clone()])
+            .await
+            .unwrap(),
+        vec![None, None]
+    );
+    store
+        .put_embeddings(
+            "m",
+            vec![(a.clone(), 7, vec![0.5, -1.25, 3.0])],
+            ("embed:m", 2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cursor("embed:m").await.unwrap(),
+        2,
+        "cursor moves with the vectors"
+    );
+    assert_eq!(
+        store.embedding_hashes("m", &[a.clone(), b]).await.unwrap(),
+        vec![Some(7), None]
+    );
+    assert_eq!(
+        store.embedding_hashes("other", std::slice::from_ref(&a)).await.unwrap(),
+        vec![None],
+        "per model"
+    );
+    let page = store.embeddings_page("m", None, 10).await.unwrap();
+    assert_eq!(page, vec![(a.clone(), vec![0.5, -1.25, 3.0])]);
+    assert!(store
+        .embeddings_page("m", Some(&a), 10)
+        .await
+        .unwrap()
+        .is_empty());
+    store.set_cursor("x", 42).await.unwrap();
+    assert_eq!(store.cursor("x").await.unwrap(), 42);
+    assert_eq!(store.cursor("never").await.unwrap(), 0);
+}
+
 pub async fn backup_is_a_readable_copy(store: Arc<dyn Store>, dir: &std::path::Path) {
     store
         .import(vec![(paper("2501.00001", "A"), None)])
@@ -192,6 +245,11 @@ macro_rules! conformance {
             async fn papers_page_walks_everything_once() {
                 let (store, _dir) = $make;
                 super::papers_page_walks_everything_once(store).await;
+            }
+            #[tokio::test]
+            async fn embeddings_round_trip() {
+                let (store, _dir) = $make;
+                super::embeddings_round_trip(store).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

@@ -127,6 +127,26 @@ pub trait Store: Send + Sync + 'static {
     /// The sequence number of the latest change (0 when empty).
     async fn last_seq(&self) -> Result<i64>;
 
+    /// The text hashes of the stored embeddings of these papers for `model` (absent: none stored).
+    async fn embedding_hashes(&self, model: &str, ids: &[ArxivId]) -> Result<Vec<Option<i64>>>;
+    /// Stores embeddings and, in the same transaction, moves the named cursor to `cursor`.
+    async fn put_embeddings(
+        &self,
+        model: &str,
+        rows: Vec<(ArxivId, i64, Vec<f32>)>,
+        cursor: (&str, i64),
+    ) -> Result<()>;
+    /// Stored embeddings of `model` in id order after `after`, at most `limit`.
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: Option<&ArxivId>,
+        limit: usize,
+    ) -> Result<Vec<(ArxivId, Vec<f32>)>>;
+    /// A cursor saved by a background worker (0 when never saved).
+    async fn cursor(&self, name: &str) -> Result<i64>;
+    async fn set_cursor(&self, name: &str, value: i64) -> Result<()>;
+
     async fn stats(&self) -> Result<StoreStats>;
     /// Writes a consistent copy of the whole database to `dest` (which must not exist).
     async fn backup(&self, dest: &Path) -> Result<()>;

@@ -277,20 +277,51 @@ pub async fn daily_papers(
     Ok(response)
 }
 
-/// `/api/papers/{id}`; the id may carry a version or be an old-style id with a slash.
+/// `/api/papers/{id}` and `/api/papers/{id}/similar`; the id may carry a version or be an
+/// old-style id with a slash.
 pub async fn paper(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    Path(path): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = VersionedId::parse(&id)
-        .map_err(|e| ApiError::invalid(e.to_string()))?
-        .id;
+    let (raw, similar) = match path.strip_suffix("/similar") {
+        Some(raw) => (raw, true),
+        None => (path.as_str(), false),
+    };
+    let id = match VersionedId::parse(raw) {
+        Ok(v) => v.id,
+        // Shaped like a new-style id but impossible (`9999.99999`: month 99): no such paper.
+        Err(_) if id_shaped(raw) => {
+            return Err(ApiError::not_found(format!("paper {raw} not found")))
+        }
+        Err(e) => return Err(ApiError::invalid(e.to_string())),
+    };
     let view = state
         .store
         .paper(&id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("paper {id} not found")))?;
+    if similar {
+        let views = query::similar(&state, &view, SIMILAR).await?;
+        return Ok(Json(Value::Array(views.iter().map(item_json).collect())));
+    }
     Ok(Json(Value::Object(paper_json(&view))))
+}
+
+/// Similar papers returned by the API.
+pub const SIMILAR: usize = 10;
+
+/// `NNNN.NNNN` or `NNNN.NNNNN`, with an optional `vN`.
+fn id_shaped(s: &str) -> bool {
+    let s = match s.split_once('v') {
+        Some((id, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => id,
+        Some(_) => return false,
+        None => s,
+    };
+    s.split_once('.').is_some_and(|(a, b)| {
+        a.len() == 4
+            && (4..=5).contains(&b.len())
+            && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -301,12 +332,13 @@ pub struct SearchApiParams {
     from: Option<String>,
     to: Option<String>,
     p: Option<String>,
+    mode: Option<String>,
 }
 
 pub async fn search(
     State(state): State<AppState>,
     q: Result<Query<SearchApiParams>, QueryRejection>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Response, ApiError> {
     let q = params(q)?;
     let limit = limit(q.limit.as_deref(), MAX_SEARCH_LIMIT, DEFAULT_LIMIT)?;
     let page = match q.p.as_deref().filter(|s| !s.is_empty()) {
@@ -324,10 +356,17 @@ pub async fn search(
             to: query::parse_opt_day("to", q.to.as_deref())?,
             offset: page.saturating_mul(limit),
             limit,
+            mode: query::parse_mode(q.mode.as_deref())?,
         },
     )
     .await?;
-    Ok(Json(found.results.iter().map(item_json).collect()))
+    let mut response =
+        Json(found.results.iter().map(item_json).collect::<Vec<_>>()).into_response();
+    // Which mode answered, so a client can tell a keyword fallback from a hybrid answer.
+    if let Ok(v) = found.mode.to_string().parse() {
+        response.headers_mut().insert("x-search-mode", v);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]
@@ -374,9 +413,17 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
             "lastDay": stats.last_day.map(|d| d.to_string()),
         },
         "search": {
-            "mode": "keyword",
+            "mode": if state.semantic.get().is_some() { "hybrid" } else { "keyword" },
             "indexedPapers": state.index.num_docs(),
             "pendingChanges": (store_seq - index_seq).max(0),
+            "semantic": match state.semantic.get() {
+                Some(s) => {
+                    let (embedded, pending) = s.progress();
+                    json!({ "available": true, "model": s.model_name(), "vectors": s.vectors().len(),
+                            "embeddedSinceStart": embedded, "pendingChanges": pending })
+                }
+                None => json!({ "available": false, "reason": state.semantic.unavailable() }),
+            },
         },
     })))
 }

@@ -3,7 +3,7 @@
 //! and the search index and holds no state of its own beyond counters; it never parses source files.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -12,6 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use paperboy_search::semantic::Semantic;
 use paperboy_search::SearchIndex;
 use paperboy_store::Store;
 use tokio::net::TcpListener;
@@ -33,6 +34,9 @@ pub use error::ApiError;
 pub struct WebSettings {
     pub site_name: String,
     pub trending: paperboy_core::ranking::Trending,
+    pub fusion: paperboy_search::semantic::Fusion,
+    /// How long a search waits for its query embedding before serving keyword results.
+    pub query_embed_timeout: Duration,
 }
 
 impl Default for WebSettings {
@@ -40,7 +44,47 @@ impl Default for WebSettings {
         WebSettings {
             site_name: "paperboy".into(),
             trending: Default::default(),
+            fusion: Default::default(),
+            query_embed_timeout: Duration::from_secs(1),
         }
+    }
+}
+
+/// Search by meaning, once its model has loaded; until then (or without a model) the reason why not.
+#[derive(Default)]
+pub struct SemanticSlot {
+    ready: OnceLock<Arc<Semantic>>,
+    unavailable: Mutex<String>,
+}
+
+impl SemanticSlot {
+    pub fn get(&self) -> Option<&Arc<Semantic>> {
+        self.ready.get()
+    }
+
+    pub fn set(&self, semantic: Arc<Semantic>) {
+        let _ = self.ready.set(semantic);
+    }
+
+    pub fn set_unavailable(&self, why: impl Into<String>) {
+        *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) = why.into();
+    }
+
+    /// Why search is keyword-only, when it is.
+    pub fn unavailable(&self) -> Option<String> {
+        if self.ready.get().is_some() {
+            return None;
+        }
+        let why = self
+            .unavailable
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        Some(if why.is_empty() {
+            "the embedding model is loading".into()
+        } else {
+            why
+        })
     }
 }
 
@@ -48,6 +92,7 @@ impl Default for WebSettings {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub index: Arc<SearchIndex>,
+    pub semantic: Arc<SemanticSlot>,
     pub settings: Arc<WebSettings>,
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -57,6 +102,7 @@ impl AppState {
         AppState {
             store,
             index,
+            semantic: Arc::new(SemanticSlot::default()),
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
         }
@@ -127,13 +173,34 @@ pub async fn serve(
         .await
 }
 
-/// Keeps the search index following the store: catches up now, then every `every`.
+/// Keeps the search index, and the vectors once a model is loaded, following the store: catches
+/// up now, then every `every`.
 pub async fn follow_store(state: AppState, every: Duration) {
     loop {
         match state.index.catch_up(&*state.store, |_| {}).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(papers = n, "search index caught up"),
             Err(e) => tracing::warn!(error = %e, "search index catch-up failed; will retry"),
+        }
+        if let Some(semantic) = state.semantic.get() {
+            let mut last_log = std::time::Instant::now();
+            let result = semantic
+                .catch_up(&*state.store, |done, pending| {
+                    if last_log.elapsed() > Duration::from_secs(10) {
+                        last_log = std::time::Instant::now();
+                        tracing::info!(
+                            embedded = done,
+                            pending_changes = pending,
+                            "embedding papers"
+                        );
+                    }
+                })
+                .await;
+            match result {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(papers = n, "embeddings caught up"),
+                Err(e) => tracing::warn!(error = %e, "embedding failed; will retry"),
+            }
         }
         tokio::time::sleep(every).await;
     }

@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::{Paper, Period, VersionedId};
+use paperboy_search::hybrid::Mode;
 use paperboy_search::{HighlightField, SearchQuery};
 use paperboy_store::{ListingFilter, PaperView};
 use serde::Deserialize;
@@ -171,9 +172,31 @@ fn entry(
     }
 }
 
-async fn listing_page(state: &AppState, period: Period, heading: String) -> PageResult {
+/// `?page=N` of a listing: a week or a month holds hundreds of papers, so listings are shown
+/// `PAGE_SIZE` at a time to keep every page light.
+#[derive(Debug, Deserialize)]
+pub struct ListingParams {
+    page: Option<usize>,
+}
+
+fn listing_page_number(q: Result<Query<ListingParams>, QueryRejection>) -> Result<usize, PageError> {
+    let Query(q) = q.map_err(|e| ApiError::invalid(e.body_text()))?;
+    Ok(q.page.unwrap_or(0))
+}
+
+async fn listing_page(
+    state: &AppState,
+    period: Period,
+    heading: String,
+    page: usize,
+) -> PageResult {
     let entries =
         query::ranked_listing(state, period, &ListingFilter::default(), Sort::Votes).await?;
+    let start = page.saturating_mul(PAGE_SIZE);
+    if page > 0 && start >= entries.len() {
+        return Err(ApiError::not_found(format!("This list has no page {page}.")).into());
+    }
+    let end = (start + PAGE_SIZE).min(entries.len());
     let latest = state.store.latest_day().await?;
     let (prev, next) = match period {
         Period::Day(d) => {
@@ -203,21 +226,33 @@ async fn listing_page(state: &AppState, period: Period, heading: String) -> Page
         @if entries.is_empty() {
             p.notice { "No papers on this list." }
         } @else {
-            ol.entries {
-                @for (i, l) in entries.iter().enumerate() { (entry(i + 1, &listed_view(l), None, None)) }
+            ol.entries start=(start + 1) {
+                @for (i, l) in entries[start..end].iter().enumerate() { (entry(start + i + 1, &listed_view(l), None, None)) }
+            }
+            @if entries.len() > PAGE_SIZE {
+                nav.pager aria-label="List pages" {
+                    @if page > 0 { a href={ "?page=" (page - 1) } { "← Papers " (start + 1 - PAGE_SIZE) "–" (start) } }
+                    span { "Papers " (start + 1) "–" (end) " of " (entries.len()) }
+                    @if end < entries.len() { a href={ "?page=" (page + 1) } { "Papers " (end + 1) "–" ((end + PAGE_SIZE).min(entries.len())) " →" } }
+                }
             }
         }
     };
     Ok(html_response(layout(&heading, "", body)))
 }
 
-pub async fn front(State(state): State<AppState>) -> PageResult {
+pub async fn front(
+    State(state): State<AppState>,
+    q: Result<Query<ListingParams>, QueryRejection>,
+) -> PageResult {
+    let page = listing_page_number(q)?;
     match state.store.latest_day().await? {
         Some(day) => {
             listing_page(
                 &state,
                 Period::Day(day),
                 format!("Daily papers · {}", day.format("%A %-d %B %Y")),
+                page,
             )
             .await
         }
@@ -229,7 +264,12 @@ pub async fn front(State(state): State<AppState>) -> PageResult {
     }
 }
 
-pub async fn day(State(state): State<AppState>, Path(day): Path<String>) -> PageResult {
+pub async fn day(
+    State(state): State<AppState>,
+    Path(day): Path<String>,
+    q: Result<Query<ListingParams>, QueryRejection>,
+) -> PageResult {
+    let page = listing_page_number(q)?;
     let period = Period::parse_day(&day)?;
     let Period::Day(d) = period else {
         unreachable!("parse_day gives a day")
@@ -238,22 +278,34 @@ pub async fn day(State(state): State<AppState>, Path(day): Path<String>) -> Page
         &state,
         period,
         format!("Daily papers · {}", d.format("%A %-d %B %Y")),
+        page,
     )
     .await
 }
 
-pub async fn week(State(state): State<AppState>, Path(week): Path<String>) -> PageResult {
+pub async fn week(
+    State(state): State<AppState>,
+    Path(week): Path<String>,
+    q: Result<Query<ListingParams>, QueryRejection>,
+) -> PageResult {
+    let page = listing_page_number(q)?;
     let period = Period::parse_week(&week)?;
-    listing_page(&state, period, format!("Papers of the week · {period}")).await
+    listing_page(&state, period, format!("Papers of the week · {period}"), page).await
 }
 
-pub async fn month(State(state): State<AppState>, Path(month): Path<String>) -> PageResult {
+pub async fn month(
+    State(state): State<AppState>,
+    Path(month): Path<String>,
+    q: Result<Query<ListingParams>, QueryRejection>,
+) -> PageResult {
+    let page = listing_page_number(q)?;
     let period = Period::parse_month(&month)?;
     let (start, _) = period.range();
     listing_page(
         &state,
         period,
         format!("Papers of the month · {}", start.format("%B %Y")),
+        page,
     )
     .await
 }
@@ -277,6 +329,7 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
         .paper(&vid.id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No paper {} here yet.", vid.id)))?;
+    let similar = query::similar(&state, &view, 5).await?;
     let p = &view.paper;
     let title = squash(&p.title);
     let body = html! {
@@ -308,6 +361,14 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
                 p.keywords { "Keywords: " (p.ai_keywords.join(", ")) }
             }
         }
+        @if !similar.is_empty() {
+            section.similar aria-labelledby="similar" {
+                h2 #similar { "Similar papers" }
+                ol.entries {
+                    @for (i, v) in similar.iter().enumerate() { (entry(i + 1, v, None, None)) }
+                }
+            }
+        }
     };
     Ok(html_response(layout(&title, "", body)))
 }
@@ -319,6 +380,7 @@ pub struct SearchPageParams {
     from: Option<String>,
     to: Option<String>,
     page: Option<usize>,
+    mode: Option<String>,
 }
 
 pub async fn search(
@@ -331,6 +393,7 @@ pub async fn search(
     let category = q.category.clone().filter(|c| !c.is_empty());
     let from = query::parse_opt_day("from", q.from.as_deref())?;
     let to = query::parse_opt_day("to", q.to.as_deref())?;
+    let mode = query::parse_mode(q.mode.as_deref())?;
     let found = query::search(
         &state,
         SearchParams {
@@ -340,6 +403,7 @@ pub async fn search(
             to,
             offset: page * PAGE_SIZE,
             limit: PAGE_SIZE,
+            mode,
         },
     )
     .await?;
@@ -358,6 +422,7 @@ pub async fn search(
             ("category", category.clone()),
             ("from", q.from.clone()),
             ("to", q.to.clone()),
+            ("mode", q.mode.clone()),
             ("page", Some(n.to_string())),
         ];
         let kept: Vec<(&str, String)> = pairs
@@ -376,10 +441,20 @@ pub async fn search(
             label { "Category " input type="text" name="category" value=(category.clone().unwrap_or_default()) placeholder="cs.CL" size="8"; }
             label { "From " input type="date" name="from" value=(q.from.clone().unwrap_or_default()); }
             label { "To " input type="date" name="to" value=(q.to.clone().unwrap_or_default()); }
+            label { "Mode "
+                select name="mode" {
+                    @for m in [Mode::Hybrid, Mode::Keyword, Mode::Semantic] {
+                        option value=(m) selected[m == mode] { (m) }
+                    }
+                }
+            }
             button type="submit" { "Filter" }
         }
+        @if let Some(why) = &found.fallback {
+            p.notice role="status" { "Showing keyword results only: " (why) "." }
+        }
         @if !text.is_empty() {
-            p.count { (found.total) " papers" }
+            p.count { (found.total) " papers · " (found.mode) " search" }
             @if found.results.is_empty() { p.notice { "Nothing matched. Try fewer or other words." } }
             ol.entries start=(page * PAGE_SIZE + 1) {
                 @for (i, v) in found.results.iter().enumerate() {

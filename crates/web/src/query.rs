@@ -5,7 +5,11 @@ use std::collections::HashSet;
 
 use chrono::{NaiveDate, Utc};
 use paperboy_core::ranking::rank_by_votes;
-use paperboy_core::{Period, VersionedId};
+use std::sync::Arc;
+
+use paperboy_core::{ArxivId, Period, VersionedId};
+use paperboy_search::hybrid::{self, Mode};
+use paperboy_search::semantic::Semantic;
 use paperboy_search::{SearchQuery, MAX_QUERY_CHARS};
 use paperboy_store::{Listed, ListingFilter, PaperView};
 
@@ -131,6 +135,10 @@ pub struct Found {
     pub total: usize,
     /// The query named one paper by its arXiv id or URL.
     pub exact_id: bool,
+    /// The mode that answered (keyword when the semantic side was unavailable or too slow).
+    pub mode: Mode,
+    /// Why the answer is keyword-only although another mode was asked for.
+    pub fallback: Option<String>,
 }
 
 pub struct SearchParams {
@@ -140,6 +148,14 @@ pub struct SearchParams {
     pub to: Option<NaiveDate>,
     pub offset: usize,
     pub limit: usize,
+    pub mode: Mode,
+}
+
+pub fn parse_mode(s: Option<&str>) -> Result<Mode, ApiError> {
+    match s.filter(|s| !s.is_empty()) {
+        None => Ok(Mode::default()),
+        Some(s) => s.parse().map_err(ApiError::invalid),
+    }
 }
 
 pub fn check_query(text: &str) -> Result<(), ApiError> {
@@ -153,7 +169,25 @@ pub fn check_query(text: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Runs a search: an arXiv id or URL goes straight to that paper; anything else is BM25.
+/// Embeds the query for the semantic side, within the configured deadline.
+async fn embed_query(
+    state: &AppState,
+    semantic: &Arc<Semantic>,
+    text: &str,
+) -> Result<Vec<f32>, String> {
+    let embedder = semantic.embedder().clone();
+    let text = text.to_owned();
+    let job = tokio::task::spawn_blocking(move || embedder.embed_query(&text));
+    match tokio::time::timeout(state.settings.query_embed_timeout, job).await {
+        Ok(Ok(Ok(v))) => Ok(v),
+        Ok(Ok(Err(e))) => Err(format!("embedding the query failed: {e}")),
+        Ok(Err(e)) => Err(format!("embedding the query failed: {e}")),
+        Err(_) => Err("embedding the query took too long".into()),
+    }
+}
+
+/// Runs a search: an arXiv id or URL goes straight to that paper; anything else runs in the mode
+/// asked for, falling back to keyword results when the model is missing, fails or is slow.
 pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError> {
     check_query(&p.text)?;
     if let Ok(v) = VersionedId::parse(&p.text) {
@@ -162,6 +196,8 @@ pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError
                 results: vec![view],
                 total: 1,
                 exact_id: true,
+                mode: p.mode,
+                fallback: None,
             });
         }
     }
@@ -170,9 +206,30 @@ pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError
             results: Vec::new(),
             total: 0,
             exact_id: false,
+            mode: p.mode,
+            fallback: None,
         });
     }
+    let mut fallback = None;
+    let semantic = match p.mode {
+        Mode::Keyword => None,
+        _ => match state.semantic.get() {
+            Some(s) => match embed_query(state, s, &p.text).await {
+                Ok(v) => Some((s.clone(), v)),
+                Err(why) => {
+                    tracing::warn!(reason = %why, "serving keyword results");
+                    fallback = Some(why);
+                    None
+                }
+            },
+            None => {
+                fallback = state.semantic.unavailable();
+                None
+            }
+        },
+    };
     let index = state.index.clone();
+    let fusion = state.settings.fusion;
     let query = SearchQuery {
         text: p.text,
         category: p.category,
@@ -181,16 +238,61 @@ pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError
         offset: p.offset,
         limit: p.limit,
     };
-    let res = tokio::task::spawn_blocking(move || index.search(&query))
-        .await
-        .map_err(ApiError::internal)??;
-    let ids: Vec<_> = res.hits.into_iter().map(|h| h.id).collect();
+    let mode = p.mode;
+    let ranked = tokio::task::spawn_blocking(move || {
+        let (sem, vector) = match &semantic {
+            Some((s, v)) => (Some(&**s), Some(v.as_slice())),
+            None => (None, None),
+        };
+        hybrid::search(&index, sem, &query, mode, vector, fusion)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let ids: Vec<_> = ranked.hits.into_iter().map(|h| h.id).collect();
     let results = state.store.papers(&ids).await?;
     Ok(Found {
         results,
-        total: res.total,
+        total: ranked.total,
         exact_id: false,
+        mode: ranked.mode,
+        fallback,
     })
+}
+
+/// Papers like `id`: nearest by embedding when the paper has one, else a keyword search on its title.
+pub async fn similar(
+    state: &AppState,
+    view: &PaperView,
+    limit: usize,
+) -> Result<Vec<PaperView>, ApiError> {
+    let id = view.paper.id.clone();
+    let mut ids: Vec<ArxivId> = Vec::new();
+    if let Some(vector) = state.semantic.get().and_then(|s| s.vectors().vector(&id)) {
+        let semantic = state.semantic.get().expect("checked").clone();
+        ids = tokio::task::spawn_blocking(move || semantic.vectors().nearest(&vector, limit + 1))
+            .await
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .map(|(i, _)| i)
+            .collect();
+    }
+    if ids.is_empty() {
+        let title: String = view.paper.title.chars().take(MAX_QUERY_CHARS).collect();
+        let index = state.index.clone();
+        let res = tokio::task::spawn_blocking(move || {
+            index.search(&SearchQuery {
+                text: title,
+                limit: limit + 1,
+                ..Default::default()
+            })
+        })
+        .await
+        .map_err(ApiError::internal)??;
+        ids = res.hits.into_iter().map(|h| h.id).collect();
+    }
+    ids.retain(|i| *i != id);
+    ids.truncate(limit);
+    Ok(state.store.papers(&ids).await?)
 }
 
 pub fn parse_opt_day(name: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {

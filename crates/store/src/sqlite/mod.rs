@@ -12,7 +12,10 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::{Change, Listed, ListingFilter, PaperView, Result, Store, StoreError, StoreStats};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_embeddings.sql"),
+];
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -140,6 +143,23 @@ fn sort_date(p: &Paper) -> String {
         Some((y, m)) => format!("{y:04}-{m:02}-01T00:00:00Z"),
         None => String::new(),
     }
+}
+
+/// Vectors are stored as little-endian f32s.
+fn vector_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn bytes_vector(b: &[u8]) -> Result<Vec<f32>> {
+    if !b.len().is_multiple_of(4) {
+        return Err(StoreError::Corrupt(format!(
+            "a vector of {} bytes",
+            b.len()
+        )));
+    }
+    Ok(b.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 fn day_str(d: NaiveDate) -> String {
@@ -411,6 +431,109 @@ impl Store for SqliteStore {
     async fn last_seq(&self) -> Result<i64> {
         self.read(|conn| {
             Ok(conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM papers", [], |r| r.get(0))?)
+        })
+        .await
+    }
+
+    async fn embedding_hashes(&self, model: &str, ids: &[ArxivId]) -> Result<Vec<Option<i64>>> {
+        let (model, ids): (String, Vec<String>) = (
+            model.to_owned(),
+            ids.iter().map(ToString::to_string).collect(),
+        );
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT text_hash FROM embeddings WHERE model = ?1 AND paper_id = ?2",
+            )?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(
+                    stmt.query_row(params![model, id], |r| r.get(0))
+                        .optional()?,
+                );
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn put_embeddings(
+        &self,
+        model: &str,
+        rows: Vec<(ArxivId, i64, Vec<f32>)>,
+        cursor: (&str, i64),
+    ) -> Result<()> {
+        let (model, name, value) = (model.to_owned(), cursor.0.to_owned(), cursor.1);
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut put = tx.prepare_cached(
+                    "INSERT INTO embeddings (model, paper_id, text_hash, vector) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (model, paper_id) DO UPDATE SET text_hash = ?3, vector = ?4",
+                )?;
+                for (id, hash, vector) in rows {
+                    put.execute(params![model, id.as_str(), hash, vector_bytes(&vector)])?;
+                }
+                tx.execute(
+                    "INSERT INTO cursors (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = ?2",
+                    params![name, value],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn embeddings_page(
+        &self,
+        model: &str,
+        after: Option<&ArxivId>,
+        limit: usize,
+    ) -> Result<Vec<(ArxivId, Vec<f32>)>> {
+        let (model, after) = (
+            model.to_owned(),
+            after.map(ToString::to_string).unwrap_or_default(),
+        );
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT e.paper_id, e.vector FROM embeddings e JOIN papers p ON p.id = e.paper_id
+                 WHERE e.model = ?1 AND e.paper_id > ?2 AND p.hidden = 0 ORDER BY e.paper_id LIMIT ?3",
+            )?;
+            let rows = stmt.query_map(params![model, after, limit as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, bytes) = row?;
+                let id = ArxivId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                out.push((id, bytes_vector(&bytes)?));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn cursor(&self, name: &str) -> Result<i64> {
+        let name = name.to_owned();
+        self.read(move |conn| {
+            Ok(conn
+                .query_row("SELECT value FROM cursors WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?
+                .unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn set_cursor(&self, name: &str, value: i64) -> Result<()> {
+        let name = name.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO cursors (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = ?2",
+                params![name, value],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -1,0 +1,302 @@
+//! Search by meaning: the embedding worker that follows the store's change feed (embedding each
+//! paper's title and abstract once, again only when that text or the model changes), the vector
+//! index it fills, and hybrid fusion of keyword and vector scores.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use paperboy_core::{ArxivId, Paper};
+use paperboy_store::Store;
+
+use crate::embed::{EmbedError, Embedder};
+use crate::vectors::VectorIndex;
+
+/// Papers read from the change feed per embedding round.
+const ROUND: usize = 64;
+/// Vectors read from the store per page when loading.
+const LOAD_PAGE: usize = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SemanticError {
+    #[error(transparent)]
+    Embed(#[from] EmbedError),
+    #[error("reading or writing embeddings: {0}")]
+    Store(#[from] paperboy_store::StoreError),
+    #[error("embedding task failed: {0}")]
+    Task(String),
+}
+
+pub struct Semantic {
+    embedder: Arc<Embedder>,
+    vectors: VectorIndex,
+    embedded: AtomicU64,
+    pending: AtomicU64,
+}
+
+/// The text a paper is embedded from.
+pub fn paper_text(p: &Paper) -> String {
+    let mut s = String::with_capacity(p.title.len() + p.summary.len() + 2);
+    for w in p
+        .title
+        .split_whitespace()
+        .chain(std::iter::once("\n"))
+        .chain(p.summary.split_whitespace())
+    {
+        if w != "\n" && !s.is_empty() && !s.ends_with('\n') {
+            s.push(' ');
+        }
+        s.push_str(w);
+    }
+    s.replace('\n', ". ").replace(".. ", ". ")
+}
+
+/// A stable hash of the embedded text, so unchanged text is never embedded twice.
+pub fn text_hash(text: &str) -> i64 {
+    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    h as i64
+}
+
+impl Semantic {
+    /// Loads the model from `dir` and the stored vectors of that model from the store.
+    pub async fn open(dir: &Path, store: &dyn Store) -> Result<Semantic, SemanticError> {
+        let dir = dir.to_owned();
+        let embedder = tokio::task::spawn_blocking(move || Embedder::load(&dir))
+            .await
+            .map_err(|e| SemanticError::Task(e.to_string()))??;
+        let semantic = Semantic::with_embedder(Arc::new(embedder));
+        semantic.load(store).await?;
+        Ok(semantic)
+    }
+
+    pub fn with_embedder(embedder: Arc<Embedder>) -> Semantic {
+        let dim = embedder.dim();
+        Semantic {
+            embedder,
+            vectors: VectorIndex::new(dim),
+            embedded: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
+        }
+    }
+
+    async fn load(&self, store: &dyn Store) -> Result<(), SemanticError> {
+        let mut after: Option<ArxivId> = None;
+        loop {
+            let page = store
+                .embeddings_page(self.embedder.name(), after.as_ref(), LOAD_PAGE)
+                .await?;
+            let Some(last) = page.last().map(|p| p.0.clone()) else {
+                break;
+            };
+            for (id, v) in page {
+                self.vectors.upsert(id, &v);
+            }
+            after = Some(last);
+        }
+        Ok(())
+    }
+
+    pub fn embedder(&self) -> &Arc<Embedder> {
+        &self.embedder
+    }
+
+    pub fn vectors(&self) -> &VectorIndex {
+        &self.vectors
+    }
+
+    pub fn model_name(&self) -> &str {
+        self.embedder.name()
+    }
+
+    /// Papers embedded by this process, and store changes not yet looked at (for status pages).
+    pub fn progress(&self) -> (u64, u64) {
+        (
+            self.embedded.load(Ordering::Relaxed),
+            self.pending.load(Ordering::Relaxed),
+        )
+    }
+
+    fn cursor_name(&self) -> String {
+        format!("embed:{}", self.embedder.name())
+    }
+
+    /// Embeds every paper changed since the last call (or ever, the first time); returns how many
+    /// were embedded. Each round's vectors and the cursor are stored in one transaction, so a
+    /// crash loses at most the round in progress.
+    pub async fn catch_up(
+        &self,
+        store: &dyn Store,
+        mut progress: impl FnMut(u64, u64),
+    ) -> Result<u64, SemanticError> {
+        let name = self.cursor_name();
+        let mut seq = store.cursor(&name).await?;
+        let mut done = 0u64;
+        loop {
+            let last_seq = store.last_seq().await?;
+            self.pending
+                .store((last_seq - seq).max(0) as u64, Ordering::Relaxed);
+            let changes = store.changes_since(seq, ROUND).await?;
+            let Some(last) = changes.last().map(|c| c.0) else {
+                break;
+            };
+            let mut visible = Vec::new();
+            for (_, paper, shown) in changes {
+                if shown {
+                    visible.push(paper);
+                } else {
+                    self.vectors.remove(&paper.id);
+                }
+            }
+            let ids: Vec<ArxivId> = visible.iter().map(|p| p.id.clone()).collect();
+            let stored = store.embedding_hashes(self.embedder.name(), &ids).await?;
+            let mut todo: Vec<(ArxivId, i64, String)> = Vec::new();
+            for (p, old) in visible.into_iter().zip(stored) {
+                let text = paper_text(&p);
+                let hash = text_hash(&text);
+                if old != Some(hash) {
+                    todo.push((p.id, hash, text));
+                }
+            }
+            let embedder = self.embedder.clone();
+            let texts: Vec<String> = todo.iter().map(|t| t.2.clone()).collect();
+            let vectors = tokio::task::spawn_blocking(move || {
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                embedder.embed(&refs)
+            })
+            .await
+            .map_err(|e| SemanticError::Task(e.to_string()))??;
+            let rows: Vec<(ArxivId, i64, Vec<f32>)> = todo
+                .into_iter()
+                .zip(vectors)
+                .map(|((id, hash, _), v)| (id, hash, v))
+                .collect();
+            for (id, _, v) in &rows {
+                self.vectors.upsert(id.clone(), v);
+            }
+            let n = rows.len() as u64;
+            store
+                .put_embeddings(self.embedder.name(), rows, (&name, last))
+                .await?;
+            done += n;
+            self.embedded.fetch_add(n, Ordering::Relaxed);
+            seq = last;
+            progress(done, (last_seq - seq).max(0) as u64);
+        }
+        self.pending.store(0, Ordering::Relaxed);
+        Ok(done)
+    }
+}
+
+/// How keyword and vector scores are combined.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fusion {
+    /// Weight of the cosine similarity; the max-normalised BM25 score gets `1 - semantic_weight`.
+    pub semantic_weight: f32,
+    /// Candidates taken from each side before fusing.
+    pub candidates: usize,
+}
+
+impl Default for Fusion {
+    fn default() -> Self {
+        Fusion {
+            semantic_weight: 0.7,
+            candidates: 100,
+        }
+    }
+}
+
+/// Fuses keyword hits (best first, BM25 scores) with vector hits by a convex combination of
+/// max-normalised BM25 and cosine similarity. Cosine is computed exactly for every candidate, so a
+/// keyword hit that the vector search did not return still gets its true similarity.
+pub fn fuse(
+    keyword: &[(ArxivId, f32)],
+    semantic: &[(ArxivId, f32)],
+    cosine: impl Fn(&ArxivId) -> Option<f32>,
+    fusion: Fusion,
+) -> Vec<(ArxivId, f32)> {
+    let max_bm25 = keyword.iter().map(|k| k.1).fold(0f32, f32::max);
+    let mut scores: HashMap<ArxivId, (f32, f32)> = HashMap::new();
+    for (id, s) in keyword {
+        let b = if max_bm25 > 0.0 { s / max_bm25 } else { 0.0 };
+        let c = cosine(id).unwrap_or(0.0);
+        scores.insert(id.clone(), (b, c));
+    }
+    for (id, c) in semantic {
+        scores.entry(id.clone()).or_insert((0.0, *c));
+    }
+    let w = fusion.semantic_weight;
+    let mut fused: Vec<(ArxivId, f32)> = scores
+        .into_iter()
+        .map(|(id, (b, c))| (id, w * c + (1.0 - w) * b))
+        .collect();
+    fused.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u32) -> ArxivId {
+        ArxivId::parse(&format!("2501.{n:05}")).unwrap()
+    }
+
+    #[test]
+    fn fusion_rewards_agreement_and_rescues_meaning_matches() {
+        // 1 is the best keyword hit but unrelated in meaning; 2 is good on both; 3 only by meaning.
+        let keyword = vec![(id(1), 10.0), (id(2), 8.0)];
+        let semantic = vec![(id(3), 0.9), (id(2), 0.8)];
+        let cos = |i: &ArxivId| {
+            Some(if *i == id(1) {
+                0.1
+            } else if *i == id(2) {
+                0.8
+            } else {
+                0.9
+            })
+        };
+        let fused = fuse(&keyword, &semantic, cos, Fusion::default());
+        let order: Vec<_> = fused.iter().map(|f| f.0.clone()).collect();
+        assert_eq!(order, [id(2), id(3), id(1)]);
+        // By hand: 2 = 0.7*0.8 + 0.3*0.8 = 0.8
+        assert!((fused[0].1 - 0.8).abs() < 1e-6);
+    }
+
+    #[test]
+    fn weight_zero_is_keyword_order_and_one_is_vector_order() {
+        let keyword = vec![(id(1), 3.0), (id(2), 2.0)];
+        let semantic = vec![(id(2), 0.9), (id(1), 0.2)];
+        let cos = |i: &ArxivId| Some(if *i == id(1) { 0.2 } else { 0.9 });
+        let kw = fuse(
+            &keyword,
+            &semantic,
+            cos,
+            Fusion {
+                semantic_weight: 0.0,
+                candidates: 10,
+            },
+        );
+        assert_eq!(kw[0].0, id(1));
+        let sem = fuse(
+            &keyword,
+            &semantic,
+            cos,
+            Fusion {
+                semantic_weight: 1.0,
+                candidates: 10,
+            },
+        );
+        assert_eq!(sem[0].0, id(2));
+    }
+
+    #[test]
+    fn paper_text_joins_title_and_abstract() {
+        let mut p = Paper::new(id(1), "A  title\n  wrapped");
+        p.summary = "First line\nsecond line.".into();
+        assert_eq!(paper_text(&p), "A title wrapped. First line second line.");
+        assert_ne!(text_hash("a"), text_hash("b"));
+    }
+}
