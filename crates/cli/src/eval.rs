@@ -19,7 +19,7 @@ pub struct EvalArgs {
     pub corpus: PathBuf,
     pub queries: PathBuf,
     pub qrels: PathBuf,
-    pub mode: Mode,
+    pub modes: Vec<Mode>,
     pub model_dir: Option<PathBuf>,
     pub fusion: Fusion,
     pub show_progress: bool,
@@ -139,7 +139,8 @@ fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
     bar
 }
 
-pub async fn run(args: EvalArgs) -> anyhow::Result<Scores> {
+/// Scores every mode asked for; the corpus is indexed and embedded once.
+pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
     let qrels = read_qrels(&args.qrels)?;
     let corpus = read_jsonl(&args.corpus)?;
     let queries = read_jsonl(&args.queries)?;
@@ -174,7 +175,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Scores> {
     let (index, _) = SearchIndex::open(&dir.path().join("index"))?;
     index.catch_up(&*store, |_| {}).await?;
 
-    let semantic = if args.mode == Mode::Keyword {
+    let semantic = if args.modes.iter().all(|m| *m == Mode::Keyword) {
         None
     } else {
         let model_dir = args
@@ -190,62 +191,69 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Scores> {
         Some(semantic)
     };
 
-    let b = bar(args.show_progress, queries.len() as u64, "queries");
-    let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0usize);
-    for q in &queries {
-        b.inc(1);
-        let qid = q
-            .get("_id")
-            .and_then(|v| {
-                v.as_str()
-                    .map(str::to_owned)
-                    .or_else(|| Some(v.to_string()))
-            })
-            .unwrap_or_default();
-        let Some(judged) = qrels.get(&qid) else {
-            continue;
-        };
-        let text: String = q["text"]
-            .as_str()
-            .unwrap_or_default()
-            .chars()
-            .take(MAX_QUERY_CHARS)
-            .collect();
-        let vector = match &semantic {
-            Some(s) => Some(s.embedder().embed_query(&text)?),
-            None => None,
-        };
-        let query = SearchQuery {
-            text,
-            limit: 100,
-            ..Default::default()
-        };
-        let ranked = hybrid::search(
-            &index,
-            semantic.as_deref(),
-            &query,
-            args.mode,
-            vector.as_deref(),
-            args.fusion,
-        )?;
-        let docs: Vec<String> = ranked
-            .hits
-            .iter()
-            .filter_map(|h| back.get(&h.id).cloned())
-            .collect();
-        ndcg += ndcg_at(&docs, judged, 10);
-        recall += recall_at(&docs, judged, 100);
-        n += 1;
+    let mut out = Vec::new();
+    for &mode in &args.modes {
+        let b = bar(args.show_progress, queries.len() as u64, "queries");
+        let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0usize);
+        for q in &queries {
+            b.inc(1);
+            let qid = q
+                .get("_id")
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_owned)
+                        .or_else(|| Some(v.to_string()))
+                })
+                .unwrap_or_default();
+            let Some(judged) = qrels.get(&qid) else {
+                continue;
+            };
+            let text: String = q["text"]
+                .as_str()
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_QUERY_CHARS)
+                .collect();
+            let vector = match (&semantic, mode) {
+                (Some(s), Mode::Semantic | Mode::Hybrid) => Some(s.embedder().embed_query(&text)?),
+                _ => None,
+            };
+            let query = SearchQuery {
+                text,
+                limit: 100,
+                ..Default::default()
+            };
+            let ranked = hybrid::search(
+                &index,
+                semantic.as_deref(),
+                &query,
+                mode,
+                vector.as_deref(),
+                args.fusion,
+            )?;
+            let docs: Vec<String> = ranked
+                .hits
+                .iter()
+                .filter_map(|h| back.get(&h.id).cloned())
+                .collect();
+            ndcg += ndcg_at(&docs, judged, 10);
+            recall += recall_at(&docs, judged, 100);
+            n += 1;
+        }
+        b.finish_and_clear();
+        if n == 0 {
+            bail!("no query has relevance judgements: check that the qrels' query ids match the queries' _id");
+        }
+        out.push((
+            mode,
+            Scores {
+                ndcg10: ndcg / n as f64,
+                recall100: recall / n as f64,
+                queries: n,
+            },
+        ));
     }
-    b.finish_and_clear();
-    if n == 0 {
-        bail!("no query has relevance judgements: check that the qrels' query ids match the queries' _id");
-    }
-    Ok(Scores {
-        ndcg10: ndcg / n as f64,
-        recall100: recall / n as f64,
-        queries: n,
-    })
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -107,22 +107,31 @@ pub async fn serve_on(
         query_embed_timeout: Duration::from_millis(settings.query_embed_timeout_ms.max(1)),
     };
     let state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
-    tokio::spawn(load_semantic(
-        settings.model_dir(),
-        store,
-        state.semantic.clone(),
-    ));
-    tokio::spawn(paperboy_web::follow_store(
-        state.clone(),
-        Duration::from_secs(settings.index_poll_seconds.max(1)),
-    ));
+    // Background work ends with the server, so that nothing (the index writer's lock above all)
+    // outlives it when a server is stopped and started again in one process.
+    let background = [
+        tokio::spawn(load_semantic(
+            settings.model_dir(),
+            store,
+            state.semantic.clone(),
+        )),
+        tokio::spawn(paperboy_web::follow_store(
+            state.clone(),
+            Duration::from_secs(settings.index_poll_seconds.max(1)),
+        )),
+    ];
     let addr = listener.local_addr()?;
     println!(
         "paperboy is serving at http://{addr}/ (data in {})",
         settings.data_dir.display()
     );
     tracing::info!(%addr, "listening");
-    paperboy_web::serve(listener, state, shutdown).await?;
+    let served = paperboy_web::serve(listener, state, shutdown).await;
+    for task in background {
+        task.abort();
+        let _ = task.await;
+    }
+    served?;
     tracing::info!("shut down cleanly");
     Ok(0)
 }

@@ -87,9 +87,9 @@ enum Command {
         /// Relevance judgements, TSV of query-id, corpus-id, score (a header line is allowed).
         #[arg(long)]
         qrels: PathBuf,
-        /// keyword, semantic or hybrid.
-        #[arg(long, default_value = "hybrid")]
-        mode: paperboy_search::hybrid::Mode,
+        /// keyword, semantic or hybrid; several, comma-separated, share one indexing and embedding run.
+        #[arg(long, default_value = "hybrid", value_delimiter = ',')]
+        mode: Vec<paperboy_search::hybrid::Mode>,
         /// Model folder [default: the model_dir setting].
         #[arg(long)]
         model_dir: Option<PathBuf>,
@@ -113,6 +113,13 @@ enum ModelCommand {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, end quietly when the reader of our output goes away
+    // (`paperboy search … | head -1`) instead of panicking on a broken pipe.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -261,15 +268,17 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                 corpus,
                 queries,
                 qrels,
-                mode,
+                modes: mode,
                 model_dir: Some(model_dir),
                 fusion,
                 show_progress: std::io::stderr().is_terminal(),
             })
             .await?;
-            println!("mode {mode}, {} queries", scores.queries);
-            println!("nDCG@10 {:.4}", scores.ndcg10);
-            println!("Recall@100 {:.4}", scores.recall100);
+            for (mode, scores) in scores {
+                println!("mode {mode}, {} queries", scores.queries);
+                println!("nDCG@10 {:.4}", scores.ndcg10);
+                println!("Recall@100 {:.4}", scores.recall100);
+            }
             Ok(0)
         }
         Command::Settings => {

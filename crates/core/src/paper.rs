@@ -86,6 +86,10 @@ pub struct Paper {
     /// The first daily list the paper appeared on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_date: Option<NaiveDate>,
+    /// The latest daily list whose snapshot of this paper was merged in: between two snapshots
+    /// without versions, the later day's wins (its counts are newer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest_daily_date: Option<NaiveDate>,
     /// hf.co fields paperboy does not model (organization, mediaUrls, …), passed through to the API.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub extra: serde_json::Map<String, serde_json::Value>,
@@ -116,6 +120,7 @@ impl Paper {
             submitted_on_daily_at: None,
             submitted_on_daily_by: None,
             daily_date: None,
+            latest_daily_date: None,
             extra: serde_json::Map::new(),
         }
     }
@@ -132,13 +137,18 @@ impl Paper {
     pub fn merge(&mut self, incoming: Paper) -> bool {
         debug_assert_eq!(self.id, incoming.id);
         let before = self.clone();
+        let snapshot = |p: &Paper| p.latest_daily_date.or(p.daily_date);
         let incoming_is_older = match (incoming.version, self.version) {
             (Some(a), Some(b)) if a != b => a < b,
             _ => match (incoming.updated, self.updated) {
-                (Some(a), Some(b)) => a < b,
-                _ => false,
+                (Some(a), Some(b)) if a != b => a < b,
+                _ => match (snapshot(&incoming), snapshot(self)) {
+                    (Some(a), Some(b)) => a < b,
+                    _ => false,
+                },
             },
         };
+        let latest_daily = snapshot(&incoming).max(snapshot(self));
         let (mut winner, loser) = if incoming_is_older {
             (self.clone(), incoming)
         } else {
@@ -193,6 +203,7 @@ impl Paper {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        winner.latest_daily_date = latest_daily.filter(|d| Some(*d) != winner.daily_date);
         for (k, v) in loser.extra {
             winner.extra.entry(k).or_insert(v);
         }
@@ -303,6 +314,27 @@ mod tests {
             !stored.merge(incoming),
             "second merge of the same record changes nothing"
         );
+    }
+
+    #[test]
+    fn the_later_daily_snapshot_wins_in_either_order() {
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 4, d);
+        let mut early = paper(None, "A");
+        early.daily_date = day(10);
+        early.hf_upvotes = Some(2);
+        let mut late = paper(None, "A");
+        late.daily_date = day(16);
+        late.hf_upvotes = Some(42);
+        let mut a = early.clone();
+        a.merge(late.clone());
+        let mut b = late.clone();
+        b.merge(early.clone());
+        assert_eq!(a, b, "order of import does not matter");
+        assert_eq!(a.hf_upvotes, Some(42));
+        assert_eq!(a.daily_date, day(10));
+        // Importing both again changes nothing.
+        assert!(!a.merge(early));
+        assert!(!a.merge(late));
     }
 
     #[test]

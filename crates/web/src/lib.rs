@@ -118,6 +118,7 @@ pub fn router(state: AppState) -> Router {
         .route("/papers/month/{month}", get(pages::month))
         .route("/papers/{*id}", get(pages::paper))
         .route("/search", get(pages::search))
+        .route("/status", get(pages::status))
         .route("/api/daily_papers", get(api::daily_papers))
         .route("/api/papers", get(api::papers))
         .route("/api/papers/search", get(api::search))

@@ -96,7 +96,7 @@ fn layout(title: &str, query: &str, main: Markup) -> Markup {
                 main #main { (main) }
                 footer.site {
                     p { "Paper metadata from arXiv and Hugging Face Daily Papers. "
-                        a href="/openapi.json" { "API" } }
+                        a href="/openapi.json" { "API" } " · " a href="/status" { "Status" } }
                 }
             }
         }
@@ -134,6 +134,14 @@ fn links(p: &Paper) -> Markup {
     }
 }
 
+fn plural(n: i64, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
 fn paper_href(p: &Paper) -> String {
     format!("/papers/{}", p.id)
 }
@@ -158,7 +166,7 @@ fn entry(
                 p.meta {
                     @if let Some(e) = e {
                         @if let Some(s) = &e.submitted_by { "Submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) " · " }
-                        (e.num_comments) " comments · " time datetime=(e.day) { (e.day) }
+                        (plural(e.num_comments, "comment")) " · " time datetime=(e.day) { (e.day) }
                     } @else if let Some(d) = p.published { "Published " time datetime=(d.date_naive()) { (d.date_naive()) } }
                     @if let Some(cat) = p.primary_category() { " · " span.cat { (cat) } }
                 }
@@ -179,7 +187,9 @@ pub struct ListingParams {
     page: Option<usize>,
 }
 
-fn listing_page_number(q: Result<Query<ListingParams>, QueryRejection>) -> Result<usize, PageError> {
+fn listing_page_number(
+    q: Result<Query<ListingParams>, QueryRejection>,
+) -> Result<usize, PageError> {
     let Query(q) = q.map_err(|e| ApiError::invalid(e.body_text()))?;
     Ok(q.page.unwrap_or(0))
 }
@@ -290,7 +300,13 @@ pub async fn week(
 ) -> PageResult {
     let page = listing_page_number(q)?;
     let period = Period::parse_week(&week)?;
-    listing_page(&state, period, format!("Papers of the week · {period}"), page).await
+    listing_page(
+        &state,
+        period,
+        format!("Papers of the week · {period}"),
+        page,
+    )
+    .await
 }
 
 pub async fn month(
@@ -344,7 +360,7 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
                 @if let Some(e) = &view.entry {
                     " · On the " a href={ "/papers/" (Period::Day(e.day).path()) } { (e.day) } " daily list"
                     @if let Some(s) = &e.submitted_by { ", submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) }
-                    " · " (e.num_comments) " comments"
+                    " · " (plural(e.num_comments, "comment"))
                 }
             }
             (links(p))
@@ -479,6 +495,46 @@ pub async fn search(
         axum::http::HeaderValue::from_static("noindex"),
     );
     Ok(r)
+}
+
+/// What an operator wants to know at a glance: data, search index, search by meaning.
+pub async fn status(State(state): State<AppState>) -> PageResult {
+    let stats = state.store.stats().await?;
+    let store_seq = state.store.last_seq().await?;
+    let index_seq = state.index.applied_seq().map_err(ApiError::from)?;
+    let body = html! {
+        h1 { "Status" }
+        h2 { "Papers" }
+        dl.facts {
+            dt { "Database" } dd { (state.store.backend()) }
+            dt { "Papers" } dd { (stats.papers) }
+            dt { "Daily-list entries" } dd { (stats.daily_entries) " on " (stats.days) " days" }
+            @if let (Some(a), Some(b)) = (stats.first_day, stats.last_day) { dt { "Days" } dd { (a) " to " (b) } }
+        }
+        h2 { "Keyword search" }
+        dl.facts {
+            dt { "Indexed papers" } dd { (state.index.num_docs()) }
+            dt { "Changes not yet indexed" } dd { ((store_seq - index_seq).max(0)) }
+        }
+        h2 { "Search by meaning" }
+        @match state.semantic.get() {
+            Some(s) => {
+                @let (embedded, pending) = s.progress();
+                dl.facts {
+                    dt { "Model" } dd { (s.model_name()) }
+                    dt { "Papers with vectors" } dd { (s.vectors().len()) " of " (stats.papers) }
+                    dt { "Embedded since start" } dd { (embedded) }
+                    dt { "Changes still to look at" } dd { (pending) }
+                }
+                @if s.vectors().len() < stats.papers as usize {
+                    p { progress max=(stats.papers) value=(s.vectors().len()) { (s.vectors().len()) " of " (stats.papers) } }
+                }
+            }
+            None => p.notice { "Search is keyword-only: " (state.semantic.unavailable().unwrap_or_default()) "." },
+        }
+        p { a href="/api/status" { "The same as JSON" } }
+    };
+    Ok(html_response(layout("Status", "", body)))
 }
 
 pub async fn not_found() -> PageError {

@@ -1,0 +1,320 @@
+//! A person's path through the site in real headless Chromium (driven over WebDriver by Debian's
+//! chromedriver) on the demo data: today's list, the previous day, a search typed into the box and
+//! sent with Enter, a result, the paper page; no sideways scrolling on a phone; screenshots of the
+//! front page at desktop and phone width in `target/screenshots/`.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+struct Tools {
+    chromedriver: PathBuf,
+    chromium: PathBuf,
+}
+
+fn tools() -> Result<Tools, String> {
+    let find = |var: &str, default: &str| {
+        let path = PathBuf::from(std::env::var(var).unwrap_or_else(|_| default.into()));
+        if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "{} is absent (apt-get install chromium chromium-driver, or set {var})",
+                path.display()
+            ))
+        }
+    };
+    Ok(Tools {
+        chromedriver: find("CHROMEDRIVER", "/usr/bin/chromedriver")?,
+        chromium: find("CHROMIUM", "/usr/bin/chromium")?,
+    })
+}
+
+/// chromedriver on a free port; killed (and waited for) when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver(tools: &Tools) -> Driver {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let child = Command::new(&tools.chromedriver)
+        .arg(format!("--port={port}"))
+        .arg("--allowed-ips=127.0.0.1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let http = http();
+    let status = format!("{}/status", driver.url);
+    poll("chromedriver /status ready", || {
+        let (http, status) = (http.clone(), status.clone());
+        async move {
+            let v: Value = http.get(&status).send().await.ok()?.json().await.ok()?;
+            v["value"]["ready"].as_bool().filter(|r| *r).map(|_| ())
+        }
+    })
+    .await;
+    driver
+}
+
+async fn start_browser(driver: &Driver, tools: &Tools, profile: &std::path::Path) -> Client {
+    let args = [
+        "--headless".to_owned(),
+        "--no-sandbox".to_owned(),
+        "--disable-gpu".to_owned(),
+        "--disable-quic".to_owned(),
+        "--no-first-run".to_owned(),
+        "--disable-background-networking".to_owned(),
+        "--disable-component-update".to_owned(),
+        "--disable-sync".to_owned(),
+        "--disable-dev-shm-usage".to_owned(),
+        "--no-proxy-server".to_owned(),
+        "--window-size=1280,900".to_owned(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    let caps = json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": { "binary": tools.chromium, "args": args },
+    });
+    let caps = caps.as_object().expect("an object").clone();
+    let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    ClientBuilder::new(connector)
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = target_dir().join("screenshots");
+    std::fs::create_dir_all(&dir).expect("create target/screenshots");
+    dir
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    match c.find(Locator::Css(css)).await {
+        Ok(e) => e.text().await.expect("element text"),
+        Err(e) => panic!("no {css} on {:?}: {e}", c.current_url().await.ok()),
+    }
+}
+
+async fn body_text(c: &Client) -> String {
+    text_of(c, "body").await
+}
+
+/// (scrollWidth, innerWidth) of the page shown.
+async fn widths(c: &Client) -> (i64, i64) {
+    let v = c
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .expect("run script");
+    (
+        v[0].as_i64().expect("scrollWidth"),
+        v[1].as_i64().expect("innerWidth"),
+    )
+}
+
+/// The ids and squashed titles of a day's list, from the JSON API.
+async fn day_list(server: &Api, day: &str) -> Vec<(String, String)> {
+    let items = server
+        .json(&format!("/api/daily_papers?date={day}&limit=100"))
+        .await;
+    items
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|i| {
+            (
+                i["paper"]["id"].as_str().expect("id").to_owned(),
+                squash(i["paper"]["title"].as_str().expect("title")),
+            )
+        })
+        .collect()
+}
+
+/// The day before `day` that has a list.
+async fn previous_day(server: &Api, day: &str) -> String {
+    let mut d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").expect("a day");
+    for _ in 0..30 {
+        d = d.pred_opt().expect("a day before");
+        if !day_list(server, &d.to_string()).await.is_empty() {
+            return d.to_string();
+        }
+    }
+    panic!("no list in the 30 days before {day}");
+}
+
+/// A title that MathML or markup would not change on the page.
+fn plain(title: &str) -> bool {
+    !title.contains(['$', '<', '>', '&'])
+}
+
+async fn journey(c: Client, server: Api) {
+    let server = &server;
+    let server_base = server.base.clone();
+    let latest = server.json("/api/status").await["store"]["lastDay"]
+        .as_str()
+        .expect("lastDay")
+        .to_owned();
+    let today = day_list(server, &latest).await;
+    assert!(!today.is_empty(), "the demo's last day has papers");
+
+    // Today's list.
+    c.set_window_size(1280, 900).await.expect("desktop size");
+    c.goto(&format!("{server_base}/papers"))
+        .await
+        .expect("open /papers");
+    let h1 = text_of(&c, "h1").await;
+    assert!(h1.starts_with("Daily papers"), "heading {h1:?}");
+    let first_entry = text_of(&c, "ol.entries > li:first-child h2 a").await;
+    if plain(&today[0].1) {
+        assert_eq!(first_entry, today[0].1, "first entry of /papers");
+    }
+    assert!(
+        body_text(&c).await.contains(&today[0].1) || !plain(&today[0].1),
+        "the first paper's title is not on the page"
+    );
+    std::fs::write(
+        screenshot_dir().join("front-desktop.png"),
+        c.screenshot().await.expect("screenshot"),
+    )
+    .expect("save screenshot");
+
+    // The previous day, by its rel="prev" link.
+    let prev = previous_day(server, &latest).await;
+    c.find(Locator::Css("a[rel=prev]"))
+        .await
+        .expect("a rel=prev link")
+        .click()
+        .await
+        .expect("click rel=prev");
+    let url = c.current_url().await.expect("URL");
+    assert_eq!(url.path(), format!("/papers/date/{prev}"), "after rel=prev");
+    let prev_list = day_list(server, &prev).await;
+    let (pid, ptitle) = prev_list
+        .iter()
+        .find(|(_, t)| plain(t))
+        .cloned()
+        .expect("a plain title on the previous day");
+    let text = body_text(&c).await;
+    assert!(text.contains(&ptitle), "{ptitle:?} is not on {url}");
+
+    // Search: type the title into the box and press Enter.
+    let query: String = ptitle
+        .chars()
+        .map(|ch| if ch.is_alphanumeric() { ch } else { ' ' })
+        .collect();
+    let query = squash(&query);
+    let box_ = c
+        .find(Locator::Css("input#q"))
+        .await
+        .expect("the search box");
+    box_.send_keys(&format!("{query}{}", char::from(Key::Enter)))
+        .await
+        .expect("type the query");
+    let url = poll("the results page", || {
+        let c = c.clone();
+        async move {
+            let url = c.current_url().await.ok()?;
+            (url.path() == "/search").then_some(url)
+        }
+    })
+    .await;
+    let sent: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    assert_eq!(sent, [("q".to_owned(), query.clone())], "{url}");
+    let h1 = text_of(&c, "h1").await;
+    assert!(h1.starts_with("Results for"), "{h1:?}");
+    let link = c
+        .find(Locator::Css(&format!(
+            "ol.entries a[href=\"/papers/{pid}\"]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("{pid} is not among the results for {query:?}: {e}"));
+
+    // The paper page.
+    link.click().await.expect("click the result");
+    let url = c.current_url().await.expect("URL");
+    assert_eq!(url.path(), format!("/papers/{pid}"));
+    assert_eq!(text_of(&c, "h1").await, ptitle, "the paper page's h1");
+
+    // A phone: no sideways scrolling on the front, paper and search pages.
+    c.set_window_size(390, 844).await.expect("phone size");
+    for path in [
+        "/papers".to_owned(),
+        format!("/papers/{pid}"),
+        format!("/search?q={}", query.replace(' ', "+")),
+    ] {
+        c.goto(&format!("{server_base}{path}")).await.expect("open");
+        let (scroll, inner) = widths(&c).await;
+        assert!(
+            inner <= 420,
+            "{path}: the window is {inner}px wide, not a phone's"
+        );
+        assert!(
+            scroll <= inner,
+            "{path}: scrolls sideways on a phone (scrollWidth {scroll} > innerWidth {inner})"
+        );
+        if path == "/papers" {
+            std::fs::write(
+                screenshot_dir().join("front-phone.png"),
+                c.screenshot().await.expect("screenshot"),
+            )
+            .expect("save screenshot");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_browses_searches_and_reads_in_chromium() {
+    let tools = match tools() {
+        Ok(t) => t,
+        Err(why) => return skip(&why),
+    };
+    let (dir, settings) = temp_settings(true);
+    let server = Server::start(settings).await.owning(dir);
+    let driver = start_driver(&tools).await;
+    let profile = tempfile::tempdir().expect("browser profile");
+    let client = start_browser(&driver, &tools, profile.path()).await;
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(5)),
+        ))
+        .await
+        .expect("timeouts");
+    // The journey runs as its own task so that a failed assertion still closes the browser.
+    let outcome = tokio::spawn(journey(client.clone(), server.api.clone())).await;
+    let _ = client.close().await;
+    drop(driver);
+    server.stop().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

@@ -1,0 +1,312 @@
+//! What every end-to-end test needs: the real server started in-process on port 0 over a real
+//! SQLite file in a temporary directory, an HTTP client, polling helpers, the shared data sets and
+//! the skip rule (a missing tool or data set is a skip on a developer's machine and a failure
+//! under CI).
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use paperboy_cli::import::{self, Source, Summary};
+use paperboy_cli::settings::Settings;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How long any condition polled for may take before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// True when running under CI (`CI` set to anything but empty, `0` or `false`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// Prints why a test is skipped on a developer's machine; under CI it fails the test instead.
+pub fn skip(what: &str) {
+    if in_ci() {
+        panic!("{what}; CI is set, so this is a failure, not a skip");
+    }
+    eprintln!("SKIPPED: {what} (under CI this fails)");
+}
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `target/`, wherever cargo put it.
+pub fn target_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR has a parent")
+        .to_path_buf()
+}
+
+/// A file of the shared data sets (`shared/data` beside the repository), if it is there.
+pub fn shared_data(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data")
+        .join(rel);
+    if path.is_file() {
+        Some(path)
+    } else {
+        skip(&format!("shared data file {} is absent", path.display()));
+        None
+    }
+}
+
+pub const HF_RAW_ARCHIVE: &str = "hf-daily-papers/raw_daily_papers_api_json.tar.gz";
+pub const HF_FLAT: &str = "hf-daily-papers/hf_daily_papers_2024-05_2026-08.jsonl.gz";
+
+/// One line of the flattened HF archive.
+#[derive(Debug, Clone)]
+pub struct FlatLine {
+    pub day: String,
+    pub id: String,
+    pub title: String,
+    pub upvotes: i64,
+}
+
+/// The flattened HF archive: its lines in file order, which (checked against the raw files in the
+/// archive test) is each day's recorded order.
+pub fn read_flat(path: &Path) -> Vec<FlatLine> {
+    let file = std::fs::File::open(path).expect("open flattened archive");
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(file));
+    reader
+        .lines()
+        .map(|line| {
+            let line = line.expect("read flattened archive");
+            let v: Value = serde_json::from_str(&line).expect("flattened line is JSON");
+            FlatLine {
+                day: v["daily_date"].as_str().expect("daily_date").to_owned(),
+                id: v["arxiv_id"].as_str().expect("arxiv_id").to_owned(),
+                title: v["title"].as_str().expect("title").to_owned(),
+                upvotes: v["upvotes"].as_i64().expect("upvotes"),
+            }
+        })
+        .collect()
+}
+
+/// Day → that day's ids in recorded order.
+pub fn days_of(lines: &[FlatLine]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut days: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for l in lines {
+        days.entry(l.day.clone()).or_default().push(l.id.clone());
+    }
+    days
+}
+
+/// Ids that are on exactly one day's list (their upvotes are unambiguous).
+pub fn single_day_papers(lines: &[FlatLine]) -> HashMap<String, FlatLine> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for l in lines {
+        *count.entry(&l.id).or_default() += 1;
+    }
+    lines
+        .iter()
+        .filter(|l| count[l.id.as_str()] == 1)
+        .map(|l| (l.id.clone(), l.clone()))
+        .collect()
+}
+
+pub fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .expect("HTTP client")
+}
+
+/// Polls `check` every 20 ms until it gives `Some`, failing the test after [`PATIENCE`].
+pub async fn poll<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "gave up waiting for {what} after {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A fresh temporary data directory and settings for a test server over it.
+pub fn temp_settings(demo_data: bool) -> (tempfile::TempDir, Settings) {
+    let dir = tempfile::Builder::new()
+        .prefix("paperboy-e2e-")
+        .tempdir()
+        .expect("temporary directory");
+    let settings = settings_in(dir.path(), demo_data);
+    (dir, settings)
+}
+
+/// Settings for a test server whose data lives in `dir`.
+pub fn settings_in(dir: &Path, demo_data: bool) -> Settings {
+    Settings {
+        data_dir: dir.to_path_buf(),
+        demo_data,
+        index_poll_seconds: 1,
+        ..Default::default()
+    }
+}
+
+/// Imports `path` into the store of `settings` (the server need not be running).
+pub async fn import_file(settings: &Settings, path: &Path) -> Summary {
+    let store = paperboy_cli::open_store(settings, true).expect("open store");
+    import::import(&store, Source::File(path.to_path_buf()), false)
+        .await
+        .unwrap_or_else(|e| panic!("import {}: {e:#}", path.display()))
+}
+
+/// Where a running server answers, and a client for it.
+#[derive(Clone)]
+pub struct Api {
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+/// The real server, in-process, on a port the OS chose.
+pub struct Server {
+    pub api: Api,
+    pub settings: Settings,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<u8>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Keeps `dir` (the data directory) until the server is dropped.
+    pub fn owning(mut self, dir: tempfile::TempDir) -> Server {
+        self._dir = Some(dir);
+        self
+    }
+
+    /// Starts the server on `settings` and waits until `/healthz` answers and the search index
+    /// has every change in the database.
+    pub async fn start(settings: Settings) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().expect("local address");
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(paperboy_cli::serve_on(settings.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        let server = Server {
+            api: Api {
+                base: format!("http://{addr}"),
+                http: http(),
+            },
+            settings,
+            shutdown: Some(tx),
+            task: Some(task),
+            _dir: None,
+        };
+        let url = server.url("/healthz");
+        let http = server.http.clone();
+        poll("/healthz", || {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let r = http.get(&url).send().await.ok()?;
+                (r.status() == 200).then_some(())
+            }
+        })
+        .await;
+        server.wait_indexed().await;
+        server
+    }
+
+    /// Asks the server to stop and checks that it shut down cleanly.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let code = tokio::time::timeout(PATIENCE, task)
+                .await
+                .expect("server stops within the patience")
+                .expect("server task did not panic")
+                .expect("server returned no error");
+            assert_eq!(code, 0, "server exit code");
+        }
+    }
+}
+
+impl std::ops::Deref for Server {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
+}
+
+impl Api {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Waits until `/api/status` reports no change waiting for the search index.
+    pub async fn wait_indexed(&self) {
+        let url = self.url("/api/status");
+        let http = self.http.clone();
+        poll("search.pendingChanges == 0", || {
+            let (http, url) = (http.clone(), url.clone());
+            async move {
+                let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+                (v["search"]["pendingChanges"].as_i64()? == 0).then_some(())
+            }
+        })
+        .await;
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// GET `path`, which must answer 200 with JSON.
+    pub async fn json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        let status = r.status();
+        let body = r.text().await.expect("body");
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e}): {body}"))
+    }
+
+    /// GET `path`: (status, content type, body).
+    pub async fn text(&self, path: &str) -> (u16, String, String) {
+        let r = self.get(path).await;
+        let status = r.status().as_u16();
+        let ctype = r
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (status, ctype, r.text().await.expect("body"))
+    }
+}
+
+/// The ids of a JSON array of daily items (`item.paper.id`).
+pub fn item_ids(items: &Value) -> Vec<String> {
+    items
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|i| i["paper"]["id"].as_str().expect("paper.id").to_owned())
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! paperboy end to end: the real server in-process on port 0 over a real SQLite file, real data
+//! sets, the official `huggingface_hub` client and headless Chromium. One test binary, so the
+//! workspace is linked once.
+
+mod api_errors;
+mod browser;
+mod cli;
+mod common;
+mod escaping;
+mod hf_archive;
+mod hf_client;
+mod page_weight;
+mod semantic;
