@@ -10,7 +10,7 @@ use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, Occur, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery,
+    BooleanQuery, BoostQuery, Occur, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -28,7 +28,10 @@ pub const MAX_QUERY_CHARS: usize = 250;
 const FORMAT: &str = "paperboy-text-v1";
 const FORMAT_FILE: &str = "paperboy-format";
 const TOKENIZER: &str = "en_stem";
-const TITLE_BOOST: f32 = 2.0;
+/// Titles count a little more than abstracts. Measured on SciFact (train, `paperboy eval`):
+/// nDCG@10 0.678 at 1.0, 0.667 at 1.2, 0.655 at 1.5, 0.625 at 2.0; 1.2 keeps BM25 at its
+/// published level while a title match still wins ties on arXiv, where titles are searched for.
+const TITLE_BOOST: f32 = 1.2;
 const WRITER_HEAP: usize = 200_000_000;
 /// Papers read from the store per batch when catching up.
 const CATCH_UP_BATCH: usize = 5_000;
@@ -289,10 +292,18 @@ impl SearchIndex {
             return Err(SearchError::QueryTooLong(chars));
         }
         let f = &self.fields;
-        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.summary, f.authors]);
-        parser.set_field_boost(f.title, TITLE_BOOST);
-        // Lenient: a stray quote or colon in a person's query still searches the words.
-        let (text_query, _errors) = parser.parse_query_lenient(&q.text);
+        let text_query: Box<dyn Query> = if q.text.contains('"') {
+            // Quotes ask for phrases: the query language handles those (leniently, so a stray
+            // quote or colon still searches the words).
+            let mut parser =
+                QueryParser::for_index(&self.index, vec![f.title, f.summary, f.authors]);
+            parser.set_field_boost(f.title, TITLE_BOOST);
+            parser.parse_query_lenient(&q.text).0
+        } else {
+            // Plain words: every analysed term in every field, BM25-scored and summed. Words such
+            // as "non-coding", "AND" or "p:0.05" are text here, never operators.
+            self.terms_query(&q.text)?
+        };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
         if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
             let term = Term::from_field_text(f.category, cat);
@@ -310,6 +321,33 @@ impl SearchIndex {
                 Occur::Must,
                 Box::new(RangeQuery::new(bound(q.from), bound(q.to))),
             ));
+        }
+        Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    fn terms_query(&self, text: &str) -> Result<Box<dyn Query>, SearchError> {
+        let f = &self.fields;
+        let mut analyzer = self.index.tokenizer_for_field(f.title)?;
+        let mut stream = analyzer.token_stream(text);
+        let mut words: Vec<String> = Vec::new();
+        while stream.advance() {
+            let t = &stream.token().text;
+            if !words.contains(t) {
+                words.push(t.clone());
+            }
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len() * 3);
+        for w in &words {
+            for (field, boost) in [(f.title, TITLE_BOOST), (f.summary, 1.0), (f.authors, 1.0)] {
+                let term = TermQuery::new(
+                    Term::from_field_text(field, w),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(term), boost)),
+                ));
+            }
         }
         Ok(Box::new(BooleanQuery::new(clauses)))
     }

@@ -199,7 +199,10 @@ pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
         vec![Some(7), None]
     );
     assert_eq!(
-        store.embedding_hashes("other", std::slice::from_ref(&a)).await.unwrap(),
+        store
+            .embedding_hashes("other", std::slice::from_ref(&a))
+            .await
+            .unwrap(),
         vec![None],
         "per model"
     );
