@@ -305,23 +305,7 @@ impl SearchIndex {
             self.terms_query(&q.text)?
         };
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
-        if let Some(cat) = q.category.as_deref().filter(|c| !c.is_empty()) {
-            let term = Term::from_field_text(f.category, cat);
-            clauses.push((
-                Occur::Must,
-                Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
-            ));
-        }
-        if q.from.is_some() || q.to.is_some() {
-            let bound = |d: Option<NaiveDate>| match d {
-                Some(d) => Bound::Included(Term::from_field_i64(f.day, day_number(d))),
-                None => Bound::Unbounded,
-            };
-            clauses.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(bound(q.from), bound(q.to))),
-            ));
-        }
+        clauses.extend(self.filter_clauses(q));
         Ok(Box::new(BooleanQuery::new(clauses)))
     }
 
@@ -420,7 +404,8 @@ pub enum HighlightField {
     Summary,
 }
 
-fn escape_html(s: &str) -> String {
+/// Escapes text for HTML (element content and quoted attribute values).
+pub fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -3,20 +3,7 @@
 
 use maud::{Markup, PreEscaped};
 
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use paperboy_search::text::escape_html as escape;
 
 /// Escapes `text` and turns `$…$` spans into inline MathML. A span that does not convert, or that
 /// holds characters MathML would need escaped, is shown as its escaped source.
