@@ -1,0 +1,192 @@
+//! `paperboy-bench`: the harness behind BENCHMARKS.md. Each subcommand measures one thing and
+//! prints a Markdown table; `crates/bench/run.sh` runs them all end to end with the real
+//! `paperboy` binary, `/usr/bin/time` and `wrk`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+mod analysis;
+mod http;
+mod phases;
+mod queries;
+mod search;
+mod stats;
+
+#[derive(Parser)]
+#[command(
+    name = "paperboy-bench",
+    about = "Speed benchmarks for paperboy (see BENCHMARKS.md)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct QuerySet {
+    /// Records file the queries are drawn from (any format `paperboy import` reads).
+    #[arg(long)]
+    records: PathBuf,
+    /// How many queries.
+    #[arg(long, default_value_t = 300)]
+    queries: usize,
+    /// Seed of the sample (splitmix64; the same seed gives the same queries everywhere).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Time the import's parts apart: parse, SQLite merge, tantivy index build.
+    Phases {
+        /// An empty (or absent) directory for the database and index.
+        #[arg(long)]
+        work_dir: PathBuf,
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// paperboy's keyword search against SQLite FTS5 bm25() over the same papers and queries.
+    Search {
+        /// paperboy data directory (after `paperboy import`); only read.
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        set: QuerySet,
+        /// Timed passes over all queries after one warm-up pass.
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Keep the FTS5 database here instead of a temporary directory.
+        #[arg(long)]
+        fts_dir: Option<PathBuf>,
+        /// paperboy's title boost (TITLE_BOOST in crates/search/src/text.rs), used as FTS5's
+        /// bm25() title weight and in the diagnostic queries.
+        #[arg(long, default_value_t = 1.2)]
+        title_boost: f32,
+    },
+    /// Sequential latency of one search endpoint of a running server (127.0.0.1 only).
+    Http {
+        /// e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        url: String,
+        #[command(flatten)]
+        set: QuerySet,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, default_value = "/api/papers/search")]
+        path: String,
+        /// Extra query-string parameters, e.g. `limit=10`.
+        #[arg(long, default_value = "")]
+        params: String,
+        /// Print the table header first.
+        #[arg(long)]
+        header: bool,
+    },
+    /// Time the index's text analysis, the stemmer apart, and a memoizing stemmer.
+    Analysis {
+        /// Records file (any format `paperboy import` reads).
+        #[arg(long)]
+        records: PathBuf,
+    },
+    /// Print the query set, one per line, or write it as a wrk Lua script.
+    Queries {
+        #[command(flatten)]
+        set: QuerySet,
+        /// Write a wrk script requesting PATH?q=QUERY for each query in turn.
+        #[arg(long)]
+        lua: Option<PathBuf>,
+        #[arg(long, default_value = "/search")]
+        path: String,
+        /// Extra query-string parameters for the Lua script, e.g. `limit=10`.
+        #[arg(long, default_value = "")]
+        params: String,
+    },
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Phases { work_dir, files } => phases::run(
+            &runtime()?,
+            phases::Options {
+                records: files,
+                work_dir,
+            },
+        ),
+        Command::Search {
+            data_dir,
+            set,
+            rounds,
+            limit,
+            fts_dir,
+            title_boost,
+        } => search::run(
+            &runtime()?,
+            search::Options {
+                data_dir,
+                records: set.records,
+                queries: set.queries,
+                seed: set.seed,
+                rounds: rounds.max(1),
+                limit,
+                fts_dir,
+                title_boost,
+            },
+        ),
+        Command::Http {
+            url,
+            set,
+            rounds,
+            path,
+            params,
+            header,
+        } => {
+            if header {
+                http::header();
+            }
+            http::run(http::Options {
+                url,
+                records: set.records,
+                queries: set.queries,
+                seed: set.seed,
+                rounds: rounds.max(1),
+                path,
+                params,
+            })
+        }
+        Command::Analysis { records } => analysis::run(analysis::Options { records }),
+        Command::Queries {
+            set,
+            lua,
+            path,
+            params,
+        } => {
+            let papers = queries::load_papers(&set.records)?;
+            let qs = queries::generate(&papers, set.queries, set.seed);
+            match lua {
+                Some(file) => {
+                    let extra = if params.is_empty() {
+                        String::new()
+                    } else {
+                        format!("&{}", params.trim_start_matches('&'))
+                    };
+                    std::fs::write(&file, queries::wrk_lua(&qs, &path, &extra))?;
+                    eprintln!("wrote {} requests to {}", qs.len(), file.display());
+                }
+                None => {
+                    for q in qs {
+                        println!("{}\t{}", q.kind.name(), q.text);
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
