@@ -33,8 +33,11 @@ const TOKENIZER: &str = "en_stem";
 /// published level while a title match still wins ties on arXiv, where titles are searched for.
 const TITLE_BOOST: f32 = 1.2;
 const WRITER_HEAP: usize = 200_000_000;
-/// Papers read from the store per batch when catching up.
+/// Papers read from the store, and committed, per batch when catching up.
 const CATCH_UP_BATCH: usize = 5_000;
+/// The same when building a fresh index: fewer commits leave fewer segments to merge (with 5,000,
+/// the 74,728-paper benchmark spent ~10% of its CPU merging 9 segments).
+const FRESH_BATCH: usize = 50_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
@@ -188,7 +191,8 @@ impl SearchIndex {
         let fresh = seq == 0;
         let mut done = 0;
         loop {
-            let changes = store.changes_since(seq, CATCH_UP_BATCH).await?;
+            let batch = if fresh { FRESH_BATCH } else { CATCH_UP_BATCH };
+            let changes = store.changes_since(seq, batch).await?;
             let Some(last) = changes.last().map(|c| c.0) else {
                 break;
             };
