@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use paperboy_core::{ArxivId, Author, Paper, Period, Submitter, VersionedId};
+use paperboy_search::SearchQuery;
 use paperboy_store::{Listed, ListingFilter, PaperView};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::query::{self, SearchParams, Sort};
+use crate::query::{self, Sort};
 use crate::{ApiError, AppState};
 
 pub const DEFAULT_LIMIT: usize = 50;
@@ -349,15 +350,15 @@ pub async fn search(
     };
     let found = query::search(
         &state,
-        SearchParams {
+        SearchQuery {
             text: q.q.unwrap_or_default(),
             category: q.category.filter(|c| !c.is_empty()),
             from: query::parse_opt_day("from", q.from.as_deref())?,
             to: query::parse_opt_day("to", q.to.as_deref())?,
             offset: page.saturating_mul(limit),
             limit,
-            mode: query::parse_mode(q.mode.as_deref())?,
         },
+        query::parse_mode(q.mode.as_deref())?,
     )
     .await?;
     let mut response =

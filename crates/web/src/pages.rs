@@ -13,7 +13,7 @@ use paperboy_store::{ListingFilter, PaperView};
 use serde::Deserialize;
 
 use crate::api::listed_view;
-use crate::query::{self, SearchParams, Sort};
+use crate::query::{self, Sort};
 use crate::render::{squash, with_math};
 use crate::{html_response, ApiError, AppState};
 
@@ -412,15 +412,15 @@ pub async fn search(
     let mode = query::parse_mode(q.mode.as_deref())?;
     let found = query::search(
         &state,
-        SearchParams {
+        SearchQuery {
             text: text.clone(),
             category: category.clone(),
             from,
             to,
             offset: page * PAGE_SIZE,
             limit: PAGE_SIZE,
-            mode,
         },
+        mode,
     )
     .await?;
     if found.exact_id {

@@ -141,16 +141,6 @@ pub struct Found {
     pub fallback: Option<String>,
 }
 
-pub struct SearchParams {
-    pub text: String,
-    pub category: Option<String>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-    pub offset: usize,
-    pub limit: usize,
-    pub mode: Mode,
-}
-
 pub fn parse_mode(s: Option<&str>) -> Result<Mode, ApiError> {
     match s.filter(|s| !s.is_empty()) {
         None => Ok(Mode::default()),
@@ -188,33 +178,33 @@ async fn embed_query(
 
 /// Runs a search: an arXiv id or URL goes straight to that paper; anything else runs in the mode
 /// asked for, falling back to keyword results when the model is missing, fails or is slow.
-pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError> {
-    check_query(&p.text)?;
-    if let Ok(v) = VersionedId::parse(&p.text) {
+pub async fn search(state: &AppState, query: SearchQuery, mode: Mode) -> Result<Found, ApiError> {
+    check_query(&query.text)?;
+    if let Ok(v) = VersionedId::parse(&query.text) {
         if let Some(view) = state.store.paper(&v.id).await? {
             return Ok(Found {
                 results: vec![view],
                 total: 1,
                 exact_id: true,
-                mode: p.mode,
+                mode,
                 fallback: None,
             });
         }
     }
-    if p.text.trim().is_empty() {
+    if query.text.trim().is_empty() {
         return Ok(Found {
             results: Vec::new(),
             total: 0,
             exact_id: false,
-            mode: p.mode,
+            mode,
             fallback: None,
         });
     }
     let mut fallback = None;
-    let semantic = match p.mode {
+    let semantic = match mode {
         Mode::Keyword => None,
         _ => match state.semantic.get() {
-            Some(s) => match embed_query(state, s, &p.text).await {
+            Some(s) => match embed_query(state, s, &query.text).await {
                 Ok(v) => Some((s.clone(), v)),
                 Err(why) => {
                     tracing::warn!(reason = %why, "serving keyword results");
@@ -230,15 +220,6 @@ pub async fn search(state: &AppState, p: SearchParams) -> Result<Found, ApiError
     };
     let index = state.index.clone();
     let fusion = state.settings.fusion;
-    let query = SearchQuery {
-        text: p.text,
-        category: p.category,
-        from: p.from,
-        to: p.to,
-        offset: p.offset,
-        limit: p.limit,
-    };
-    let mode = p.mode;
     let ranked = tokio::task::spawn_blocking(move || {
         let (sem, vector) = match &semantic {
             Some((s, v)) => (Some(&**s), Some(v.as_slice())),
