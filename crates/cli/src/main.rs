@@ -24,7 +24,7 @@ const EXIT_SOME_REJECTED: u8 = 3;
 #[command(
     name = "paperboy",
     version,
-    about = "A self-hosted research-paper discovery service: daily papers ranked by the community, search, feeds.",
+    about = "A self-hosted research-paper discovery service: daily papers ranked by the community, search by keyword and by meaning.",
     after_help = "Settings come from defaults, then paperboy.toml (or --config), then PAPERBOY_* environment \
                   variables, then flags. `paperboy settings` lists them all.\n\nExit codes: 0 success, 1 failure, \
                   2 bad usage, 3 import finished but rejected some records."
