@@ -173,15 +173,21 @@ impl Semantic {
                 .zip(vectors)
                 .map(|((id, hash, _), v)| (id, hash, v))
                 .collect();
-            for (id, _, v) in &rows {
-                self.vectors.upsert(id.clone(), v);
-            }
             let n = rows.len() as u64;
+            let fresh: Vec<(ArxivId, Vec<f32>)> = rows
+                .iter()
+                .map(|(id, _, v)| (id.clone(), v.clone()))
+                .collect();
             store
                 .put_embeddings(self.embedder.name(), rows, (&name, last))
                 .await?;
+            // Count before the vectors become visible, so that a reader who sees a vector also
+            // sees it counted (the status page and its tests rely on that order).
             done += n;
             self.embedded.fetch_add(n, Ordering::Relaxed);
+            for (id, v) in fresh {
+                self.vectors.upsert(id, &v);
+            }
             seq = last;
             progress(done, (last_seq - seq).max(0) as u64);
         }
