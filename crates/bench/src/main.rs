@@ -6,8 +6,14 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the embedder's large short-lived tensors made glibc's malloc fault pages in and out.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod analysis;
+mod embed;
 mod http;
+mod hybrid;
 mod phases;
 mod queries;
 mod search;
@@ -90,6 +96,39 @@ enum Command {
         #[arg(long)]
         records: PathBuf,
     },
+    /// Search by meaning at scale: vector index build, memory, HNSW recall@10, hybrid latency.
+    Hybrid {
+        #[arg(long)]
+        model_dir: PathBuf,
+        /// An empty (or absent) directory for the database, indexes and vector file.
+        #[arg(long)]
+        work_dir: PathBuf,
+        #[command(flatten)]
+        set: QuerySet,
+        /// Papers in the corpus (the records, repeated under shifted ids beyond their number).
+        #[arg(long, default_value_t = 75_000)]
+        papers: usize,
+        /// Real abstracts embedded as seeds of the synthetic vectors.
+        #[arg(long, default_value_t = 1_000)]
+        seeds: usize,
+        /// Keep the seed vectors in this file (reused when it exists).
+        #[arg(long)]
+        seed_cache: Option<PathBuf>,
+    },
+    /// Embedding speed: documents per second and the latency of one query's embedding.
+    Embed {
+        /// A sentence-transformers model folder (`paperboy model install --dir DIR`).
+        #[arg(long)]
+        model_dir: PathBuf,
+        #[command(flatten)]
+        set: QuerySet,
+        /// How many documents (the first N records) to embed.
+        #[arg(long, default_value_t = 256)]
+        docs: usize,
+        /// Documents per call, as the background worker sends them.
+        #[arg(long, default_value_t = 64)]
+        batch: usize,
+    },
     /// Print the query set, one per line, or write it as a wrk Lua script.
     Queries {
         #[command(flatten)]
@@ -161,6 +200,39 @@ fn main() -> anyhow::Result<()> {
                 params,
             })
         }
+        Command::Hybrid {
+            model_dir,
+            work_dir,
+            set,
+            papers,
+            seeds,
+            seed_cache,
+        } => hybrid::run(
+            &runtime()?,
+            hybrid::Options {
+                model_dir,
+                records: set.records,
+                work_dir,
+                papers,
+                seeds,
+                seed_cache,
+                queries: set.queries,
+                seed: set.seed,
+            },
+        ),
+        Command::Embed {
+            model_dir,
+            set,
+            docs,
+            batch,
+        } => embed::run(embed::Options {
+            model_dir,
+            records: set.records,
+            docs,
+            batch,
+            queries: set.queries,
+            seed: set.seed,
+        }),
         Command::Analysis { records } => analysis::run(analysis::Options { records }),
         Command::Queries {
             set,

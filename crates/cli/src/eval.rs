@@ -182,7 +182,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
             .model_dir
             .clone()
             .context("semantic and hybrid modes need --model-dir (see `paperboy model install`)")?;
-        let semantic = Arc::new(Semantic::open(&model_dir, &*store).await?);
+        let semantic = Arc::new(Semantic::open(&model_dir, &*store, None).await?);
         let b = bar(args.show_progress, back.len() as u64, "embedding");
         semantic
             .catch_up(&*store, |done, _| b.set_position(done))

@@ -112,6 +112,7 @@ pub async fn serve_on(
     let background = [
         tokio::spawn(load_semantic(
             settings.model_dir(),
+            settings.data_dir.clone(),
             store,
             state.semantic.clone(),
         )),
@@ -140,6 +141,7 @@ pub async fn serve_on(
 /// and stays so, saying why, when there is no model.
 async fn load_semantic(
     dir: std::path::PathBuf,
+    data_dir: std::path::PathBuf,
     store: Arc<dyn Store>,
     slot: Arc<paperboy_web::SemanticSlot>,
 ) {
@@ -152,7 +154,13 @@ async fn load_semantic(
         slot.set_unavailable(why);
         return;
     }
-    match paperboy_search::semantic::Semantic::open(&dir, &*store).await {
+    // The index file is named after the model folder; Semantic checks that it is this model's.
+    let model = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cache = paperboy_search::semantic::index_file(&data_dir, &model);
+    match paperboy_search::semantic::Semantic::open(&dir, &*store, Some(&cache)).await {
         Ok(semantic) => {
             tracing::info!(
                 model = semantic.model_name(),

@@ -7,6 +7,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
+
+/// mimalloc: the embedder's large short-lived tensors made glibc's malloc fault pages in and out.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use paperboy_search::SearchQuery;
 

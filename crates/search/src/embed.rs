@@ -19,6 +19,10 @@ pub enum EmbedError {
     Candle(#[from] candle_core::Error),
 }
 
+/// Tokens per forward pass. Small passes keep the activations in cache: on 2 cores, 512 gave
+/// 7.4-7.8 abstracts/s, 2048 7.3, 8192 6.4 (`paperboy-bench embed`, see BENCHMARKS.md).
+const BATCH_TOKENS: usize = 512;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pooling {
     Mean,
@@ -128,6 +132,15 @@ impl Embedder {
         self.max_tokens
     }
 
+    /// Tokens the model would see for these texts (after truncation).
+    pub fn count_tokens(&self, texts: &[&str]) -> Result<usize, EmbedError> {
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        Ok(encodings.iter().map(|e| e.get_ids().len()).sum())
+    }
+
     /// Embeds a search query (with the model's query prefix, if it has one).
     pub fn embed_query(&self, query: &str) -> Result<Vec<f32>, EmbedError> {
         let text = format!("{}{query}", self.query_prefix);
@@ -143,14 +156,13 @@ impl Embedder {
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| encodings[i].get_ids().len());
         let mut out = vec![Vec::new(); texts.len()];
-        // About 4k tokens per forward pass keeps the attention matrices in cache-friendly sizes.
         let mut start = 0;
         while start < order.len() {
             let longest = encodings[order[start]].get_ids().len().max(1);
             let mut end = start + 1;
             while end < order.len() {
                 let len = encodings[order[end]].get_ids().len();
-                if (end - start + 1) * len > 4096 || len > longest * 5 / 4 + 8 {
+                if (end - start + 1) * len > BATCH_TOKENS || len > longest * 5 / 4 + 8 {
                     break;
                 }
                 end += 1;
@@ -220,7 +232,7 @@ fn fnv(bytes: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The model folder: `PAPERBOY_TEST_MODEL_DIR`, else `target/test-model/all-MiniLM-L6-v2`

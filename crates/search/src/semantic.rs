@@ -3,20 +3,23 @@
 //! index it fills, and hybrid fusion of keyword and vector scores.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
 
 use crate::embed::{EmbedError, Embedder};
-use crate::vectors::VectorIndex;
+use crate::vectors::{VectorIndex, EXACT_BELOW};
 
 /// Papers read from the change feed per embedding round.
 const ROUND: usize = 64;
 /// Vectors read from the store per page when loading.
 const LOAD_PAGE: usize = 10_000;
+/// While embedding goes on, the index file is rewritten at most this often.
+const SAVE_EVERY: Duration = Duration::from_secs(600);
 
 #[derive(Debug, thiserror::Error)]
 pub enum SemanticError {
@@ -33,6 +36,34 @@ pub struct Semantic {
     vectors: VectorIndex,
     embedded: AtomicU64,
     pending: AtomicU64,
+    /// The index file, rewritten after embedding rounds (at most every `SAVE_EVERY` while busy).
+    cache: Option<PathBuf>,
+    saved_at: Mutex<Instant>,
+}
+
+fn cursor_name(embedder: &Embedder) -> String {
+    format!("embed:{}", embedder.name())
+}
+
+/// `"{model}@{seq}"` -> seq, when the model is `model`.
+fn parse_tag(tag: &str, model: &str) -> Option<i64> {
+    let (m, seq) = tag.rsplit_once('@')?;
+    (m == model).then(|| seq.parse().ok())?
+}
+
+/// The index file of a model in a data directory.
+pub fn index_file(data_dir: &Path, model: &str) -> PathBuf {
+    let safe: String = model
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    data_dir.join("vectors").join(format!("{safe}.idx"))
 }
 
 /// The text a paper is embedded from.
@@ -61,14 +92,56 @@ pub fn text_hash(text: &str) -> i64 {
 }
 
 impl Semantic {
-    /// Loads the model from `dir` and the stored vectors of that model from the store.
-    pub async fn open(dir: &Path, store: &dyn Store) -> Result<Semantic, SemanticError> {
+    /// Loads the model from `dir` and the vectors of that model: from the index file `cache` when
+    /// it is there and consistent with the store (then only papers changed since it was written
+    /// are read), else from the store's stored vectors. `cache` is rewritten as embedding goes on.
+    pub async fn open(
+        dir: &Path,
+        store: &dyn Store,
+        cache: Option<&Path>,
+    ) -> Result<Semantic, SemanticError> {
         let dir = dir.to_owned();
         let embedder = tokio::task::spawn_blocking(move || Embedder::load(&dir))
             .await
             .map_err(|e| SemanticError::Task(e.to_string()))??;
-        let semantic = Semantic::with_embedder(Arc::new(embedder));
-        semantic.load(store).await?;
+        let embedder = Arc::new(embedder);
+        let cursor = store.cursor(&cursor_name(&embedder)).await?;
+        let mut loaded = None;
+        if let Some(path) = cache.filter(|p| p.exists()) {
+            let p = path.to_owned();
+            match tokio::task::spawn_blocking(move || VectorIndex::load(&p, EXACT_BELOW)).await {
+                Ok(Ok((index, tag))) => match parse_tag(&tag, embedder.name()) {
+                    Some(seq) if seq <= cursor && index.dim() == embedder.dim() => {
+                        loaded = Some((index, seq))
+                    }
+                    _ => {
+                        tracing::info!(path = %path.display(), "vector index file is stale; rebuilding it")
+                    }
+                },
+                Ok(Err(e)) => {
+                    tracing::warn!(path = %path.display(), error = %e, "vector index file unreadable; rebuilding it")
+                }
+                Err(e) => return Err(SemanticError::Task(e.to_string())),
+            }
+        }
+        let from_file = loaded.is_some();
+        let (vectors, seq) = loaded.unwrap_or_else(|| (VectorIndex::new(embedder.dim()), 0));
+        let semantic = Semantic {
+            embedder,
+            vectors,
+            embedded: AtomicU64::new(0),
+            pending: AtomicU64::new(0),
+            cache: cache.map(Path::to_owned),
+            saved_at: Mutex::new(Instant::now()),
+        };
+        if from_file {
+            semantic.replay(store, seq).await?;
+        } else {
+            semantic.load(store).await?;
+        }
+        if semantic.vectors.is_dirty() {
+            semantic.save(cursor);
+        }
         Ok(semantic)
     }
 
@@ -79,9 +152,20 @@ impl Semantic {
             vectors: VectorIndex::new(dim),
             embedded: AtomicU64::new(0),
             pending: AtomicU64::new(0),
+            cache: None,
+            saved_at: Mutex::new(Instant::now()),
         }
     }
 
+    /// A model with an index built elsewhere (benchmarks).
+    pub fn with_vectors(embedder: Arc<Embedder>, vectors: VectorIndex) -> Semantic {
+        Semantic {
+            vectors,
+            ..Semantic::with_embedder(embedder)
+        }
+    }
+
+    /// Every stored vector of this model.
     async fn load(&self, store: &dyn Store) -> Result<(), SemanticError> {
         let mut after: Option<ArxivId> = None;
         loop {
@@ -97,6 +181,53 @@ impl Semantic {
             after = Some(last);
         }
         Ok(())
+    }
+
+    /// Brings an index read from its file up to date: every paper changed after `seq` gets its
+    /// stored vector (or loses its vector when hidden or never embedded).
+    async fn replay(&self, store: &dyn Store, mut seq: i64) -> Result<(), SemanticError> {
+        loop {
+            let changes = store.changes_since(seq, LOAD_PAGE).await?;
+            let Some(last) = changes.last().map(|c| c.0) else {
+                break;
+            };
+            let ids: Vec<ArxivId> = changes.iter().map(|c| c.1.id.clone()).collect();
+            let stored = store.embeddings(self.embedder.name(), &ids).await?;
+            for ((_, paper, visible), vector) in changes.into_iter().zip(stored) {
+                match vector {
+                    Some(v) if visible => self.vectors.upsert(paper.id, &v),
+                    _ => self.vectors.remove(&paper.id),
+                }
+            }
+            seq = last;
+        }
+        Ok(())
+    }
+
+    /// Writes the index file (when there is one) tagged with the embedding cursor it matches.
+    fn save(&self, cursor: i64) {
+        let Some(path) = &self.cache else { return };
+        let tag = format!("{}@{cursor}", self.embedder.name());
+        let write = || {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            self.vectors.save(path, &tag)
+        };
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let result = if multi_thread {
+            tokio::task::block_in_place(write)
+        } else {
+            write()
+        };
+        match result {
+            Ok(()) => tracing::debug!(path = %path.display(), "vector index saved"),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "saving the vector index failed")
+            }
+        }
+        *self.saved_at.lock().expect("saved_at") = Instant::now();
     }
 
     pub fn embedder(&self) -> &Arc<Embedder> {
@@ -120,7 +251,7 @@ impl Semantic {
     }
 
     fn cursor_name(&self) -> String {
-        format!("embed:{}", self.embedder.name())
+        cursor_name(&self.embedder)
     }
 
     /// Embeds every paper changed since the last call (or ever, the first time); returns how many
@@ -190,8 +321,14 @@ impl Semantic {
             }
             seq = last;
             progress(done, (last_seq - seq).max(0) as u64);
+            if self.saved_at.lock().expect("saved_at").elapsed() > SAVE_EVERY {
+                self.save(seq);
+            }
         }
         self.pending.store(0, Ordering::Relaxed);
+        if self.vectors.is_dirty() {
+            self.save(seq);
+        }
         Ok(done)
     }
 }
@@ -304,5 +441,63 @@ mod tests {
         p.summary = "First line\nsecond line.".into();
         assert_eq!(paper_text(&p), "A title wrapped. First line second line.");
         assert_ne!(text_hash("a"), text_hash("b"));
+    }
+
+    /// The index file: written after embedding, read back at the next start, and brought up to
+    /// date from the store when vectors were stored after it was written.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn index_file_is_reused_and_replayed() {
+        let Some(model) = crate::embed::tests::model_dir() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            paperboy_store::open(dir.path().join("db.sqlite3").to_str().unwrap(), true).unwrap();
+        let papers = |from: u32, to: u32| -> Vec<(Paper, Option<paperboy_core::DailyEntry>)> {
+            (from..to)
+                .map(|n| {
+                    let mut p = Paper::new(id(n), format!("Paper number {n} on topic {}", n % 3));
+                    p.summary = format!("We study problem {n} with method {}.", n % 5);
+                    (p, None)
+                })
+                .collect()
+        };
+        store.import(papers(1, 9)).await.unwrap();
+        let file = dir.path().join("vectors").join("m.idx");
+
+        let first = Semantic::open(&model, &*store, Some(&file)).await.unwrap();
+        assert_eq!(first.catch_up(&*store, |_, _| {}).await.unwrap(), 8);
+        assert!(file.exists(), "written after embedding");
+        drop(first);
+
+        // Another process (no file) embeds more papers: the file is now behind the store.
+        store.import(papers(9, 13)).await.unwrap();
+        let other = Semantic::open(&model, &*store, None).await.unwrap();
+        assert_eq!(other.vectors().len(), 8, "loaded from the store");
+        assert_eq!(other.catch_up(&*store, |_, _| {}).await.unwrap(), 4);
+
+        let again = Semantic::open(&model, &*store, Some(&file)).await.unwrap();
+        assert_eq!(
+            again.vectors().len(),
+            12,
+            "the file plus the replayed changes"
+        );
+        assert_eq!(again.catch_up(&*store, |_, _| {}).await.unwrap(), 0);
+        let q = other.vectors().vector(&id(11)).unwrap();
+        assert_eq!(
+            again.vectors().nearest(&q, 3),
+            other.vectors().nearest(&q, 3)
+        );
+
+        // A file from another model is not used, even when it claims to be up to date.
+        let cursor = store.cursor(&again.cursor_name()).await.unwrap();
+        let other_model = VectorIndex::new(again.vectors().dim());
+        other_model.upsert(id(99), &q);
+        other_model
+            .save(&file, &format!("some-other-model@{cursor}"))
+            .unwrap();
+        let fresh = Semantic::open(&model, &*store, Some(&file)).await.unwrap();
+        assert!(fresh.vectors().vector(&id(99)).is_none());
+        assert_eq!(fresh.vectors().len(), 12, "rebuilt from the store");
     }
 }

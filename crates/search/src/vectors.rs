@@ -1,117 +1,106 @@
-//! Exact nearest-neighbour search over unit vectors held in one flat array. At 75k papers a full
-//! scan is a few milliseconds; the vectors themselves are kept in the store, so this is rebuilt
-//! from there at start and updated in place as papers are embedded.
+//! Nearest-neighbour search over the papers' unit vectors.
+//!
+//! Vectors are held quantised to int8 (one scale per vector): 388 bytes for a 384-dimension model
+//! instead of 1,536, and cosine similarity moves by about 1e-3 (the query stays f32). Below
+//! `exact_below` vectors (100,000 by default) a query scans them all, which is exact; from there on
+//! it walks an HNSW graph (Malkov & Yashunin 2016) that is kept up to date on every insert, so
+//! crossing the threshold costs nothing. Replaced or removed vectors stay in the graph as
+//! tombstones that route but are never returned.
+//!
+//! The index is derived data: the store holds the f32 vectors, and the index is rebuilt from there
+//! when its file (see [`VectorIndex::save`]) is missing, stale or unreadable.
 
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BinaryHeap, HashMap};
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::Path;
 use std::sync::RwLock;
 
 use paperboy_core::ArxivId;
 
+/// Links per node on the upper layers; twice as many on layer 0.
+const M: usize = 16;
+const M0: usize = 2 * M;
+/// Candidate list size while inserting.
+const EF_CONSTRUCTION: usize = 128;
+/// Candidate list size while searching (at least `k`). 96 gave recall@10 0.99 on 200k
+/// MiniLM-like vectors (`paperboy-bench vectors`, BENCHMARKS.md).
+const EF_SEARCH: usize = 96;
+/// Below this many vectors a query is answered by an exact scan.
+pub const EXACT_BELOW: usize = 100_000;
+const MAGIC: &[u8; 8] = b"PBVEC\x00\x00\x01";
+
 pub struct VectorIndex {
     dim: usize,
+    exact_below: usize,
     inner: RwLock<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
+    /// Per node (a node is never reused; a replaced vector gets a new node).
     ids: Vec<ArxivId>,
-    slot: HashMap<ArxivId, usize>,
-    data: Vec<f32>,
+    codes: Vec<i8>,
+    scales: Vec<f32>,
+    live: Vec<bool>,
+    /// Live node of each id.
+    node: HashMap<ArxivId, u32>,
+    graph: Graph,
+    rng: u64,
+    /// Changed since the last save.
+    dirty: bool,
 }
 
-impl VectorIndex {
-    pub fn new(dim: usize) -> VectorIndex {
-        VectorIndex {
-            dim,
-            inner: RwLock::new(Inner::default()),
+#[derive(Default)]
+struct Graph {
+    levels: Vec<u8>,
+    /// Layer-0 links, `M0` slots per node, the first `l0_len[node]` used.
+    l0: Vec<u32>,
+    l0_len: Vec<u8>,
+    /// Links of layers 1.. for nodes above layer 0: `upper[&node][layer - 1]`.
+    upper: HashMap<u32, Vec<Vec<u32>>>,
+    entry: Option<u32>,
+    top: u8,
+}
+
+/// Quantises a vector: codes in -127..=127 and the scale that maps them back.
+pub fn quantise(v: &[f32]) -> (Vec<i8>, f32) {
+    let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        return (vec![0; v.len()], 0.0);
+    }
+    let scale = max / 127.0;
+    (v.iter().map(|x| (x / scale).round() as i8).collect(), scale)
+}
+
+/// Dot product of an f32 query with an int8 code (times the code's scale separately).
+#[inline]
+pub fn dot_code(q: &[f32], code: &[i8]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (cq, cc) = (q.chunks_exact(8), code.chunks_exact(8));
+    let (rq, rc) = (cq.remainder(), cc.remainder());
+    for (x, y) in cq.zip(cc) {
+        for j in 0..8 {
+            acc[j] += x[j] * f32::from(y[j]);
         }
     }
+    let tail: f32 = rq.iter().zip(rc).map(|(x, y)| x * f32::from(*y)).sum();
+    acc.iter().sum::<f32>() + tail
+}
 
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    pub fn len(&self) -> usize {
-        self.inner.read().expect("vector index").ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Adds or replaces the vector of `id`. Vectors of the wrong dimension are ignored.
-    pub fn upsert(&self, id: ArxivId, vector: &[f32]) {
-        if vector.len() != self.dim {
-            return;
-        }
-        let mut g = self.inner.write().expect("vector index");
-        match g.slot.get(&id) {
-            Some(&i) => g.data[i * self.dim..(i + 1) * self.dim].copy_from_slice(vector),
-            None => {
-                let i = g.ids.len();
-                g.ids.push(id.clone());
-                g.slot.insert(id, i);
-                g.data.extend_from_slice(vector);
-            }
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Eight independent accumulators let the compiler vectorise the loop.
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for j in 0..8 {
+            acc[j] += x[j] * y[j];
         }
     }
-
-    pub fn remove(&self, id: &ArxivId) {
-        let mut g = self.inner.write().expect("vector index");
-        let Some(i) = g.slot.remove(id) else { return };
-        let last = g.ids.len() - 1;
-        if i != last {
-            let moved = g.ids[last].clone();
-            g.ids.swap(i, last);
-            let dim = self.dim;
-            g.data.copy_within(last * dim..(last + 1) * dim, i * dim);
-            g.slot.insert(moved, i);
-        }
-        g.ids.pop();
-        let new_len = last * self.dim;
-        g.data.truncate(new_len);
-    }
-
-    /// Cosine similarity of `query` with the stored vector of `id` (vectors are unit length).
-    pub fn similarity(&self, query: &[f32], id: &ArxivId) -> Option<f32> {
-        let g = self.inner.read().expect("vector index");
-        let &i = g.slot.get(id)?;
-        Some(dot(query, &g.data[i * self.dim..(i + 1) * self.dim]))
-    }
-
-    pub fn vector(&self, id: &ArxivId) -> Option<Vec<f32>> {
-        let g = self.inner.read().expect("vector index");
-        let &i = g.slot.get(id)?;
-        Some(g.data[i * self.dim..(i + 1) * self.dim].to_vec())
-    }
-
-    /// The `k` most similar vectors, best first.
-    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(ArxivId, f32)> {
-        if query.len() != self.dim || k == 0 {
-            return Vec::new();
-        }
-        let g = self.inner.read().expect("vector index");
-        // A bounded min-heap of (score, slot).
-        let mut heap: std::collections::BinaryHeap<std::cmp::Reverse<(Score, usize)>> =
-            std::collections::BinaryHeap::with_capacity(k + 1);
-        for (i, row) in g.data.chunks_exact(self.dim).enumerate() {
-            let s = Score(dot(query, row));
-            if heap.len() < k {
-                heap.push(std::cmp::Reverse((s, i)));
-            } else if let Some(std::cmp::Reverse((worst, _))) = heap.peek() {
-                if s > *worst {
-                    heap.pop();
-                    heap.push(std::cmp::Reverse((s, i)));
-                }
-            }
-        }
-        let mut out: Vec<(ArxivId, f32)> = heap
-            .into_iter()
-            .map(|std::cmp::Reverse((s, i))| (g.ids[i].clone(), s.0))
-            .collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        out
-    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// A similarity ordered by `total_cmp`, so it can live in a heap.
@@ -134,19 +123,541 @@ impl Ord for Score {
     }
 }
 
-#[inline]
-pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    // Eight independent accumulators let the compiler vectorise the loop.
-    let mut acc = [0f32; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..8 {
-            acc[j] += x[j] * y[j];
+thread_local! {
+    /// Visited marks for graph walks: `marks[node] == epoch` means visited in this walk.
+    static VISITED: RefCell<(Vec<u32>, u32)> = const { RefCell::new((Vec::new(), 0)) };
+}
+
+fn with_visited<R>(nodes: usize, f: impl FnOnce(&mut dyn FnMut(u32) -> bool) -> R) -> R {
+    VISITED.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (marks, epoch) = &mut *guard;
+        if marks.len() < nodes {
+            marks.resize(nodes, 0);
+        }
+        *epoch = epoch.wrapping_add(1);
+        if *epoch == 0 {
+            marks.iter_mut().for_each(|m| *m = 0);
+            *epoch = 1;
+        }
+        let e = *epoch;
+        let mut first_visit = |n: u32| {
+            let m = &mut marks[n as usize];
+            if *m == e {
+                false
+            } else {
+                *m = e;
+                true
+            }
+        };
+        f(&mut first_visit)
+    })
+}
+
+impl Inner {
+    fn code(&self, dim: usize, node: u32) -> &[i8] {
+        let n = node as usize;
+        &self.codes[n * dim..(n + 1) * dim]
+    }
+
+    fn score(&self, dim: usize, q: &[f32], node: u32) -> f32 {
+        dot_code(q, self.code(dim, node)) * self.scales[node as usize]
+    }
+
+    fn decode(&self, dim: usize, node: u32) -> Vec<f32> {
+        let s = self.scales[node as usize];
+        self.code(dim, node)
+            .iter()
+            .map(|&c| f32::from(c) * s)
+            .collect()
+    }
+
+    fn links(&self, node: u32, layer: u8) -> &[u32] {
+        if layer == 0 {
+            let n = node as usize;
+            &self.graph.l0[n * M0..n * M0 + self.graph.l0_len[n] as usize]
+        } else {
+            &self.graph.upper[&node][layer as usize - 1]
         }
     }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    acc.iter().sum::<f32>() + tail
+
+    fn set_links(&mut self, node: u32, layer: u8, links: &[u32]) {
+        if layer == 0 {
+            let n = node as usize;
+            self.graph.l0[n * M0..n * M0 + links.len()].copy_from_slice(links);
+            self.graph.l0_len[n] = links.len() as u8;
+        } else {
+            let l = self.graph.upper.get_mut(&node).expect("upper links");
+            l[layer as usize - 1] = links.to_vec();
+        }
+    }
+
+    /// Greedy best-first search of one layer: the `ef` best nodes found, best first.
+    fn search_layer(
+        &self,
+        dim: usize,
+        q: &[f32],
+        entries: &[(f32, u32)],
+        ef: usize,
+        layer: u8,
+    ) -> Vec<(f32, u32)> {
+        with_visited(self.ids.len(), |first_visit| {
+            // Candidates to expand (best first) and the results so far (worst on top).
+            let mut candidates: BinaryHeap<(Score, u32)> = BinaryHeap::new();
+            let mut results: BinaryHeap<std::cmp::Reverse<(Score, u32)>> = BinaryHeap::new();
+            for &(s, n) in entries {
+                if first_visit(n) {
+                    candidates.push((Score(s), n));
+                    results.push(std::cmp::Reverse((Score(s), n)));
+                }
+            }
+            while let Some((Score(s), n)) = candidates.pop() {
+                let worst = results.peek().map(|r| r.0 .0 .0).unwrap_or(f32::MIN);
+                if s < worst && results.len() >= ef {
+                    break;
+                }
+                for &m in self.links(n, layer) {
+                    if !first_visit(m) {
+                        continue;
+                    }
+                    let sm = self.score(dim, q, m);
+                    let worst = results.peek().map(|r| r.0 .0 .0).unwrap_or(f32::MIN);
+                    if results.len() < ef || sm > worst {
+                        candidates.push((Score(sm), m));
+                        results.push(std::cmp::Reverse((Score(sm), m)));
+                        if results.len() > ef {
+                            results.pop();
+                        }
+                    }
+                }
+            }
+            let mut out: Vec<(f32, u32)> = results
+                .into_iter()
+                .map(|std::cmp::Reverse((Score(s), n))| (s, n))
+                .collect();
+            out.sort_by(|a, b| b.0.total_cmp(&a.0));
+            out
+        })
+    }
+
+    /// HNSW's neighbour-selection heuristic: keep a candidate only if it is closer to the base
+    /// than to every neighbour already kept, which spreads links across directions.
+    fn select(&self, dim: usize, candidates: &[(f32, u32)], m: usize) -> Vec<u32> {
+        let mut kept: Vec<(u32, Vec<f32>)> = Vec::with_capacity(m);
+        for &(s, c) in candidates {
+            if kept.len() >= m {
+                break;
+            }
+            let cv = self.decode(dim, c);
+            if kept.iter().all(|(_, kv)| dot(&cv, kv) < s) {
+                kept.push((c, cv));
+            }
+        }
+        let mut out: Vec<u32> = kept.into_iter().map(|k| k.0).collect();
+        // Fill up with the nearest of those left out, so sparse regions still get m links.
+        for &(_, c) in candidates {
+            if out.len() >= m {
+                break;
+            }
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn random_level(&mut self) -> u8 {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let u = ((z >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+        let level = (-u.ln() / (M as f64).ln()).floor();
+        level.min(15.0) as u8
+    }
+
+    /// Appends a node for `v` and links it into the graph.
+    fn insert(&mut self, dim: usize, id: ArxivId, v: &[f32]) {
+        let (code, scale) = quantise(v);
+        let node = self.ids.len() as u32;
+        self.ids.push(id.clone());
+        self.codes.extend_from_slice(&code);
+        self.scales.push(scale);
+        self.live.push(true);
+        self.node.insert(id, node);
+        let level = self.random_level();
+        self.graph.levels.push(level);
+        self.graph.l0.extend(std::iter::repeat_n(0, M0));
+        self.graph.l0_len.push(0);
+        if level > 0 {
+            self.graph
+                .upper
+                .insert(node, vec![Vec::new(); level as usize]);
+        }
+        let Some(entry) = self.graph.entry else {
+            self.graph.entry = Some(node);
+            self.graph.top = level;
+            return;
+        };
+        // Search with the quantised vector, as every later comparison will see it.
+        let q = self.decode(dim, node);
+        let mut best = vec![(self.score(dim, &q, entry), entry)];
+        let top = self.graph.top;
+        for layer in (level.saturating_add(1)..=top).rev() {
+            best = self.search_layer(dim, &q, &best[..1], 1, layer);
+        }
+        for layer in (0..=level.min(top)).rev() {
+            let found = self.search_layer(dim, &q, &best, EF_CONSTRUCTION, layer);
+            let cap = if layer == 0 { M0 } else { M };
+            let chosen = self.select(dim, &found, M);
+            self.set_links(node, layer, &chosen);
+            for &n in &chosen {
+                let mut links = self.links(n, layer).to_vec();
+                if links.len() < cap {
+                    links.push(node);
+                } else {
+                    let nv = self.decode(dim, n);
+                    let mut scored: Vec<(f32, u32)> = links
+                        .iter()
+                        .chain(std::iter::once(&node))
+                        .map(|&l| (self.score(dim, &nv, l), l))
+                        .collect();
+                    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+                    links = self.select(dim, &scored, cap);
+                }
+                self.set_links(n, layer, &links);
+            }
+            best = found;
+        }
+        if level > top {
+            self.graph.entry = Some(node);
+            self.graph.top = level;
+        }
+    }
+
+    fn kill(&mut self, id: &ArxivId) -> bool {
+        match self.node.remove(id) {
+            Some(n) => {
+                self.live[n as usize] = false;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl VectorIndex {
+    pub fn new(dim: usize) -> VectorIndex {
+        VectorIndex::with_exact_below(dim, EXACT_BELOW)
+    }
+
+    /// An index that scans exactly below `exact_below` vectors and walks the graph from there.
+    pub fn with_exact_below(dim: usize, exact_below: usize) -> VectorIndex {
+        VectorIndex {
+            dim,
+            exact_below,
+            inner: RwLock::new(Inner {
+                rng: 0x5EED,
+                ..Inner::default()
+            }),
+        }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Live vectors.
+    pub fn len(&self) -> usize {
+        self.inner.read().expect("vector index").node.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Graph nodes, tombstones included, and the bytes the vectors and graph take in memory.
+    pub fn footprint(&self) -> (usize, usize) {
+        let g = self.inner.read().expect("vector index");
+        let nodes = g.ids.len();
+        let upper: usize = g
+            .graph
+            .upper
+            .values()
+            .map(|l| l.iter().map(|v| 24 + v.capacity() * 4).sum::<usize>() + 48)
+            .sum();
+        let bytes = g.codes.capacity()
+            + g.scales.capacity() * 4
+            + g.live.capacity()
+            + g.graph.levels.capacity()
+            + g.graph.l0.capacity() * 4
+            + g.graph.l0_len.capacity()
+            + upper
+            + g.ids.capacity() * std::mem::size_of::<ArxivId>()
+            + g.node.capacity() * (std::mem::size_of::<ArxivId>() + 4 + 8);
+        (nodes, bytes)
+    }
+
+    /// Adds or replaces the vector of `id`. Vectors of the wrong dimension are ignored. A vector
+    /// equal (after quantisation) to the stored one changes nothing.
+    pub fn upsert(&self, id: ArxivId, vector: &[f32]) {
+        if vector.len() != self.dim {
+            return;
+        }
+        let mut g = self.inner.write().expect("vector index");
+        if let Some(&n) = g.node.get(&id) {
+            let (code, scale) = quantise(vector);
+            if g.code(self.dim, n) == code.as_slice() && g.scales[n as usize] == scale {
+                return;
+            }
+            g.kill(&id);
+        }
+        g.insert(self.dim, id, vector);
+        g.dirty = true;
+    }
+
+    pub fn remove(&self, id: &ArxivId) {
+        let mut g = self.inner.write().expect("vector index");
+        if g.kill(id) {
+            g.dirty = true;
+        }
+    }
+
+    /// Live ids (for reconciling with the store).
+    pub fn ids(&self) -> Vec<ArxivId> {
+        let g = self.inner.read().expect("vector index");
+        g.node.keys().cloned().collect()
+    }
+
+    /// Cosine similarity of `query` with the stored vector of `id` (vectors are unit length).
+    pub fn similarity(&self, query: &[f32], id: &ArxivId) -> Option<f32> {
+        let g = self.inner.read().expect("vector index");
+        let &n = g.node.get(id)?;
+        Some(g.score(self.dim, query, n))
+    }
+
+    pub fn vector(&self, id: &ArxivId) -> Option<Vec<f32>> {
+        let g = self.inner.read().expect("vector index");
+        let &n = g.node.get(id)?;
+        Some(g.decode(self.dim, n))
+    }
+
+    /// The `k` most similar vectors, best first: exact below the threshold, HNSW above.
+    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(ArxivId, f32)> {
+        if self.len() < self.exact_below {
+            self.nearest_exact(query, k)
+        } else {
+            self.nearest_graph(query, k, EF_SEARCH)
+        }
+    }
+
+    /// The `k` most similar vectors by a full scan.
+    pub fn nearest_exact(&self, query: &[f32], k: usize) -> Vec<(ArxivId, f32)> {
+        if query.len() != self.dim || k == 0 {
+            return Vec::new();
+        }
+        let g = self.inner.read().expect("vector index");
+        let mut heap: BinaryHeap<std::cmp::Reverse<(Score, u32)>> =
+            BinaryHeap::with_capacity(k + 1);
+        for (i, code) in g.codes.chunks_exact(self.dim).enumerate() {
+            if !g.live[i] {
+                continue;
+            }
+            let s = Score(dot_code(query, code) * g.scales[i]);
+            if heap.len() < k {
+                heap.push(std::cmp::Reverse((s, i as u32)));
+            } else if heap.peek().is_some_and(|w| s > w.0 .0) {
+                heap.pop();
+                heap.push(std::cmp::Reverse((s, i as u32)));
+            }
+        }
+        let mut out: Vec<(ArxivId, f32)> = heap
+            .into_iter()
+            .map(|std::cmp::Reverse((s, i))| (g.ids[i as usize].clone(), s.0))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The `k` most similar vectors found by walking the graph with a candidate list of
+    /// `max(ef, k)`.
+    pub fn nearest_graph(&self, query: &[f32], k: usize, ef: usize) -> Vec<(ArxivId, f32)> {
+        if query.len() != self.dim || k == 0 {
+            return Vec::new();
+        }
+        let g = self.inner.read().expect("vector index");
+        let Some(entry) = g.graph.entry else {
+            return Vec::new();
+        };
+        let mut best = vec![(g.score(self.dim, query, entry), entry)];
+        for layer in (1..=g.graph.top).rev() {
+            best = g.search_layer(self.dim, query, &best[..1], 1, layer);
+        }
+        // Tombstones take places in the candidate list, so widen it by their share.
+        let dead = g.ids.len() - g.node.len();
+        let ef = ef.max(k) + ef.max(k) * dead / g.ids.len().max(1);
+        let found = g.search_layer(self.dim, query, &best, ef, 0);
+        let mut out: Vec<(ArxivId, f32)> = found
+            .into_iter()
+            .filter(|&(_, n)| g.live[n as usize])
+            .take(k)
+            .map(|(s, n)| (g.ids[n as usize].clone(), s))
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+
+    /// Whether anything changed since the last [`save`](Self::save) or [`load`](Self::load).
+    pub fn is_dirty(&self) -> bool {
+        self.inner.read().expect("vector index").dirty
+    }
+
+    /// Writes the index to `path` (atomically: a temporary file renamed over it), tagged with
+    /// `tag` (what it is consistent with, e.g. the model and the store's cursor).
+    pub fn save(&self, path: &Path, tag: &str) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
+        {
+            let g = self.inner.read().expect("vector index");
+            let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+            w.write_all(MAGIC)?;
+            write_bytes(&mut w, tag.as_bytes())?;
+            w.write_all(&(self.dim as u32).to_le_bytes())?;
+            w.write_all(&(g.ids.len() as u64).to_le_bytes())?;
+            w.write_all(&g.rng.to_le_bytes())?;
+            w.write_all(&g.graph.entry.map_or(u32::MAX, |e| e).to_le_bytes())?;
+            w.write_all(&[g.graph.top])?;
+            for n in 0..g.ids.len() {
+                write_bytes(&mut w, g.ids[n].to_string().as_bytes())?;
+                w.write_all(&[u8::from(g.live[n]), g.graph.levels[n]])?;
+                w.write_all(&g.scales[n].to_le_bytes())?;
+                let code = g.code(self.dim, n as u32);
+                w.write_all(&code.iter().map(|&c| c as u8).collect::<Vec<u8>>())?;
+                for layer in 0..=g.graph.levels[n] {
+                    let links = g.links(n as u32, layer);
+                    w.write_all(&[links.len() as u8])?;
+                    for l in links {
+                        w.write_all(&l.to_le_bytes())?;
+                    }
+                }
+            }
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)?;
+        self.inner.write().expect("vector index").dirty = false;
+        Ok(())
+    }
+
+    /// Reads an index written by [`save`](Self::save); returns it with its tag.
+    pub fn load(path: &Path, exact_below: usize) -> std::io::Result<(VectorIndex, String)> {
+        let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
+        let mut r = BufReader::new(std::fs::File::open(path)?);
+        let mut magic = [0u8; 8];
+        r.read_exact(&mut magic)?;
+        if &magic != MAGIC {
+            return Err(bad("not a paperboy vector index"));
+        }
+        let tag = String::from_utf8(read_bytes(&mut r)?).map_err(|_| bad("tag"))?;
+        let dim = read_u32(&mut r)? as usize;
+        let nodes = read_u64(&mut r)? as usize;
+        let mut g = Inner {
+            rng: read_u64(&mut r)?,
+            ..Inner::default()
+        };
+        let entry = read_u32(&mut r)?;
+        g.graph.entry = (entry != u32::MAX).then_some(entry);
+        g.graph.top = read_u8(&mut r)?;
+        g.codes.reserve(nodes * dim);
+        let mut code = vec![0u8; dim];
+        for n in 0..nodes {
+            let id = String::from_utf8(read_bytes(&mut r)?).map_err(|_| bad("id"))?;
+            let id = ArxivId::parse(&id).map_err(|_| bad("id"))?;
+            let live = read_u8(&mut r)? == 1;
+            let level = read_u8(&mut r)?;
+            g.scales.push(f32::from_le_bytes(read_array(&mut r)?));
+            r.read_exact(&mut code)?;
+            g.codes.extend(code.iter().map(|&c| c as i8));
+            if live {
+                g.node.insert(id.clone(), n as u32);
+            }
+            g.ids.push(id);
+            g.live.push(live);
+            g.graph.levels.push(level);
+            let mut upper = Vec::new();
+            for layer in 0..=level {
+                let len = read_u8(&mut r)? as usize;
+                let mut links = Vec::with_capacity(len);
+                for _ in 0..len {
+                    let l = read_u32(&mut r)?;
+                    if l as usize >= nodes {
+                        return Err(bad("link out of range"));
+                    }
+                    links.push(l);
+                }
+                if layer == 0 {
+                    if len > M0 {
+                        return Err(bad("too many links"));
+                    }
+                    g.graph.l0.extend_from_slice(&links);
+                    g.graph.l0.extend(std::iter::repeat_n(0, M0 - len));
+                    g.graph.l0_len.push(len as u8);
+                } else {
+                    upper.push(links);
+                }
+            }
+            if level > 0 {
+                g.graph.upper.insert(n as u32, upper);
+            }
+        }
+        if g.graph.entry.is_some_and(|e| e as usize >= nodes) {
+            return Err(bad("entry out of range"));
+        }
+        Ok((
+            VectorIndex {
+                dim,
+                exact_below,
+                inner: RwLock::new(g),
+            },
+            tag,
+        ))
+    }
+}
+
+fn write_bytes(w: &mut impl Write, b: &[u8]) -> std::io::Result<()> {
+    w.write_all(&(b.len() as u32).to_le_bytes())?;
+    w.write_all(b)
+}
+
+fn read_array<const N: usize>(r: &mut impl Read) -> std::io::Result<[u8; N]> {
+    let mut b = [0u8; N];
+    r.read_exact(&mut b)?;
+    Ok(b)
+}
+
+fn read_u8(r: &mut impl Read) -> std::io::Result<u8> {
+    Ok(read_array::<1>(r)?[0])
+}
+
+fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
+    Ok(u32::from_le_bytes(read_array(r)?))
+}
+
+fn read_u64(r: &mut impl Read) -> std::io::Result<u64> {
+    Ok(u64::from_le_bytes(read_array(r)?))
+}
+
+fn read_bytes(r: &mut impl Read) -> std::io::Result<Vec<u8>> {
+    let len = read_u32(r)? as usize;
+    if len > 1 << 20 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "string too long",
+        ));
+    }
+    let mut b = vec![0u8; len];
+    r.read_exact(&mut b)?;
+    Ok(b)
 }
 
 #[cfg(test)]
@@ -161,6 +672,27 @@ mod tests {
         let mut v = v.to_vec();
         crate::embed::normalize(&mut v);
         v
+    }
+
+    /// Clustered random unit vectors, like embeddings (which are far from uniform).
+    fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut s = seed;
+        let mut next = move || {
+            s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = s;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) >> 11) as f32 / (1u64 << 53) as f32 - 0.5
+        };
+        let centres: Vec<Vec<f32>> = (0..20)
+            .map(|_| (0..dim).map(|_| next()).collect())
+            .collect();
+        (0..n)
+            .map(|i| {
+                let c = &centres[i % centres.len()];
+                unit(&c.iter().map(|x| x + 0.8 * next()).collect::<Vec<f32>>())
+            })
+            .collect()
     }
 
     #[test]
@@ -178,7 +710,17 @@ mod tests {
     }
 
     #[test]
-    fn upsert_replaces_and_remove_keeps_the_rest_addressable() {
+    fn quantisation_keeps_cosine_within_a_thousandth() {
+        let vs = clustered(50, 384, 7);
+        for w in vs.windows(2) {
+            let (code, scale) = quantise(&w[1]);
+            let approx = dot_code(&w[0], &code) * scale;
+            assert!((approx - dot(&w[0], &w[1])).abs() < 1e-3);
+        }
+    }
+
+    #[test]
+    fn upsert_replaces_and_remove_hides() {
         let index = VectorIndex::new(2);
         for n in 1..=4 {
             index.upsert(id(n), &unit(&[n as f32, 1.0]));
@@ -189,19 +731,71 @@ mod tests {
         assert_eq!(index.len(), 3);
         assert!(index.similarity(&[0.0, 1.0], &id(1)).is_none());
         let s = index.similarity(&[0.0, 1.0], &id(2)).unwrap();
-        assert!((s - 1.0).abs() < 1e-6, "{s}");
-        let s4 = index.similarity(&unit(&[4.0, 1.0]), &id(4)).unwrap();
-        assert!(
-            (s4 - 1.0).abs() < 1e-6,
-            "the moved vector is still found: {s4}"
+        assert!((s - 1.0).abs() < 1e-2, "{s}");
+        let all = index.nearest(&[0.0, 1.0], 10);
+        assert_eq!(
+            all.len(),
+            3,
+            "removed and replaced vectors are not returned"
         );
+        assert_eq!(all[0].0, id(2));
+        let graph = index.nearest_graph(&[0.0, 1.0], 10, 16);
+        assert_eq!(graph, all, "the graph agrees, tombstones skipped");
     }
 
     #[test]
-    fn dot_matches_naive() {
-        let a: Vec<f32> = (0..19).map(|i| i as f32 * 0.5).collect();
-        let b: Vec<f32> = (0..19).map(|i| 1.0 - i as f32 * 0.1).collect();
-        let naive: f32 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
-        assert!((dot(&a, &b) - naive).abs() < 1e-4);
+    fn graph_search_recalls_the_exact_neighbours() {
+        let dim = 48;
+        let vs = clustered(3000, dim, 1);
+        let index = VectorIndex::with_exact_below(dim, 0);
+        for (i, v) in vs.iter().enumerate() {
+            index.upsert(id(i as u32), v);
+        }
+        // Replace a tenth, so tombstones are in the way.
+        let fresh = clustered(300, dim, 2);
+        for (i, v) in fresh.iter().enumerate() {
+            index.upsert(id(i as u32 * 10), v);
+        }
+        let queries = clustered(100, dim, 3);
+        let mut hit = 0;
+        for q in &queries {
+            let exact: Vec<ArxivId> = index
+                .nearest_exact(q, 10)
+                .into_iter()
+                .map(|h| h.0)
+                .collect();
+            let got = index.nearest(q, 10);
+            hit += got.iter().filter(|g| exact.contains(&g.0)).count();
+        }
+        let recall = hit as f64 / 1000.0;
+        assert!(recall >= 0.95, "recall@10 {recall}");
+    }
+
+    #[test]
+    fn save_and_load_round_trip() {
+        let dim = 16;
+        let vs = clustered(500, dim, 9);
+        let index = VectorIndex::with_exact_below(dim, 0);
+        for (i, v) in vs.iter().enumerate() {
+            index.upsert(id(i as u32), v);
+        }
+        index.remove(&id(3));
+        assert!(index.is_dirty());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.idx");
+        index.save(&path, "model:7").unwrap();
+        assert!(!index.is_dirty());
+        let (loaded, tag) = VectorIndex::load(&path, 0).unwrap();
+        assert_eq!(tag, "model:7");
+        assert_eq!(loaded.len(), 499);
+        for q in vs.iter().take(20) {
+            assert_eq!(loaded.nearest(q, 5), index.nearest(q, 5));
+        }
+        // A damaged file is an error, not a panic or a wrong index.
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+        assert!(VectorIndex::load(&path, 0).is_err());
+        std::fs::write(&path, b"something else entirely").unwrap();
+        assert!(VectorIndex::load(&path, 0).is_err());
     }
 }

@@ -195,7 +195,10 @@ pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
         "cursor moves with the vectors"
     );
     assert_eq!(
-        store.embedding_hashes("m", &[a.clone(), b]).await.unwrap(),
+        store
+            .embedding_hashes("m", &[a.clone(), b.clone()])
+            .await
+            .unwrap(),
         vec![Some(7), None]
     );
     assert_eq!(
@@ -205,6 +208,14 @@ pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
             .unwrap(),
         vec![None],
         "per model"
+    );
+    assert_eq!(
+        store
+            .embeddings("m", &[b.clone(), a.clone()])
+            .await
+            .unwrap(),
+        vec![None, Some(vec![0.5, -1.25, 3.0])],
+        "in the order asked"
     );
     let page = store.embeddings_page("m", None, 10).await.unwrap();
     assert_eq!(page, vec![(a.clone(), vec![0.5, -1.25, 3.0])]);

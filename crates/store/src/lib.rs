@@ -143,6 +143,8 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&ArxivId>,
         limit: usize,
     ) -> Result<Vec<(ArxivId, Vec<f32>)>>;
+    /// The stored embeddings of `model` for these papers, in the same order (absent: none stored).
+    async fn embeddings(&self, model: &str, ids: &[ArxivId]) -> Result<Vec<Option<Vec<f32>>>>;
     /// A cursor saved by a background worker (0 when never saved).
     async fn cursor(&self, name: &str) -> Result<i64>;
     async fn set_cursor(&self, name: &str, value: i64) -> Result<()>;

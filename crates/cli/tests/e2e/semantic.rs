@@ -162,6 +162,10 @@ async fn with_a_model_papers_are_embedded_once_and_found_by_meaning() {
         "a paper is not similar to itself"
     );
     server.stop().await;
+    let files: Vec<_> = std::fs::read_dir(settings.data_dir.join("vectors"))
+        .expect("the vector index is saved in the data directory")
+        .collect();
+    assert_eq!(files.len(), 1, "one index file, for the one model");
 
     // A restart loads the stored vectors: all 20 are there with nothing embedded. (Had they not
     // been reused, they could only reach 20 by being embedded again, which this would count.)

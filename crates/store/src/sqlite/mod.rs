@@ -456,6 +456,27 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn embeddings(&self, model: &str, ids: &[ArxivId]) -> Result<Vec<Option<Vec<f32>>>> {
+        let (model, ids): (String, Vec<String>) = (
+            model.to_owned(),
+            ids.iter().map(ToString::to_string).collect(),
+        );
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT vector FROM embeddings WHERE model = ?1 AND paper_id = ?2",
+            )?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let bytes: Option<Vec<u8>> = stmt
+                    .query_row(params![model, id], |r| r.get(0))
+                    .optional()?;
+                out.push(bytes.map(|b| bytes_vector(&b)).transpose()?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
     async fn put_embeddings(
         &self,
         model: &str,
