@@ -21,7 +21,8 @@ pub struct EvalArgs {
     pub qrels: PathBuf,
     pub modes: Vec<Mode>,
     pub model_dir: Option<PathBuf>,
-    pub fusion: Fusion,
+    /// Hybrid runs once per fusion setting (keyword and semantic once in all).
+    pub fusions: Vec<Fusion>,
     pub show_progress: bool,
 }
 
@@ -140,7 +141,10 @@ fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
 }
 
 /// Scores every mode asked for; the corpus is indexed and embedded once.
-pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
+/// One line of results: the mode, the semantic weight for hybrid, the scores.
+pub type Run = (Mode, Option<f32>, Scores);
+
+pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<Run>> {
     let qrels = read_qrels(&args.qrels)?;
     let corpus = read_jsonl(&args.corpus)?;
     let queries = read_jsonl(&args.queries)?;
@@ -192,7 +196,22 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
     };
 
     let mut out = Vec::new();
-    for &mode in &args.modes {
+    let fusions = if args.fusions.is_empty() {
+        vec![Fusion::default()]
+    } else {
+        args.fusions.clone()
+    };
+    let runs: Vec<(Mode, Fusion)> = args
+        .modes
+        .iter()
+        .flat_map(|&m| match m {
+            Mode::Hybrid => fusions.iter().map(|&f| (m, f)).collect::<Vec<_>>(),
+            _ => vec![(m, fusions[0])],
+        })
+        .collect();
+    // Each query is embedded once, whatever the number of runs.
+    let mut query_vectors: HashMap<String, Vec<f32>> = HashMap::new();
+    for (mode, fusion) in runs {
         let b = bar(args.show_progress, queries.len() as u64, "queries");
         let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0usize);
         for q in &queries {
@@ -215,7 +234,14 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
                 .take(MAX_QUERY_CHARS)
                 .collect();
             let vector = match (&semantic, mode) {
-                (Some(s), Mode::Semantic | Mode::Hybrid) => Some(s.embedder().embed_query(&text)?),
+                (Some(s), Mode::Semantic | Mode::Hybrid) => match query_vectors.get(&text) {
+                    Some(v) => Some(v.clone()),
+                    None => {
+                        let v = s.embedder().embed_query(&text)?;
+                        query_vectors.insert(text.clone(), v.clone());
+                        Some(v)
+                    }
+                },
                 _ => None,
             };
             let query = SearchQuery {
@@ -229,7 +255,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
                 &query,
                 mode,
                 vector.as_deref(),
-                args.fusion,
+                fusion,
             )?;
             let docs: Vec<String> = ranked
                 .hits
@@ -246,6 +272,7 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<(Mode, Scores)>> {
         }
         out.push((
             mode,
+            (mode == Mode::Hybrid).then_some(fusion.semantic_weight),
             Scores {
                 ndcg10: ndcg / n as f64,
                 recall100: recall / n as f64,

@@ -105,8 +105,16 @@ pub async fn serve_on(
             ..Default::default()
         },
         query_embed_timeout: Duration::from_millis(settings.query_embed_timeout_ms.max(1)),
+        public_url: public_url(&settings, listener.local_addr()?),
+        admins: settings.admins.clone(),
+        limits: settings.limits(),
+        trending_window_days: settings.trending_window_days,
     };
-    let state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
+    let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
+    let api =
+        paperboy_ingest::arxiv_api::ArxivApi::new(&settings.arxiv_api_url, Duration::from_secs(20))
+            .context("the arXiv API client")?;
+    state.paper_source = Some(Arc::new(ArxivSource(api)));
     // Background work ends with the server, so that nothing (the index writer's lock above all)
     // outlives it when a server is stopped and started again in one process.
     let background = [
@@ -135,6 +143,29 @@ pub async fn serve_on(
     served?;
     tracing::info!("shut down cleanly");
     Ok(0)
+}
+
+/// The address in links: the setting, else the address the server listens on.
+fn public_url(settings: &Settings, addr: std::net::SocketAddr) -> String {
+    let url = settings.public_url.trim().trim_end_matches('/');
+    if url.is_empty() {
+        format!("http://{addr}")
+    } else {
+        url.to_owned()
+    }
+}
+
+/// Submissions fetch paper details from the arXiv API.
+struct ArxivSource(paperboy_ingest::arxiv_api::ArxivApi);
+
+impl paperboy_web::community::PaperSource for ArxivSource {
+    fn fetch<'a>(
+        &'a self,
+        id: &'a paperboy_core::ArxivId,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<paperboy_core::Paper, String>> + Send + 'a>>
+    {
+        Box::pin(async move { self.0.fetch(id).await.map_err(|e| e.to_string()) })
+    }
 }
 
 /// Loads the embedding model and its stored vectors; search is keyword-only until this is done,

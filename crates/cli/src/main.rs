@@ -97,9 +97,10 @@ enum Command {
         /// Model folder [default: the model_dir setting].
         #[arg(long)]
         model_dir: Option<PathBuf>,
-        /// Hybrid: weight of cosine similarity [default: the semantic_weight setting].
-        #[arg(long)]
-        semantic_weight: Option<f32>,
+        /// Hybrid: weight of cosine similarity [default: the semantic_weight setting]. Several,
+        /// comma-separated, give one hybrid result each from the same embeddings.
+        #[arg(long, value_delimiter = ',')]
+        semantic_weight: Vec<f32>,
     },
 }
 
@@ -263,10 +264,21 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             model_dir,
             semantic_weight,
         } => {
-            let fusion = paperboy_search::semantic::Fusion {
-                semantic_weight: semantic_weight.unwrap_or(settings.semantic_weight),
-                ..Default::default()
+            let weights = if semantic_weight.is_empty() {
+                vec![settings.semantic_weight]
+            } else {
+                semantic_weight
             };
+            if let Some(w) = weights.iter().find(|w| !(0.0..=1.0).contains(*w)) {
+                anyhow::bail!("--semantic-weight must be between 0 and 1, not {w}");
+            }
+            let fusions = weights
+                .iter()
+                .map(|&w| paperboy_search::semantic::Fusion {
+                    semantic_weight: w,
+                    ..Default::default()
+                })
+                .collect();
             let model_dir = model_dir.unwrap_or_else(|| settings.model_dir());
             let scores = paperboy_cli::eval::run(paperboy_cli::eval::EvalArgs {
                 corpus,
@@ -274,12 +286,18 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                 qrels,
                 modes: mode,
                 model_dir: Some(model_dir),
-                fusion,
+                fusions,
                 show_progress: std::io::stderr().is_terminal(),
             })
             .await?;
-            for (mode, scores) in scores {
-                println!("mode {mode}, {} queries", scores.queries);
+            for (mode, weight, scores) in scores {
+                match weight {
+                    Some(w) => println!(
+                        "mode {mode} (semantic weight {w}), {} queries",
+                        scores.queries
+                    ),
+                    None => println!("mode {mode}, {} queries", scores.queries),
+                }
                 println!("nDCG@10 {:.4}", scores.ndcg10);
                 println!("Recall@100 {:.4}", scores.recall100);
             }

@@ -57,8 +57,27 @@ settings! {
     query_embed_timeout_ms: u64 = 1000,
     /// Trending: `score = votes / (age_hours + trending_offset_hours) ^ trending_gravity`.
     trending_gravity: f64 = 1.8,
-    /// Trending: hours added to a paper's age so that brand-new papers do not divide by zero.
+    /// Trending: hours added to a vote's age so that a brand-new vote does not count infinitely.
     trending_offset_hours: f64 = 2.0,
+    /// Trending ranks papers put on a list or voted for in this many days.
+    trending_window_days: i64 = 30,
+    /// The address people reach this server at (sign-in links and feeds point there). Empty means
+    /// `http://` and the address the server listens on. With `https://`, cookies are marked Secure.
+    public_url: String = String::new(),
+    /// Administrators, by email address or username, besides the first account (always one).
+    admins: Vec<String> = Vec::new(),
+    /// The arXiv API that submissions fetch paper details from.
+    arxiv_api_url: String = paperboy_ingest::arxiv_api::DEFAULT_BASE.to_string(),
+    /// Abuse limit: sign-in links per email address (and per IP address, times `limit_ip_factor`) per hour.
+    limit_sign_in_mails_per_hour: u32 = 5,
+    /// Abuse limit: votes and unvotes per account per minute.
+    limit_votes_per_minute: u32 = 60,
+    /// Abuse limit: paper submissions per account per hour.
+    limit_submissions_per_hour: u32 = 20,
+    /// Abuse limit: comments per account per hour.
+    limit_comments_per_hour: u32 = 30,
+    /// An IP address may do this many times what one account may (people share addresses).
+    limit_ip_factor: u32 = 5,
 }
 
 fn toml_value<T: Serialize>(v: &T) -> String {
@@ -118,6 +137,30 @@ impl Settings {
 
     pub fn index_dir(&self) -> PathBuf {
         self.data_dir.join("index")
+    }
+
+    pub fn limits(&self) -> paperboy_web::limits::Limits {
+        use paperboy_web::limits::{Limit, Limits};
+        let hour = std::time::Duration::from_secs(3600);
+        Limits {
+            sign_in_mails: Limit {
+                max: self.limit_sign_in_mails_per_hour,
+                window: hour,
+            },
+            votes: Limit {
+                max: self.limit_votes_per_minute,
+                window: std::time::Duration::from_secs(60),
+            },
+            submissions: Limit {
+                max: self.limit_submissions_per_hour,
+                window: hour,
+            },
+            comments: Limit {
+                max: self.limit_comments_per_hour,
+                window: hour,
+            },
+            per_ip_factor: self.limit_ip_factor,
+        }
     }
 
     pub fn trending(&self) -> paperboy_core::ranking::Trending {

@@ -97,19 +97,19 @@ async fn hybrid_beats_keyword_and_semantic_alone_on_a_scifact_subset() {
         qrels: dir.path().join("qrels.tsv"),
         modes: vec![Mode::Keyword, Mode::Semantic, Mode::Hybrid],
         model_dir: Some(model),
-        fusion: Default::default(),
+        fusions: vec![Default::default()],
         show_progress: false,
     })
     .await
     .unwrap();
-    let ndcg = |m: Mode| scores.iter().find(|s| s.0 == m).unwrap().1.ndcg10;
+    let ndcg = |m: Mode| scores.iter().find(|s| s.0 == m).unwrap().2.ndcg10;
     let (k, s, h) = (
         ndcg(Mode::Keyword),
         ndcg(Mode::Semantic),
         ndcg(Mode::Hybrid),
     );
     eprintln!("nDCG@10 on the subset: keyword {k:.4}, semantic {s:.4}, hybrid {h:.4}");
-    assert_eq!(scores[0].1.queries, 40);
+    assert_eq!(scores[0].2.queries, 40);
     assert!(
         k > 0.5 && s > 0.5,
         "both sides work on their own: keyword {k}, semantic {s}"

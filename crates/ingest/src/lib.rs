@@ -1,14 +1,15 @@
 //! Parsers that turn paper metadata files into paperboy's domain records: Hugging Face daily-papers
 //! API responses (raw and flattened), arXiv listings, the Kaggle arXiv snapshot, arXiv Atom API
-//! feeds and OAI-PMH `arXiv` records, plain, gzipped or in tar archives. This crate only parses and
-//! reports what it read to a [`Sink`]; it never writes to a database, fetches from the network or
-//! decides how records are merged (that is `paperboy_core::Paper::merge` and the store's job).
+//! feeds and OAI-PMH `arXiv` records, plain, gzipped or in tar archives, and fetches from arXiv
+//! ([`arxiv_api`]). It reports what it read to a [`Sink`]; it never writes to a database or decides
+//! how records are merged (that is `paperboy_core::Paper::merge` and the store's job).
 //!
 //! Entry points: [`read_path`], [`read_bytes`] and [`read_reader`] detect the format from the
 //! content and stream [`Record`]s (or per-record [`RecordError`]s) to a sink; [`atom::parse_feed`],
 //! [`oai::parse_list_records`] and [`hf::parse_daily_api`] parse one document already in memory,
 //! for harvesters.
 
+pub mod arxiv_api;
 pub mod atom;
 pub mod hf;
 mod input;

@@ -10,7 +10,8 @@ use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, Occur, Query, QueryParser, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED,
@@ -20,7 +21,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
 
 /// Queries longer than this are refused: they are never a person's search and cost a lot.
 pub const MAX_QUERY_CHARS: usize = 250;
@@ -400,6 +401,55 @@ impl SearchIndex {
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }
+
+    /// The newest papers (by their filter date: first daily list, else published) in a category
+    /// and/or by an author (the name as a phrase), for feeds.
+    pub fn newest(
+        &self,
+        category: Option<&str>,
+        author: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<ArxivId>, SearchError> {
+        let f = &self.fields;
+        let mut clauses = self.filter_clauses(&SearchQuery {
+            category: category.map(str::to_owned),
+            ..Default::default()
+        });
+        if let Some(name) = author {
+            let mut analyzer = self.index.tokenizer_for_field(f.authors)?;
+            let mut stream = analyzer.token_stream(name);
+            let mut terms = Vec::new();
+            while stream.advance() {
+                terms.push(Term::from_field_text(f.authors, &stream.token().text));
+            }
+            let q: Box<dyn Query> = match terms.len() {
+                0 => return Ok(Vec::new()),
+                1 => Box::new(TermQuery::new(terms.remove(0), IndexRecordOption::Basic)),
+                _ => Box::new(PhraseQuery::new(terms)),
+            };
+            clauses.push((Occur::Must, q));
+        }
+        if clauses.is_empty() {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let searcher = self.reader.searcher();
+        let top = searcher.search(
+            &BooleanQuery::new(clauses),
+            &TopDocs::with_limit(limit.max(1)).order_by_fast_field::<i64>("day", Order::Desc),
+        )?;
+        let mut out = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc
+                .get_first(f.id)
+                .and_then(|v| v.as_str())
+                .and_then(|s| ArxivId::parse(s).ok())
+            {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -499,6 +549,33 @@ mod tests {
             "title hit (stemmed 'images') outranks abstract hit"
         );
         assert_eq!(res.total, 2);
+    }
+
+    #[tokio::test]
+    async fn newest_by_category_and_author() {
+        let (index, _store, _dir) = fixture().await;
+        let ids = |v: Vec<ArxivId>| v.iter().map(|i| i.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(index.newest(None, None, 10).unwrap()),
+            ["2501.00003", "2501.00002", "2501.00001"],
+            "newest day first"
+        );
+        assert_eq!(
+            ids(index.newest(Some("cs.CL"), None, 10).unwrap()),
+            ["2501.00002"]
+        );
+        assert_eq!(
+            index.newest(None, Some("Grace Hopper"), 10).unwrap().len(),
+            3
+        );
+        assert!(
+            index
+                .newest(None, Some("Hopper Grace"), 10)
+                .unwrap()
+                .is_empty(),
+            "a phrase"
+        );
+        assert!(index.newest(Some("cs.XX"), None, 10).unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use paperboy_core::{ArxivId, Author, DailyEntry, Paper};
 
-use crate::{Change, ListingFilter, Store};
+use crate::{Change, ListingFilter, Moderation, Store, StoreError, SubmitOutcome, VoteOutcome};
 
 fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -241,6 +241,261 @@ pub async fn backup_is_a_readable_copy(store: Arc<dyn Store>, dir: &std::path::P
     assert_eq!(copy.stats().await.unwrap().papers, 1);
 }
 
+fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+pub async fn sign_in_links_and_sessions(store: Arc<dyn Store>) {
+    let now = at("2026-01-01T10:00:00Z");
+    store
+        .create_login_token("h1", "Ada@Example.org", now + chrono::Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_login_token("h1", now + chrono::Duration::minutes(16))
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    store
+        .create_login_token("h2", "ada@example.org", now + chrono::Duration::minutes(15))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .redeem_login_token("h2", now)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("ada@example.org")
+    );
+    assert_eq!(
+        store.redeem_login_token("h2", now).await.unwrap(),
+        None,
+        "single use"
+    );
+    assert_eq!(store.redeem_login_token("nope", now).await.unwrap(), None);
+
+    let ada = store.sign_in("Ada@Example.org", &[], now).await.unwrap();
+    assert!(ada.is_admin, "the first account is an administrator");
+    assert_eq!(ada.username, "ada");
+    let again = store.sign_in("ada@example.org", &[], now).await.unwrap();
+    assert_eq!(
+        again.id, ada.id,
+        "one account per address, whatever its case"
+    );
+    let other = store.sign_in("ada@elsewhere.org", &[], now).await.unwrap();
+    assert_eq!(other.username, "ada2", "usernames are unique");
+    assert!(!other.is_admin);
+    let named = store
+        .sign_in("boss@x.org", &["boss@x.org".into()], now)
+        .await
+        .unwrap();
+    assert!(named.is_admin, "named in the settings");
+
+    store.create_session("s1", ada.id, now).await.unwrap();
+    store.create_session("s2", ada.id, now).await.unwrap();
+    assert_eq!(store.session("s1").await.unwrap().unwrap().id, ada.id);
+    store.end_session("s1").await.unwrap();
+    assert!(store.session("s1").await.unwrap().is_none());
+    assert_eq!(store.end_all_sessions(ada.id).await.unwrap(), 1);
+    assert!(store.session("s2").await.unwrap().is_none());
+
+    let renamed = store
+        .update_profile(other.id, "lovelace", "Ada L.")
+        .await
+        .unwrap();
+    assert_eq!(renamed.display_name, "Ada L.");
+    assert!(matches!(
+        store.update_profile(other.id, "ADA", "x").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .account_by_username("Lovelace")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        other.id
+    );
+}
+
+pub async fn votes_are_counted_once_per_account(store: Arc<dyn Store>) {
+    let now = at("2026-01-01T10:00:00Z");
+    store
+        .import(vec![(paper("2501.00001", "A"), None)])
+        .await
+        .unwrap();
+    let id = ArxivId::parse("2501.00001").unwrap();
+    let a = store.sign_in("a@x.org", &[], now).await.unwrap();
+    let b = store.sign_in("b@x.org", &[], now).await.unwrap();
+    for _ in 0..2 {
+        let v = store.vote(a.id, &id, true, now).await.unwrap().unwrap();
+        assert_eq!(
+            v,
+            VoteOutcome {
+                voted: true,
+                local_upvotes: 1
+            }
+        );
+    }
+    store.vote(b.id, &id, true, now).await.unwrap();
+    assert_eq!(store.paper(&id).await.unwrap().unwrap().local_upvotes, 2);
+    assert_eq!(store.count_votes(&id).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .votes_of(a.id, std::slice::from_ref(&id))
+            .await
+            .unwrap(),
+        vec![true]
+    );
+    let v = store.vote(a.id, &id, false, now).await.unwrap().unwrap();
+    assert_eq!(v.local_upvotes, 1);
+    let v = store.vote(a.id, &id, false, now).await.unwrap().unwrap();
+    assert_eq!(
+        v.local_upvotes, 1,
+        "unvoting twice takes one vote away once"
+    );
+    let unknown = ArxivId::parse("2501.09999").unwrap();
+    assert!(store
+        .vote(a.id, &unknown, true, now)
+        .await
+        .unwrap()
+        .is_none());
+
+    // A later import of the same paper with hf.co votes keeps the local ones apart.
+    let mut p = paper("2501.00001", "A");
+    p.hf_upvotes = Some(40);
+    store.import(vec![(p, None)]).await.unwrap();
+    let view = store.paper(&id).await.unwrap().unwrap();
+    assert_eq!((view.local_upvotes, view.upvotes()), (1, 41));
+
+    let trend = store
+        .trend_inputs(now - chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(trend.len(), 1);
+    assert_eq!(trend[0].votes, vec![now]);
+    assert_eq!(trend[0].imported, 40);
+}
+
+pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
+    let now = at("2026-01-01T10:00:00Z");
+    let day = now.date_naive();
+    let admin = store.sign_in("mod@x.org", &[], now).await.unwrap();
+    let user = store.sign_in("user@x.org", &[], now).await.unwrap();
+    let by = paperboy_core::Submitter {
+        name: user.username.clone(),
+        fullname: Some(user.display_name.clone()),
+        hf_id: None,
+        avatar_url: None,
+    };
+    let p = paper("2501.00007", "Seven");
+    let id = p.id.clone();
+    assert_eq!(
+        store.submit(p.clone(), day, by.clone(), now).await.unwrap(),
+        SubmitOutcome::Added(day)
+    );
+    assert_eq!(
+        store.submit(p, day, by, now).await.unwrap(),
+        SubmitOutcome::Duplicate(day)
+    );
+    let listed = store.listing(day, day, &Default::default()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        listed[0].entry.submitted_by.as_ref().unwrap().name,
+        user.username
+    );
+
+    let c = store
+        .add_comment(&id, user.id, "first <b>", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(c.body, "first <b>");
+    store
+        .add_comment(&id, admin.id, "second", now)
+        .await
+        .unwrap();
+    assert_eq!(store.paper(&id).await.unwrap().unwrap().local_comments, 2);
+    assert!(store
+        .edit_comment(c.id, "first, edited", now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.comment(c.id).await.unwrap().unwrap().edited_at,
+        Some(now)
+    );
+
+    assert!(store
+        .moderate(&admin.username, Moderation::HideComment(c.id), "spam", now)
+        .await
+        .unwrap());
+    assert_eq!(store.comments(&id, false).await.unwrap().len(), 1);
+    assert_eq!(store.comments(&id, true).await.unwrap().len(), 2);
+    assert_eq!(store.paper(&id).await.unwrap().unwrap().local_comments, 1);
+
+    store.create_session("su", user.id, now).await.unwrap();
+    assert!(store
+        .moderate(
+            &admin.username,
+            Moderation::Block(user.username.clone()),
+            "",
+            now
+        )
+        .await
+        .unwrap());
+    assert!(
+        store.session("su").await.unwrap().is_none(),
+        "blocking signs out"
+    );
+    assert!(
+        store
+            .account_by_username(&user.username)
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked
+    );
+
+    let seq = store.last_seq().await.unwrap();
+    assert!(store
+        .moderate(&admin.username, Moderation::HidePaper(id.clone()), "", now)
+        .await
+        .unwrap());
+    assert!(store.paper(&id).await.unwrap().is_none());
+    assert!(store
+        .listing(day, day, &Default::default())
+        .await
+        .unwrap()
+        .is_empty());
+    let changes = store.changes_since(seq, 10).await.unwrap();
+    assert_eq!(changes.len(), 1, "hiding is a change search indexes follow");
+    assert!(!changes[0].2);
+    assert!(!store
+        .moderate(&admin.username, Moderation::HideComment(999), "", now)
+        .await
+        .unwrap());
+
+    let queue = store.moderation_queue().await.unwrap();
+    assert_eq!(queue.hidden_papers.len(), 1);
+    assert_eq!(queue.hidden_comments.len(), 1);
+    assert_eq!(queue.blocked_accounts.len(), 1);
+    let log = store.audit_log(10).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["hide paper", "block account", "hide comment"]);
+    assert_eq!(log[2].detail, "spam");
+
+    assert!(store.delete_comment(c.id).await.unwrap());
+    assert!(store.comment(c.id).await.unwrap().is_none());
+    assert!(!store.delete_comment(c.id).await.unwrap());
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -264,6 +519,21 @@ macro_rules! conformance {
             async fn embeddings_round_trip() {
                 let (store, _dir) = $make;
                 super::embeddings_round_trip(store).await;
+            }
+            #[tokio::test]
+            async fn sign_in_links_and_sessions() {
+                let (store, _dir) = $make;
+                super::sign_in_links_and_sessions(store).await;
+            }
+            #[tokio::test]
+            async fn votes_are_counted_once_per_account() {
+                let (store, _dir) = $make;
+                super::votes_are_counted_once_per_account(store).await;
+            }
+            #[tokio::test]
+            async fn submissions_comments_and_moderation() {
+                let (store, _dir) = $make;
+                super::submissions_comments_and_moderation(store).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

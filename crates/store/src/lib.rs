@@ -7,10 +7,16 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{ArxivId, DailyEntry, Paper};
 
+pub mod community;
 pub mod sqlite;
+
+pub use community::{
+    Account, AuditEntry, Comment, Moderation, ModerationQueue, SubmitOutcome, TrendInput,
+    VoteOutcome,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -22,6 +28,9 @@ pub enum StoreError {
     Config(String),
     #[error("database task failed: {0}")]
     Task(String),
+    /// A uniqueness rule refused the write (a username already taken, ...).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -42,9 +51,16 @@ pub struct PaperView {
     pub entry: Option<DailyEntry>,
     /// Votes cast on this instance (kept apart from imported hf.co votes).
     pub local_upvotes: i64,
+    /// Comments shown on this instance (kept apart from hf.co's comment counts).
+    pub local_comments: i64,
 }
 
 impl PaperView {
+    /// Imported plus local comments.
+    pub fn num_comments(&self) -> i64 {
+        self.entry.as_ref().map_or(0, |e| e.num_comments) + self.local_comments
+    }
+
     /// Imported plus local votes: what pages and the API show.
     pub fn upvotes(&self) -> i64 {
         let imported = self
@@ -65,6 +81,7 @@ pub struct Listed {
     pub entry: DailyEntry,
     pub paper: Paper,
     pub local_upvotes: i64,
+    pub local_comments: i64,
 }
 
 impl Listed {
@@ -87,6 +104,9 @@ pub struct StoreStats {
     pub days: u64,
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
+    pub accounts: u64,
+    pub votes: u64,
+    pub comments: u64,
 }
 
 #[async_trait]
@@ -148,6 +168,97 @@ pub trait Store: Send + Sync + 'static {
     /// A cursor saved by a background worker (0 when never saved).
     async fn cursor(&self, name: &str) -> Result<i64>;
     async fn set_cursor(&self, name: &str, value: i64) -> Result<()>;
+
+    // --- The community (see `community`) ---
+
+    /// Stores a sign-in link's token (hashed) for `email`, valid until `expires_at`.
+    async fn create_login_token(
+        &self,
+        token_hash: &str,
+        email: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Uses a sign-in token: the email it was made for, if it exists, is unused and unexpired.
+    /// A token works once.
+    async fn redeem_login_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>>;
+    /// The account of `email`, created when new (username from the address, made unique). The
+    /// first account, and any whose email or username is in `admins`, is an administrator.
+    async fn sign_in(&self, email: &str, admins: &[String], now: DateTime<Utc>) -> Result<Account>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The account a session token (hashed) belongs to.
+    async fn session(&self, token_hash: &str) -> Result<Option<Account>>;
+    async fn end_session(&self, token_hash: &str) -> Result<()>;
+    /// Ends every session of an account; returns how many there were.
+    async fn end_all_sessions(&self, account_id: i64) -> Result<u64>;
+    /// Changes a username and display name; `Conflict` when the username is taken.
+    async fn update_profile(
+        &self,
+        account_id: i64,
+        username: &str,
+        display_name: &str,
+    ) -> Result<Account>;
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>>;
+
+    /// Adds (`up`) or removes an account's vote; `None` when the paper is unknown or hidden.
+    /// The paper's local count and the vote rows change in one transaction.
+    async fn vote(
+        &self,
+        account_id: i64,
+        paper: &ArxivId,
+        up: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<VoteOutcome>>;
+    /// Whether the account has voted for each of these papers.
+    async fn votes_of(&self, account_id: i64, papers: &[ArxivId]) -> Result<Vec<bool>>;
+    /// Counts the vote rows of a paper (the truth `local_upvotes` must equal).
+    async fn count_votes(&self, paper: &ArxivId) -> Result<i64>;
+
+    /// Puts a paper on `day`'s daily list as submitted by `by`, unless it is on a list already.
+    async fn submit(
+        &self,
+        paper: Paper,
+        day: NaiveDate,
+        by: paperboy_core::Submitter,
+        now: DateTime<Utc>,
+    ) -> Result<SubmitOutcome>;
+
+    /// Adds a comment; `None` when the paper is unknown or hidden.
+    async fn add_comment(
+        &self,
+        paper: &ArxivId,
+        account_id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Comment>>;
+    /// A paper's comments, oldest first: shown ones, or with `moderator` the hidden ones too.
+    async fn comments(&self, paper: &ArxivId, moderator: bool) -> Result<Vec<Comment>>;
+    async fn comment(&self, id: i64) -> Result<Option<Comment>>;
+    async fn edit_comment(&self, id: i64, body: &str, now: DateTime<Utc>) -> Result<bool>;
+    async fn delete_comment(&self, id: i64) -> Result<bool>;
+
+    /// Applies a moderator's action and logs it; false when its target does not exist.
+    async fn moderate(
+        &self,
+        actor: &str,
+        action: Moderation,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The newest `limit` audit-log entries, newest first.
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+    async fn moderation_queue(&self) -> Result<ModerationQueue>;
+
+    /// Trending inputs of papers listed or voted for since `since`.
+    async fn trend_inputs(&self, since: DateTime<Utc>) -> Result<Vec<TrendInput>>;
 
     async fn stats(&self) -> Result<StoreStats>;
     /// Writes a consistent copy of the whole database to `dest` (which must not exist).

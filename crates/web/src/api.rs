@@ -128,8 +128,8 @@ pub fn paper_json(view: &PaperView) -> Map<String, Value> {
     for (k, v) in &p.extra {
         m.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    if let Some(e) = &view.entry {
-        m.insert("numComments".into(), json!(e.num_comments));
+    if view.entry.is_some() || view.local_comments > 0 {
+        m.insert("numComments".into(), json!(view.num_comments()));
     }
     m.insert("categories".into(), json!(p.categories));
     put(&mut m, "arxivVersion", p.version);
@@ -166,10 +166,7 @@ pub fn item_json(view: &PaperView) -> Value {
             .unwrap_or_else(|| p.summary.clone())),
     );
     put(&mut m, "thumbnail", e.and_then(|e| e.thumbnail.as_ref()));
-    m.insert(
-        "numComments".into(),
-        json!(e.map(|e| e.num_comments).unwrap_or(0)),
-    );
+    m.insert("numComments".into(), json!(view.num_comments()));
     put(
         &mut m,
         "submittedBy",
@@ -200,6 +197,7 @@ pub fn listed_view(l: &Listed) -> PaperView {
         paper: l.paper.clone(),
         entry: Some(l.entry.clone()),
         local_upvotes: l.local_upvotes,
+        local_comments: l.local_comments,
     }
 }
 
@@ -251,10 +249,16 @@ pub async fn daily_papers(
     };
     let start = page.saturating_mul(limit).min(entries.len());
     let end = (start + limit).min(entries.len());
-    let items: Vec<Value> = entries[start..end]
+    let mut items: Vec<Value> = entries[start..end]
         .iter()
         .map(|l| item_json(&listed_view(l)))
         .collect();
+    if sort == Sort::Trending {
+        let scores = query::trending_scores(&state, &entries[start..end], Utc::now()).await?;
+        for (item, score) in items.iter_mut().zip(scores) {
+            item["trendingScore"] = json!(score);
+        }
+    }
     let mut response = Json(items).into_response();
     if end < entries.len() {
         let mut next: Vec<(&str, String)> =
@@ -368,6 +372,30 @@ pub async fn search(
         response.headers_mut().insert("x-search-mode", v);
     }
     Ok(response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TrendingParams {
+    limit: Option<String>,
+}
+
+/// The trending list, best first, each item with its `trendingScore` (see /about/ranking).
+pub async fn trending(
+    State(state): State<AppState>,
+    q: Result<Query<TrendingParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = params(q)?;
+    let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
+    let list = query::trending(&state, limit, Utc::now()).await?;
+    let items: Vec<Value> = list
+        .iter()
+        .map(|(v, score)| {
+            let mut item = item_json(v);
+            item["trendingScore"] = json!(score);
+            item
+        })
+        .collect();
+    Ok(Json(items).into_response())
 }
 
 #[derive(Debug, Deserialize)]

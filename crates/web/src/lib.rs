@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use paperboy_search::semantic::Semantic;
 use paperboy_search::SearchIndex;
@@ -20,7 +20,11 @@ use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
+pub mod auth;
+pub mod community;
 pub mod error;
+pub mod feeds;
+pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
@@ -37,6 +41,13 @@ pub struct WebSettings {
     pub fusion: paperboy_search::semantic::Fusion,
     /// How long a search waits for its query embedding before serving keyword results.
     pub query_embed_timeout: Duration,
+    /// The address people reach this server at, without a trailing slash (sign-in links, feeds).
+    pub public_url: String,
+    /// Emails or usernames that are administrators (besides the first account).
+    pub admins: Vec<String>,
+    pub limits: limits::Limits,
+    /// Trending ranks papers listed or voted for in this many days.
+    pub trending_window_days: i64,
 }
 
 impl Default for WebSettings {
@@ -46,7 +57,18 @@ impl Default for WebSettings {
             trending: Default::default(),
             fusion: Default::default(),
             query_embed_timeout: Duration::from_secs(1),
+            public_url: "http://127.0.0.1:8080".into(),
+            admins: Vec::new(),
+            limits: Default::default(),
+            trending_window_days: 30,
         }
+    }
+}
+
+impl WebSettings {
+    /// Cookies are marked Secure when people reach the server over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
     }
 }
 
@@ -95,6 +117,11 @@ pub struct AppState {
     pub semantic: Arc<SemanticSlot>,
     pub settings: Arc<WebSettings>,
     pub metrics: Arc<metrics::Metrics>,
+    pub limiter: Arc<limits::Limiter>,
+    /// Sends sign-in links (to the log until SMTP is configured).
+    pub mailer: Arc<dyn auth::SignInMailer>,
+    /// Fetches submitted papers' metadata; without one, only known papers can be submitted.
+    pub paper_source: Option<Arc<dyn community::PaperSource>>,
 }
 
 impl AppState {
@@ -105,9 +132,14 @@ impl AppState {
             semantic: Arc::new(SemanticSlot::default()),
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
+            limiter: Arc::new(limits::Limiter::default()),
+            mailer: Arc::new(auth::LogMailer),
+            paper_source: None,
         }
     }
 }
+
+const APP_JS: &str = include_str!("app.js");
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -116,8 +148,49 @@ pub fn router(state: AppState) -> Router {
         .route("/papers/date/{day}", get(pages::day))
         .route("/papers/week/{week}", get(pages::week))
         .route("/papers/month/{month}", get(pages::month))
-        .route("/papers/{*id}", get(pages::paper))
+        .route("/papers/trending", get(community::trending_page))
+        .route(
+            "/papers/{*id}",
+            get(pages::paper).post(community::paper_post),
+        )
         .route("/search", get(pages::search))
+        .route(
+            "/login",
+            get(community::login_form).post(community::login_send),
+        )
+        .route(
+            "/login/verify",
+            get(community::verify_form).post(community::verify),
+        )
+        .route("/logout", post(community::logout))
+        .route("/logout/everywhere", post(community::logout_everywhere))
+        .route(
+            "/account",
+            get(community::account_page).post(community::account_save),
+        )
+        .route(
+            "/submit",
+            get(community::submit_form).post(community::submit),
+        )
+        .route("/comments/{id}/edit", get(community::comment_edit_form))
+        .route("/comments/{id}/{action}", post(community::comment_post))
+        .route("/admin", get(community::admin_page))
+        .route("/admin/{action}", post(community::admin_account))
+        .route("/about/ranking", get(community::ranking_page))
+        .route("/feeds/{*path}", get(feeds::feed))
+        .route("/api/trending", get(api::trending))
+        .route(
+            "/static/app.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    APP_JS,
+                )
+            }),
+        )
         .route("/status", get(pages::status))
         .route("/api/daily_papers", get(api::daily_papers))
         .route("/api/papers", get(api::papers))
@@ -128,6 +201,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::export))
         .fallback(pages::not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::csrf_cookie,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -169,9 +246,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // With the peer's address, for per-address limits.
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Keeps the search index, and the vectors once a model is loaded, following the store: catches

@@ -12,7 +12,12 @@ use paperboy_search::{HighlightField, SearchQuery};
 use paperboy_store::{ListingFilter, PaperView};
 use serde::Deserialize;
 
+use std::collections::HashSet;
+
+use paperboy_core::ArxivId;
+
 use crate::api::listed_view;
+use crate::auth::Viewer;
 use crate::query::{self, Sort};
 use crate::render::{squash, with_math};
 use crate::{html_response, ApiError, AppState};
@@ -23,7 +28,7 @@ const PAGE_SIZE: usize = 25;
 const LIST_AUTHORS: usize = 6;
 
 /// An error shown as a page rather than JSON.
-pub struct PageError(ApiError);
+pub struct PageError(pub ApiError);
 
 impl From<ApiError> for PageError {
     fn from(e: ApiError) -> Self {
@@ -68,6 +73,38 @@ impl IntoResponse for PageError {
 type PageResult = Result<Response, PageError>;
 
 fn layout(title: &str, query: &str, main: Markup) -> Markup {
+    page(&Frame::plain(query), title, main)
+}
+
+/// What a page's frame shows besides its content: who is signed in, the search box's text, and
+/// the feed of this page, if it has one.
+pub(crate) struct Frame<'a> {
+    pub viewer: Option<&'a Viewer>,
+    pub query: &'a str,
+    /// A feed path without its extension (`/feeds/daily`): linked as RSS and Atom.
+    pub feed: Option<String>,
+}
+
+impl<'a> Frame<'a> {
+    pub fn plain(query: &'a str) -> Frame<'a> {
+        Frame {
+            viewer: None,
+            query,
+            feed: None,
+        }
+    }
+
+    pub fn of(viewer: &'a Viewer) -> Frame<'a> {
+        Frame {
+            viewer: Some(viewer),
+            query: "",
+            feed: None,
+        }
+    }
+}
+
+pub(crate) fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
+    let account = frame.viewer.and_then(|v| v.account.as_ref());
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -76,7 +113,12 @@ fn layout(title: &str, query: &str, main: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
                 title { (title) " · paperboy" }
+                @if let Some(f) = &frame.feed {
+                    link rel="alternate" type="application/atom+xml" title={ (title) " (Atom)" } href={ (f) ".atom" };
+                    link rel="alternate" type="application/rss+xml" title={ (title) " (RSS)" } href={ (f) ".rss" };
+                }
                 style { (PreEscaped(STYLE)) }
+                script src="/static/app.js" defer {}
             }
             body {
                 a.skip href="#main" { "Skip to content" }
@@ -86,16 +128,29 @@ fn layout(title: &str, query: &str, main: Markup) -> Markup {
                         a href="/papers" { "Daily" }
                         a href="/papers/week" { "Weekly" }
                         a href="/papers/month" { "Monthly" }
+                        a href="/papers/trending" { "Trending" }
                     }
                     form.search role="search" action="/search" method="get" {
                         label.visually-hidden for="q" { "Search papers" }
-                        input #q type="search" name="q" value=(query) placeholder="Search papers or paste an arXiv id" maxlength="250";
+                        input #q type="search" name="q" value=(frame.query) placeholder="Search papers or paste an arXiv id" maxlength="250";
                         button type="submit" { "Search" }
+                    }
+                    nav.account aria-label="Account" {
+                        @match account {
+                            Some(a) => {
+                                a href="/submit" { "Submit" }
+                                @if a.is_admin { a href="/admin" { "Moderation" } }
+                                a href="/account" { (a.display_name) }
+                            }
+                            None => { a href="/login" { "Sign in" } }
+                        }
                     }
                 }
                 main #main { (main) }
                 footer.site {
                     p { "Paper metadata from arXiv and Hugging Face Daily Papers. "
+                        a href="/about/ranking" { "How ranking works" } " · "
+                        @if let Some(f) = &frame.feed { a href={ (f) ".atom" } { "Feed of this page" } " · " }
                         a href="/openapi.json" { "API" } " · " a href="/status" { "Status" } }
                 }
             }
@@ -146,17 +201,88 @@ fn paper_href(p: &Paper) -> String {
     format!("/papers/{}", p.id)
 }
 
+/// Who is voting, and for which of the papers on this page they have voted already.
+pub(crate) struct Votes<'a> {
+    pub viewer: Option<&'a Viewer>,
+    pub voted: HashSet<ArxivId>,
+}
+
+impl<'a> Votes<'a> {
+    /// Looks up the viewer's votes for `ids`.
+    pub async fn load(
+        state: &AppState,
+        viewer: &'a Viewer,
+        ids: impl IntoIterator<Item = ArxivId>,
+    ) -> Result<Votes<'a>, PageError> {
+        let mut voted = HashSet::new();
+        if let Some(a) = &viewer.account {
+            let ids: Vec<ArxivId> = ids.into_iter().collect();
+            let flags = state.store.votes_of(a.id, &ids).await?;
+            voted = ids
+                .into_iter()
+                .zip(flags)
+                .filter_map(|(id, v)| v.then_some(id))
+                .collect();
+        }
+        Ok(Votes {
+            viewer: Some(viewer),
+            voted,
+        })
+    }
+}
+
+/// The upvote control: a form that toggles the vote (the page's script does it in place), or,
+/// for visitors, a link to sign in.
+pub(crate) fn vote_control(view: &PaperView, votes: &Votes) -> Markup {
+    let id = &view.paper.id;
+    let signed_in = votes.viewer.filter(|v| v.account.is_some());
+    html! {
+        @match signed_in {
+            Some(v) => {
+                @let voted = votes.voted.contains(id);
+                form.vote method="post" action={ "/papers/" (id) "/vote" } {
+                    input type="hidden" name="csrf" value=(v.csrf);
+                    input type="hidden" name="up" value=(if voted { "0" } else { "1" });
+                    button.votes type="submit" aria-pressed=(voted) title=(if voted { "Remove your upvote" } else { "Upvote" }) {
+                        span aria-hidden="true" { "▲" } " " span.n { (view.upvotes()) } span.visually-hidden { " upvotes" }
+                    }
+                }
+            }
+            None => {
+                a.votes href="/login" title="Sign in to upvote" { span aria-hidden="true" { "▲" } " " (view.upvotes()) span.visually-hidden { " upvotes" } }
+            }
+        }
+    }
+}
+
 fn entry(
     rank: usize,
     view: &PaperView,
     title_html: Option<Markup>,
     snippet: Option<Markup>,
+    votes: &Votes,
+) -> Markup {
+    entry_inner(rank, view, title_html, snippet, votes, None)
+}
+
+/// A listing entry that also shows its trending score.
+pub(crate) fn entry_with_score(rank: usize, view: &PaperView, votes: &Votes, score: f64) -> Markup {
+    entry_inner(rank, view, None, None, votes, Some(score))
+}
+
+fn entry_inner(
+    rank: usize,
+    view: &PaperView,
+    title_html: Option<Markup>,
+    snippet: Option<Markup>,
+    votes: &Votes,
+    score: Option<f64>,
 ) -> Markup {
     let p = &view.paper;
     let e = view.entry.as_ref();
     html! {
         li.entry {
-            div.votes title="Upvotes" { span aria-hidden="true" { "▲" } " " (view.upvotes()) span.visually-hidden { " upvotes" } }
+            (vote_control(view, votes))
             article {
                 h2 {
                     span.rank { (rank) ". " }
@@ -166,9 +292,10 @@ fn entry(
                 p.meta {
                     @if let Some(e) = e {
                         @if let Some(s) = &e.submitted_by { "Submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) " · " }
-                        (plural(e.num_comments, "comment")) " · " time datetime=(e.day) { (e.day) }
+                        a href={ (paper_href(p)) "#comments" } { (plural(view.num_comments(), "comment")) } " · " time datetime=(e.day) { (e.day) }
                     } @else if let Some(d) = p.published { "Published " time datetime=(d.date_naive()) { (d.date_naive()) } }
                     @if let Some(cat) = p.primary_category() { " · " span.cat { (cat) } }
+                    @if let Some(s) = score { " · trending score " (format!("{s:.4}")) }
                 }
                 (links(p))
                 @if let Some(s) = snippet { p.snippet { (s) } }
@@ -196,6 +323,7 @@ fn listing_page_number(
 
 async fn listing_page(
     state: &AppState,
+    viewer: &Viewer,
     period: Period,
     heading: String,
     page: usize,
@@ -207,6 +335,8 @@ async fn listing_page(
         return Err(ApiError::not_found(format!("This list has no page {page}.")).into());
     }
     let end = (start + PAGE_SIZE).min(entries.len());
+    let shown = &entries[start.min(end)..end];
+    let votes = Votes::load(state, viewer, shown.iter().map(|l| l.paper.id.clone())).await?;
     let latest = state.store.latest_day().await?;
     let (prev, next) = match period {
         Period::Day(d) => {
@@ -237,7 +367,7 @@ async fn listing_page(
             p.notice { "No papers on this list." }
         } @else {
             ol.entries start=(start + 1) {
-                @for (i, l) in entries[start..end].iter().enumerate() { (entry(start + i + 1, &listed_view(l), None, None)) }
+                @for (i, l) in shown.iter().enumerate() { (entry(start + i + 1, &listed_view(l), None, None, &votes)) }
             }
             @if entries.len() > PAGE_SIZE {
                 nav.pager aria-label="List pages" {
@@ -248,11 +378,16 @@ async fn listing_page(
             }
         }
     };
-    Ok(html_response(layout(&heading, "", body)))
+    let frame = Frame {
+        feed: matches!(period, Period::Day(_)).then(|| "/feeds/daily".to_string()),
+        ..Frame::of(viewer)
+    };
+    Ok(html_response(self::page(&frame, &heading, body)))
 }
 
 pub async fn front(
     State(state): State<AppState>,
+    viewer: Viewer,
     q: Result<Query<ListingParams>, QueryRejection>,
 ) -> PageResult {
     let page = listing_page_number(q)?;
@@ -260,6 +395,7 @@ pub async fn front(
         Some(day) => {
             listing_page(
                 &state,
+                &viewer,
                 Period::Day(day),
                 format!("Daily papers · {}", day.format("%A %-d %B %Y")),
                 page,
@@ -276,6 +412,7 @@ pub async fn front(
 
 pub async fn day(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(day): Path<String>,
     q: Result<Query<ListingParams>, QueryRejection>,
 ) -> PageResult {
@@ -286,6 +423,7 @@ pub async fn day(
     };
     listing_page(
         &state,
+        &viewer,
         period,
         format!("Daily papers · {}", d.format("%A %-d %B %Y")),
         page,
@@ -295,6 +433,7 @@ pub async fn day(
 
 pub async fn week(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(week): Path<String>,
     q: Result<Query<ListingParams>, QueryRejection>,
 ) -> PageResult {
@@ -302,6 +441,7 @@ pub async fn week(
     let period = Period::parse_week(&week)?;
     listing_page(
         &state,
+        &viewer,
         period,
         format!("Papers of the week · {period}"),
         page,
@@ -311,6 +451,7 @@ pub async fn week(
 
 pub async fn month(
     State(state): State<AppState>,
+    viewer: Viewer,
     Path(month): Path<String>,
     q: Result<Query<ListingParams>, QueryRejection>,
 ) -> PageResult {
@@ -319,6 +460,7 @@ pub async fn month(
     let (start, _) = period.range();
     listing_page(
         &state,
+        &viewer,
         period,
         format!("Papers of the month · {}", start.format("%B %Y")),
         page,
@@ -327,7 +469,11 @@ pub async fn month(
 }
 
 /// `/papers/{id}`, and `/papers/week` / `/papers/month` without a period (the latest).
-pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> PageResult {
+pub async fn paper(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
     if id == "week" || id == "month" {
         let Some(day) = state.store.latest_day().await? else {
             return Ok(Redirect::to("/papers").into_response());
@@ -346,6 +492,16 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No paper {} here yet.", vid.id)))?;
     let similar = query::similar(&state, &view, 5).await?;
+    let votes = Votes::load(
+        &state,
+        &viewer,
+        std::iter::once(view.paper.id.clone()).chain(similar.iter().map(|v| v.paper.id.clone())),
+    )
+    .await?;
+    let comments = state
+        .store
+        .comments(&view.paper.id, viewer.is_admin())
+        .await?;
     let p = &view.paper;
     let title = squash(&p.title);
     let body = html! {
@@ -354,14 +510,15 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
                 @for c in &p.categories { " " span.cat { (c) } } }
             h1 { (with_math(&title)) }
             p.authors { (p.authors.iter().filter(|a| !a.hidden).map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")) }
+            div.paper-vote { (vote_control(&view, &votes)) }
             p.meta {
-                span.votes-inline { "▲ " (view.upvotes()) " upvotes" }
+                span.votes-inline { (plural(view.upvotes(), "upvote")) }
                 @if let Some(d) = p.published { " · Published " time datetime=(d.date_naive()) { (d.date_naive()) } }
                 @if let Some(e) = &view.entry {
                     " · On the " a href={ "/papers/" (Period::Day(e.day).path()) } { (e.day) } " daily list"
                     @if let Some(s) = &e.submitted_by { ", submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) }
-                    " · " (plural(e.num_comments, "comment"))
                 }
+                " · " a href="#comments" { (plural(view.num_comments(), "comment")) }
             }
             (links(p))
             h2 { "Abstract" }
@@ -381,12 +538,16 @@ pub async fn paper(State(state): State<AppState>, Path(id): Path<String>) -> Pag
             section.similar aria-labelledby="similar" {
                 h2 #similar { "Similar papers" }
                 ol.entries {
-                    @for (i, v) in similar.iter().enumerate() { (entry(i + 1, v, None, None)) }
+                    @for (i, v) in similar.iter().enumerate() { (entry(i + 1, v, None, None, &votes)) }
                 }
             }
         }
+        (crate::community::comments_section(&view, &comments, &viewer))
+        @if viewer.is_admin() {
+            (crate::community::paper_moderation(&view, &viewer))
+        }
     };
-    Ok(html_response(layout(&title, "", body)))
+    Ok(html_response(page(&Frame::of(&viewer), &title, body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -401,6 +562,7 @@ pub struct SearchPageParams {
 
 pub async fn search(
     State(state): State<AppState>,
+    viewer: Viewer,
     q: Result<Query<SearchPageParams>, QueryRejection>,
 ) -> PageResult {
     let Query(q) = q.map_err(|e| ApiError::invalid(e.body_text()))?;
@@ -432,6 +594,12 @@ pub async fn search(
         ..Default::default()
     };
     let more = found.total > (page + 1) * PAGE_SIZE;
+    let votes = Votes::load(
+        &state,
+        &viewer,
+        found.results.iter().map(|v| v.paper.id.clone()),
+    )
+    .await?;
     let page_link = |n: usize| {
         let pairs = [
             ("q", Some(text.clone())),
@@ -476,7 +644,7 @@ pub async fn search(
                 @for (i, v) in found.results.iter().enumerate() {
                     @let title = PreEscaped(state.index.highlight(&sq, HighlightField::Title, &squash(&v.paper.title), 0));
                     @let snippet = PreEscaped(state.index.highlight(&sq, HighlightField::Summary, &squash(&v.paper.summary), 240));
-                    (entry(page * PAGE_SIZE + i + 1, v, Some(title), Some(snippet)))
+                    (entry(page * PAGE_SIZE + i + 1, v, Some(title), Some(snippet), &votes))
                 }
             }
             nav.pager aria-label="Result pages" {
@@ -485,9 +653,26 @@ pub async fn search(
             }
         }
     };
-    let mut r = html_response(layout(
+    let feed = (!text.is_empty()).then(|| {
+        format!(
+            "/feeds/search?{}",
+            serde_urlencoded::to_string([("q", text.as_str())]).unwrap_or_default()
+        )
+    });
+    let frame = Frame {
+        viewer: Some(&viewer),
+        query: &text,
+        feed: None,
+    };
+    let body = html! {
+        (body)
+        @if let Some(f) = &feed {
+            p.feeds { "Follow this search: " a href=(f.replacen("/feeds/search?", "/feeds/search.atom?", 1)) { "Atom" } " · " a href=(f.replacen("/feeds/search?", "/feeds/search.rss?", 1)) { "RSS" } }
+        }
+    };
+    let mut r = html_response(self::page(
+        &frame,
         if text.is_empty() { "Search" } else { &text },
-        &text,
         body,
     ));
     r.headers_mut().insert(

@@ -1,9 +1,9 @@
 //! What pages and the API both ask: a period's ranked listing, and a search with its papers.
 //! Kept here once so the HTML and the JSON can never disagree.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::ranking::rank_by_votes;
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use paperboy_core::{ArxivId, Period, VersionedId};
 use paperboy_search::hybrid::{self, Mode};
 use paperboy_search::semantic::Semantic;
 use paperboy_search::{SearchQuery, MAX_QUERY_CHARS};
-use paperboy_store::{Listed, ListingFilter, PaperView};
+use paperboy_store::{Listed, ListingFilter, PaperView, TrendInput};
 
 use crate::{ApiError, AppState};
 
@@ -47,7 +47,7 @@ pub async fn ranked_listing(
     let (from, to) = period.range();
     let mut entries = state.store.listing(from, to, filter).await?;
     dedupe_papers(&mut entries);
-    order(state, &mut entries, sort);
+    order(state, &mut entries, sort).await?;
     Ok(entries)
 }
 
@@ -79,7 +79,7 @@ pub async fn all_days(
             start = end;
         }
     } else {
-        order(state, &mut entries, sort);
+        order(state, &mut entries, sort).await?;
     }
     Ok(entries)
 }
@@ -100,23 +100,78 @@ fn dedupe_papers(entries: &mut Vec<Listed>) {
     });
 }
 
-fn order(state: &AppState, entries: &mut [Listed], sort: Sort) {
+async fn order(state: &AppState, entries: &mut [Listed], sort: Sort) -> Result<(), ApiError> {
     match sort {
         Sort::Votes => rank_by_votes(entries, Listed::upvotes),
         Sort::PublishedAt => entries.sort_by_key(|e| std::cmp::Reverse(listed_at(e))),
         Sort::Trending => {
             let now = Utc::now();
-            let t = state.settings.trending;
-            let mut scored: Vec<(f64, usize)> = entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (t.score(e.upvotes(), listed_at(e), now), i))
-                .collect();
+            let scores = trending_scores(state, entries, now).await?;
+            let mut scored: Vec<(f64, usize)> =
+                (0..entries.len()).map(|i| (scores[i], i)).collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
             let sorted: Vec<Listed> = scored.iter().map(|&(_, i)| entries[i].clone()).collect();
             entries.clone_from_slice(&sorted);
         }
     }
+    Ok(())
+}
+
+/// The trending score of each entry: its imported votes as cast when it was listed, plus its
+/// local votes at their own times.
+pub async fn trending_scores(
+    state: &AppState,
+    entries: &[Listed],
+    now: DateTime<Utc>,
+) -> Result<Vec<f64>, ApiError> {
+    let Some(earliest) = entries.iter().map(listed_at).min() else {
+        return Ok(Vec::new());
+    };
+    let inputs: HashMap<ArxivId, TrendInput> = state
+        .store
+        .trend_inputs(earliest - chrono::Duration::days(1))
+        .await?
+        .into_iter()
+        .map(|t| (t.id.clone(), t))
+        .collect();
+    let t = state.settings.trending;
+    Ok(entries
+        .iter()
+        .map(|e| match inputs.get(&e.paper.id) {
+            Some(i) => t.score_votes(e.entry.upvotes, Some(listed_at(e)), &i.votes, now),
+            None => t.score(e.upvotes(), listed_at(e), now),
+        })
+        .collect())
+}
+
+/// The most trending papers listed or voted for in the last `trending_window_days`, with scores.
+pub async fn trending(
+    state: &AppState,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<Vec<(PaperView, f64)>, ApiError> {
+    let since = now - chrono::Duration::days(state.settings.trending_window_days.max(1));
+    let t = state.settings.trending;
+    let mut scored: Vec<(f64, ArxivId)> = state
+        .store
+        .trend_inputs(since)
+        .await?
+        .into_iter()
+        .map(|i| (t.score_votes(i.imported, i.listed_at, &i.votes, now), i.id))
+        .filter(|(s, _)| *s > 0.0)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    scored.truncate(limit);
+    let ids: Vec<ArxivId> = scored.iter().map(|s| s.1.clone()).collect();
+    let views = state.store.papers(&ids).await?;
+    let score: HashMap<ArxivId, f64> = scored.into_iter().map(|(s, id)| (id, s)).collect();
+    Ok(views
+        .into_iter()
+        .map(|v| {
+            let s = score.get(&v.paper.id).copied().unwrap_or(0.0);
+            (v, s)
+        })
+        .collect())
 }
 
 /// When an entry was put on its list: hf.co's `publishedAt` of the item, else the day at midnight.

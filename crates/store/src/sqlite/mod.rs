@@ -5,17 +5,23 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
-use paperboy_core::{ArxivId, DailyEntry, Paper};
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use crate::{Change, Listed, ListingFilter, PaperView, Result, Store, StoreError, StoreStats};
+use crate::{
+    Account, AuditEntry, Change, Comment, Listed, ListingFilter, Moderation, ModerationQueue,
+    PaperView, Result, Store, StoreError, StoreStats, SubmitOutcome, TrendInput, VoteOutcome,
+};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_embeddings.sql"),
+    include_str!("0003_community.sql"),
 ];
+
+mod community;
 const READERS: usize = 4;
 
 pub struct SqliteStore {
@@ -261,18 +267,21 @@ fn import_tx(
 
 const VIEW_SELECT: &str = "SELECT p.doc, p.local_upvotes,
         (SELECT e.doc FROM daily_entries e WHERE e.paper_id = p.id ORDER BY e.day DESC LIMIT 1),
-        p.sort_date
+        p.sort_date, p.local_comments
      FROM papers p";
 
-fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, i64, Option<String>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+type ViewRow = (String, i64, Option<String>, i64);
+
+fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(4)?))
 }
 
-fn build_view((doc, local_upvotes, entry): (String, i64, Option<String>)) -> Result<PaperView> {
+fn build_view((doc, local_upvotes, entry, local_comments): ViewRow) -> Result<PaperView> {
     Ok(PaperView {
         paper: from_json(&doc)?,
         entry: entry.as_deref().map(from_json).transpose()?,
         local_upvotes,
+        local_comments,
     })
 }
 
@@ -319,17 +328,17 @@ impl Store for SqliteStore {
         let (from, to, submitter) = (day_str(from), day_str(to), filter.submitter.clone());
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT e.doc, p.doc, p.local_upvotes FROM daily_entries e JOIN papers p ON p.id = e.paper_id
+                "SELECT e.doc, p.doc, p.local_upvotes, p.local_comments FROM daily_entries e JOIN papers p ON p.id = e.paper_id
                  WHERE e.day BETWEEN ?1 AND ?2 AND p.hidden = 0 AND (?3 IS NULL OR e.submitter = ?3)
                  ORDER BY e.day, e.position",
             )?;
             let rows = stmt.query_map(params![from, to, submitter], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (entry, paper, local_upvotes) = row?;
-                out.push(Listed { entry: from_json(&entry)?, paper: from_json(&paper)?, local_upvotes });
+                let (entry, paper, local_upvotes, local_comments) = row?;
+                out.push(Listed { entry: from_json(&entry)?, paper: from_json(&paper)?, local_upvotes, local_comments });
             }
             Ok(out)
         })
@@ -559,6 +568,197 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_login_token(
+        &self,
+        token_hash: &str,
+        email: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        let (h, e) = (token_hash.to_owned(), email.to_owned());
+        self.write(move |c| community::create_login_token(c, &h, &e, expires_at))
+            .await
+    }
+
+    async fn redeem_login_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>> {
+        let h = token_hash.to_owned();
+        self.write(move |c| community::redeem_login_token(c, &h, now))
+            .await
+    }
+
+    async fn sign_in(&self, email: &str, admins: &[String], now: DateTime<Utc>) -> Result<Account> {
+        let (e, a) = (email.to_owned(), admins.to_vec());
+        self.write(move |c| community::sign_in(c, &e, &a, now))
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        account_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let h = token_hash.to_owned();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO sessions (token_hash, account_id, created_at) VALUES (?1, ?2, ?3)",
+                params![h, account_id, community::ts(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> Result<Option<Account>> {
+        let h = token_hash.to_owned();
+        self.read(move |c| community::session(c, &h)).await
+    }
+
+    async fn end_session(&self, token_hash: &str) -> Result<()> {
+        let h = token_hash.to_owned();
+        self.write(move |c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [h])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn end_all_sessions(&self, account_id: i64) -> Result<u64> {
+        self.write(move |c| {
+            Ok(c.execute("DELETE FROM sessions WHERE account_id = ?1", [account_id])? as u64)
+        })
+        .await
+    }
+
+    async fn update_profile(
+        &self,
+        account_id: i64,
+        username: &str,
+        display_name: &str,
+    ) -> Result<Account> {
+        let (u, d) = (username.to_owned(), display_name.to_owned());
+        self.write(move |c| community::update_profile(c, account_id, &u, &d))
+            .await
+    }
+
+    async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
+        let u = username.to_owned();
+        self.read(move |c| community::account_where(c, "username = ?1", &u))
+            .await
+    }
+
+    async fn vote(
+        &self,
+        account_id: i64,
+        paper: &ArxivId,
+        up: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<VoteOutcome>> {
+        let p = paper.to_string();
+        self.write(move |c| community::vote(c, account_id, &p, up, now))
+            .await
+    }
+
+    async fn votes_of(&self, account_id: i64, papers: &[ArxivId]) -> Result<Vec<bool>> {
+        let ids: Vec<String> = papers.iter().map(ToString::to_string).collect();
+        self.read(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT 1 FROM votes WHERE account_id = ?1 AND paper_id = ?2")?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(
+                    stmt.query_row(params![account_id, id], |_| Ok(()))
+                        .optional()?
+                        .is_some(),
+                );
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn count_votes(&self, paper: &ArxivId) -> Result<i64> {
+        let p = paper.to_string();
+        self.read(move |c| {
+            Ok(
+                c.query_row("SELECT COUNT(*) FROM votes WHERE paper_id = ?1", [p], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+    }
+
+    async fn submit(
+        &self,
+        paper: Paper,
+        day: NaiveDate,
+        by: Submitter,
+        now: DateTime<Utc>,
+    ) -> Result<SubmitOutcome> {
+        self.write(move |c| community::submit(c, paper, day, by, now))
+            .await
+    }
+
+    async fn add_comment(
+        &self,
+        paper: &ArxivId,
+        account_id: i64,
+        body: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Comment>> {
+        let (p, b) = (paper.to_string(), body.to_owned());
+        self.write(move |c| community::add_comment(c, &p, account_id, &b, now))
+            .await
+    }
+
+    async fn comments(&self, paper: &ArxivId, moderator: bool) -> Result<Vec<Comment>> {
+        let p = paper.to_string();
+        self.read(move |c| community::comments(c, &p, moderator))
+            .await
+    }
+
+    async fn comment(&self, id: i64) -> Result<Option<Comment>> {
+        self.read(move |c| community::comment_by_id(c, id)).await
+    }
+
+    async fn edit_comment(&self, id: i64, body: &str, now: DateTime<Utc>) -> Result<bool> {
+        let b = body.to_owned();
+        self.write(move |c| community::edit_comment(c, id, &b, now))
+            .await
+    }
+
+    async fn delete_comment(&self, id: i64) -> Result<bool> {
+        self.write(move |c| community::delete_comment(c, id)).await
+    }
+
+    async fn moderate(
+        &self,
+        actor: &str,
+        action: Moderation,
+        detail: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (a, d) = (actor.to_owned(), detail.to_owned());
+        self.write(move |c| community::moderate(c, &a, action, &d, now))
+            .await
+    }
+
+    async fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.read(move |c| community::audit_log(c, limit)).await
+    }
+
+    async fn moderation_queue(&self) -> Result<ModerationQueue> {
+        self.read(community::moderation_queue).await
+    }
+
+    async fn trend_inputs(&self, since: DateTime<Utc>) -> Result<Vec<TrendInput>> {
+        self.read(move |c| community::trend_inputs(c, since)).await
+    }
+
     async fn stats(&self) -> Result<StoreStats> {
         self.read(|conn| {
             let papers: i64 =
@@ -571,7 +771,16 @@ impl Store for SqliteStore {
                     [],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )?;
+            let (accounts, votes, comments): (i64, i64, i64) = conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM accounts), (SELECT COUNT(*) FROM votes),
+                        (SELECT COUNT(*) FROM comments WHERE deleted = 0)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )?;
             Ok(StoreStats {
+                accounts: accounts as u64,
+                votes: votes as u64,
+                comments: comments as u64,
                 papers: papers as u64,
                 daily_entries: entries as u64,
                 days: days as u64,

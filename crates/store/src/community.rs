@@ -1,0 +1,108 @@
+//! What the community adds to the store: accounts, sessions, votes, comments, submissions and
+//! moderation, as plain data. The rules that need no database (who may edit what, the trending
+//! formula) live in `paperboy_core`; the web layer turns these into pages and JSON.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::ArxivId;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: i64,
+    pub email: String,
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub blocked: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub id: i64,
+    pub paper_id: ArxivId,
+    pub account_id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Hidden by a moderator (only moderators see it, marked as hidden).
+    pub hidden: bool,
+}
+
+/// The state of one account's vote after a vote or unvote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VoteOutcome {
+    pub voted: bool,
+    /// Votes cast on this instance for the paper, now.
+    pub local_upvotes: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Put on the daily list of that day.
+    Added(NaiveDate),
+    /// Already on the daily list of that day: nothing was changed.
+    Duplicate(NaiveDate),
+}
+
+/// What a moderator can do. Every action is written to the audit log in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Moderation {
+    HidePaper(ArxivId),
+    ShowPaper(ArxivId),
+    HideComment(i64),
+    ShowComment(i64),
+    Block(String),
+    Unblock(String),
+}
+
+impl Moderation {
+    pub fn action(&self) -> &'static str {
+        match self {
+            Moderation::HidePaper(_) => "hide paper",
+            Moderation::ShowPaper(_) => "show paper",
+            Moderation::HideComment(_) => "hide comment",
+            Moderation::ShowComment(_) => "show comment",
+            Moderation::Block(_) => "block account",
+            Moderation::Unblock(_) => "unblock account",
+        }
+    }
+
+    pub fn target(&self) -> String {
+        match self {
+            Moderation::HidePaper(id) | Moderation::ShowPaper(id) => id.to_string(),
+            Moderation::HideComment(id) | Moderation::ShowComment(id) => format!("comment {id}"),
+            Moderation::Block(u) | Moderation::Unblock(u) => u.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// What moderators may want to undo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModerationQueue {
+    pub hidden_papers: Vec<(ArxivId, String)>,
+    pub hidden_comments: Vec<Comment>,
+    pub blocked_accounts: Vec<Account>,
+}
+
+/// The inputs of the trending score of one paper: its imported votes (stand-ins cast when it was
+/// listed) and the times of its local votes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrendInput {
+    pub id: ArxivId,
+    pub imported: i64,
+    /// When it was put on a daily list (its latest), if ever.
+    pub listed_at: Option<DateTime<Utc>>,
+    pub votes: Vec<DateTime<Utc>>,
+}

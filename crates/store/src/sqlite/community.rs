@@ -1,0 +1,643 @@
+//! The community tables of the SQLite backend (migration 0003): each function is one
+//! transaction or one read, called from the `Store` impl on the blocking pool.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{day_str, from_json, parse_day};
+use crate::{
+    Account, AuditEntry, Comment, Moderation, ModerationQueue, Result, StoreError, SubmitOutcome,
+    TrendInput, VoteOutcome,
+};
+
+pub(super) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+pub(super) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
+}
+
+const ACCOUNT_COLUMNS: &str = "id, email, username, display_name, is_admin, blocked, created_at";
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Account, String)> {
+    Ok((
+        Account {
+            id: r.get(0)?,
+            email: r.get(1)?,
+            username: r.get(2)?,
+            display_name: r.get(3)?,
+            is_admin: r.get(4)?,
+            blocked: r.get(5)?,
+            created_at: DateTime::<Utc>::MIN_UTC,
+        },
+        r.get(6)?,
+    ))
+}
+
+fn finish_account((mut a, created): (Account, String)) -> Result<Account> {
+    a.created_at = parse_ts(&created)?;
+    Ok(a)
+}
+
+pub(super) fn account_where(
+    conn: &Connection,
+    clause: &str,
+    value: &dyn rusqlite::ToSql,
+) -> Result<Option<Account>> {
+    conn.prepare_cached(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE {clause}"
+    ))?
+    .query_row([value], account_row)
+    .optional()?
+    .map(finish_account)
+    .transpose()
+}
+
+pub(super) fn create_login_token(
+    conn: &mut Connection,
+    hash: &str,
+    email: &str,
+    expires: DateTime<Utc>,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    // Spent and expired tokens are of no further use: clear them on the way.
+    tx.execute(
+        "DELETE FROM login_tokens WHERE used_at IS NOT NULL OR expires_at < ?1",
+        [ts(Utc::now() - chrono::Duration::days(1))],
+    )?;
+    tx.execute(
+        "INSERT INTO login_tokens (token_hash, email, expires_at) VALUES (?1, ?2, ?3)",
+        params![hash, email, ts(expires)],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn redeem_login_token(
+    conn: &mut Connection,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>> {
+    let tx = conn.transaction()?;
+    let email: Option<String> = tx
+        .query_row(
+            "UPDATE login_tokens SET used_at = ?2
+             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+             RETURNING email",
+            params![hash, ts(now)],
+            |r| r.get(0),
+        )
+        .optional()?;
+    tx.commit()?;
+    Ok(email)
+}
+
+/// `Ada.Lovelace+papers@example.org` -> `ada.lovelace`: letters, digits, `.`, `_`, `-`.
+fn username_base(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
+    let local = local.split('+').next().unwrap_or_default();
+    let mut name: String = local
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        .take(24)
+        .collect::<String>()
+        .to_lowercase();
+    name = name
+        .trim_matches(|c| matches!(c, '.' | '_' | '-'))
+        .to_owned();
+    if name.is_empty() {
+        "reader".into()
+    } else {
+        name
+    }
+}
+
+pub(super) fn sign_in(
+    conn: &mut Connection,
+    email: &str,
+    admins: &[String],
+    now: DateTime<Utc>,
+) -> Result<Account> {
+    let email = email.trim().to_lowercase();
+    let tx = conn.transaction()?;
+    if let Some(a) = account_where(&tx, "email = ?1", &email)? {
+        let named_admin = admins
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(&a.email) || x.eq_ignore_ascii_case(&a.username));
+        if named_admin && !a.is_admin {
+            tx.execute("UPDATE accounts SET is_admin = 1 WHERE id = ?1", [a.id])?;
+        }
+        let a = account_where(&tx, "id = ?1", &a.id)?.expect("just read");
+        tx.commit()?;
+        return Ok(a);
+    }
+    let base = username_base(&email);
+    let mut username = base.clone();
+    let mut n = 1;
+    while tx
+        .query_row(
+            "SELECT 1 FROM accounts WHERE username = ?1",
+            [&username],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some()
+    {
+        n += 1;
+        username = format!("{base}{n}");
+    }
+    let first: bool = tx.query_row("SELECT COUNT(*) = 0 FROM accounts", [], |r| r.get(0))?;
+    let admin = first
+        || admins
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(&email) || x.eq_ignore_ascii_case(&username));
+    tx.execute(
+        "INSERT INTO accounts (email, username, display_name, is_admin, created_at)
+         VALUES (?1, ?2, ?2, ?3, ?4)",
+        params![email, username, admin, ts(now)],
+    )?;
+    let id = tx.last_insert_rowid();
+    let a = account_where(&tx, "id = ?1", &id)?.expect("just inserted");
+    tx.commit()?;
+    Ok(a)
+}
+
+pub(super) fn session(conn: &Connection, hash: &str) -> Result<Option<Account>> {
+    conn.prepare_cached(&format!(
+        "SELECT {} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?1",
+        ACCOUNT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?
+    .query_row([hash], account_row)
+    .optional()?
+    .map(finish_account)
+    .transpose()
+}
+
+pub(super) fn update_profile(
+    conn: &mut Connection,
+    id: i64,
+    username: &str,
+    display_name: &str,
+) -> Result<Account> {
+    let tx = conn.transaction()?;
+    let taken = tx
+        .query_row(
+            "SELECT 1 FROM accounts WHERE username = ?1 AND id != ?2",
+            params![username, id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if taken {
+        return Err(StoreError::Conflict(format!(
+            "the username {username:?} is taken"
+        )));
+    }
+    tx.execute(
+        "UPDATE accounts SET username = ?2, display_name = ?3 WHERE id = ?1",
+        params![id, username, display_name],
+    )?;
+    let a = account_where(&tx, "id = ?1", &id)?
+        .ok_or_else(|| StoreError::Conflict("no such account".into()))?;
+    tx.commit()?;
+    Ok(a)
+}
+
+pub(super) fn vote(
+    conn: &mut Connection,
+    account: i64,
+    paper: &str,
+    up: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<VoteOutcome>> {
+    let tx = conn.transaction()?;
+    let visible = tx
+        .query_row(
+            "SELECT 1 FROM papers WHERE id = ?1 AND hidden = 0",
+            [paper],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !visible {
+        return Ok(None);
+    }
+    let changed = if up {
+        tx.execute(
+            "INSERT INTO votes (account_id, paper_id, created_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![account, paper, ts(now)],
+        )?
+    } else {
+        tx.execute(
+            "DELETE FROM votes WHERE account_id = ?1 AND paper_id = ?2",
+            params![account, paper],
+        )?
+    };
+    if changed > 0 {
+        tx.execute(
+            "UPDATE papers SET local_upvotes = local_upvotes + ?2 WHERE id = ?1",
+            params![paper, if up { 1 } else { -1 }],
+        )?;
+    }
+    let local: i64 = tx.query_row(
+        "SELECT local_upvotes FROM papers WHERE id = ?1",
+        [paper],
+        |r| r.get(0),
+    )?;
+    tx.commit()?;
+    Ok(Some(VoteOutcome {
+        voted: up,
+        local_upvotes: local,
+    }))
+}
+
+pub(super) fn submit(
+    conn: &mut Connection,
+    paper: Paper,
+    day: NaiveDate,
+    by: Submitter,
+    now: DateTime<Utc>,
+) -> Result<SubmitOutcome> {
+    let id = paper.id.to_string();
+    {
+        let existing: Option<String> = conn
+            .query_row(
+                "SELECT MAX(day) FROM daily_entries WHERE paper_id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        if let Some(d) = existing {
+            return Ok(SubmitOutcome::Duplicate(parse_day(&d)?));
+        }
+    }
+    let position: i64 = conn.query_row(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM daily_entries WHERE day = ?1",
+        [day_str(day)],
+        |r| r.get(0),
+    )?;
+    let mut paper = paper;
+    paper.daily_date.get_or_insert(day);
+    let entry = DailyEntry {
+        day,
+        paper_id: paper.id.clone(),
+        position: position as u32,
+        upvotes: 0,
+        num_comments: 0,
+        submitted_by: Some(by),
+        published_at: Some(now),
+        title: None,
+        summary: None,
+        thumbnail: None,
+        is_author_participating: false,
+        extra: Default::default(),
+    };
+    // The duplicate check and the insert share the writer lock, so two submissions of one paper
+    // cannot both pass the check; the import merges the paper like any other record.
+    super::import_tx(conn, vec![(paper, Some(entry))])?;
+    Ok(SubmitOutcome::Added(day))
+}
+
+const COMMENT_SELECT: &str = "SELECT c.id, c.paper_id, c.account_id, a.username, a.display_name,
+        c.body, c.created_at, c.edited_at, c.hidden OR a.blocked
+     FROM comments c JOIN accounts a ON a.id = c.account_id";
+
+fn comment_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<[Option<String>; 4]> {
+    // Parsed after the row is read: ids and times need checking.
+    Ok([
+        Some(r.get::<_, i64>(0)?.to_string()),
+        Some(r.get(1)?),
+        Some(r.get(6)?),
+        r.get(7)?,
+    ])
+}
+
+fn read_comment(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Comment, [Option<String>; 4])> {
+    let raw = comment_row(r)?;
+    Ok((
+        Comment {
+            id: r.get(0)?,
+            paper_id: ArxivId::parse("0704.0001").expect("placeholder id"),
+            account_id: r.get(2)?,
+            username: r.get(3)?,
+            display_name: r.get(4)?,
+            body: r.get(5)?,
+            created_at: DateTime::<Utc>::MIN_UTC,
+            edited_at: None,
+            hidden: r.get(8)?,
+        },
+        raw,
+    ))
+}
+
+fn finish_comment((mut c, raw): (Comment, [Option<String>; 4])) -> Result<Comment> {
+    let paper = raw[1].as_deref().unwrap_or_default();
+    c.paper_id = ArxivId::parse(paper).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    c.created_at = parse_ts(raw[2].as_deref().unwrap_or_default())?;
+    c.edited_at = raw[3].as_deref().map(parse_ts).transpose()?;
+    Ok(c)
+}
+
+/// Sets a paper's shown-comment count from its rows.
+fn recount_comments(tx: &Transaction<'_>, paper: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE papers SET local_comments = (
+            SELECT COUNT(*) FROM comments c JOIN accounts a ON a.id = c.account_id
+            WHERE c.paper_id = ?1 AND c.hidden = 0 AND c.deleted = 0 AND a.blocked = 0)
+         WHERE id = ?1",
+        [paper],
+    )?;
+    Ok(())
+}
+
+pub(super) fn add_comment(
+    conn: &mut Connection,
+    paper: &str,
+    account: i64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Comment>> {
+    let tx = conn.transaction()?;
+    let visible = tx
+        .query_row(
+            "SELECT 1 FROM papers WHERE id = ?1 AND hidden = 0",
+            [paper],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some();
+    if !visible {
+        return Ok(None);
+    }
+    tx.execute(
+        "INSERT INTO comments (paper_id, account_id, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![paper, account, body, ts(now)],
+    )?;
+    let id = tx.last_insert_rowid();
+    recount_comments(&tx, paper)?;
+    let c = comment_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(c)
+}
+
+pub(super) fn comment_by_id(conn: &Connection, id: i64) -> Result<Option<Comment>> {
+    conn.prepare_cached(&format!(
+        "{COMMENT_SELECT} WHERE c.id = ?1 AND c.deleted = 0"
+    ))?
+    .query_row([id], read_comment)
+    .optional()?
+    .map(finish_comment)
+    .transpose()
+}
+
+pub(super) fn comments(conn: &Connection, paper: &str, moderator: bool) -> Result<Vec<Comment>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{COMMENT_SELECT} WHERE c.paper_id = ?1 AND c.deleted = 0
+           AND (?2 OR (c.hidden = 0 AND a.blocked = 0))
+         ORDER BY c.id"
+    ))?;
+    let rows = stmt.query_map(params![paper, moderator], read_comment)?;
+    rows.map(|r| finish_comment(r?)).collect()
+}
+
+pub(super) fn edit_comment(
+    conn: &mut Connection,
+    id: i64,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE comments SET body = ?2, edited_at = ?3 WHERE id = ?1 AND deleted = 0",
+        params![id, body, ts(now)],
+    )?;
+    Ok(n > 0)
+}
+
+pub(super) fn delete_comment(conn: &mut Connection, id: i64) -> Result<bool> {
+    let tx = conn.transaction()?;
+    let paper: Option<String> = tx
+        .query_row(
+            "UPDATE comments SET deleted = 1, body = '' WHERE id = ?1 AND deleted = 0 RETURNING paper_id",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(paper) = paper else {
+        return Ok(false);
+    };
+    recount_comments(&tx, &paper)?;
+    tx.commit()?;
+    Ok(true)
+}
+
+pub(super) fn moderate(
+    conn: &mut Connection,
+    actor: &str,
+    action: Moderation,
+    detail: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = conn.transaction()?;
+    let done = match &action {
+        Moderation::HidePaper(id) | Moderation::ShowPaper(id) => {
+            let hide = matches!(action, Moderation::HidePaper(_));
+            // A new seq puts the paper on the change feed, so search indexes drop or restore it.
+            let seq: i64 =
+                tx.query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM papers", [], |r| {
+                    r.get(0)
+                })?;
+            tx.execute(
+                "UPDATE papers SET hidden = ?2, seq = ?3 WHERE id = ?1",
+                params![id.to_string(), hide, seq],
+            )? > 0
+        }
+        Moderation::HideComment(id) | Moderation::ShowComment(id) => {
+            let hide = matches!(action, Moderation::HideComment(_));
+            let paper: Option<String> = tx
+                .query_row(
+                    "UPDATE comments SET hidden = ?2 WHERE id = ?1 AND deleted = 0 RETURNING paper_id",
+                    params![id, hide],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(p) = &paper {
+                recount_comments(&tx, p)?;
+            }
+            paper.is_some()
+        }
+        Moderation::Block(name) | Moderation::Unblock(name) => {
+            let block = matches!(action, Moderation::Block(_));
+            let id: Option<i64> = tx
+                .query_row(
+                    "UPDATE accounts SET blocked = ?2 WHERE username = ?1 RETURNING id",
+                    params![name, block],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(id) = id {
+                if block {
+                    tx.execute("DELETE FROM sessions WHERE account_id = ?1", [id])?;
+                }
+                let papers: Vec<String> = tx
+                    .prepare("SELECT DISTINCT paper_id FROM comments WHERE account_id = ?1")?
+                    .query_map([id], |r| r.get(0))?
+                    .collect::<rusqlite::Result<_>>()?;
+                for p in papers {
+                    recount_comments(&tx, &p)?;
+                }
+            }
+            id.is_some()
+        }
+    };
+    if done {
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![ts(now), actor, action.action(), action.target(), detail],
+        )?;
+    }
+    tx.commit()?;
+    Ok(done)
+}
+
+pub(super) fn audit_log(conn: &Connection, limit: usize) -> Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, String>(5)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (id, at, actor, action, target, detail) = r?;
+        Ok(AuditEntry {
+            id,
+            at: parse_ts(&at)?,
+            actor,
+            action,
+            target,
+            detail,
+        })
+    })
+    .collect()
+}
+
+pub(super) fn moderation_queue(conn: &Connection) -> Result<ModerationQueue> {
+    let mut q = ModerationQueue::default();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, doc FROM papers WHERE hidden = 1 ORDER BY seq DESC LIMIT 200",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (id, doc) = row?;
+        let paper: Paper = from_json(&doc)?;
+        let id = ArxivId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        q.hidden_papers.push((id, paper.title));
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "{COMMENT_SELECT} WHERE c.hidden = 1 AND c.deleted = 0 ORDER BY c.id DESC LIMIT 200"
+    ))?;
+    let rows = stmt.query_map([], read_comment)?;
+    for row in rows {
+        q.hidden_comments.push(finish_comment(row?)?);
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE blocked = 1 ORDER BY username"
+    ))?;
+    let rows = stmt.query_map([], account_row)?;
+    for row in rows {
+        q.blocked_accounts.push(finish_account(row?)?);
+    }
+    Ok(q)
+}
+
+pub(super) fn trend_inputs(conn: &Connection, since: DateTime<Utc>) -> Result<Vec<TrendInput>> {
+    let since_day = day_str(since.date_naive());
+    let mut stmt = conn.prepare_cached(
+        "SELECT p.id, p.doc,
+                (SELECT e.doc FROM daily_entries e WHERE e.paper_id = p.id ORDER BY e.day DESC LIMIT 1),
+                (SELECT group_concat(v.created_at, ' ') FROM votes v WHERE v.paper_id = p.id)
+         FROM papers p
+         WHERE p.hidden = 0 AND (
+             p.id IN (SELECT paper_id FROM daily_entries WHERE day >= ?1)
+             OR p.id IN (SELECT paper_id FROM votes WHERE created_at >= ?2))",
+    )?;
+    let rows = stmt.query_map(params![since_day, ts(since)], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, doc, entry, votes) = row?;
+        let paper: Paper = from_json(&doc)?;
+        let entry: Option<DailyEntry> = entry.as_deref().map(from_json).transpose()?;
+        let imported = entry
+            .as_ref()
+            .map(|e| e.upvotes)
+            .into_iter()
+            .chain(paper.hf_upvotes)
+            .max()
+            .unwrap_or(0);
+        let listed_at = entry.as_ref().map(|e| {
+            e.published_at
+                .unwrap_or_else(|| e.day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
+        });
+        let votes = votes
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(parse_ts)
+            .collect::<Result<Vec<_>>>()?;
+        out.push(TrendInput {
+            id: ArxivId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            imported,
+            listed_at,
+            votes,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_come_from_the_address() {
+        assert_eq!(
+            username_base("Ada.Lovelace+papers@example.org"),
+            "ada.lovelace"
+        );
+        assert_eq!(username_base("<script>@x"), "script");
+        assert_eq!(username_base("...@x"), "reader");
+    }
+
+    #[test]
+    fn times_round_trip_and_sort_as_text() {
+        let a = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(parse_ts(&ts(a)).unwrap(), a);
+        let b = a + chrono::Duration::microseconds(1);
+        assert!(ts(a) < ts(b));
+    }
+}

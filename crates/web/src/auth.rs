@@ -1,0 +1,251 @@
+//! Who is asking, and may they: sign-in by emailed link, sessions in cookies, CSRF tokens.
+//!
+//! - A sign-in link carries 32 random bytes; the store keeps only their SHA-256, for 15 minutes,
+//!   and the link works once. Opening it shows a button (mail scanners that follow links must not
+//!   use it up); pressing the button signs in.
+//! - A session is another 32 random bytes in the `pb_session` cookie (HttpOnly, SameSite=Lax,
+//!   Secure when the public URL is https), hashed in the store. Signing out ends it; "sign out
+//!   everywhere" ends them all.
+//! - Every visitor gets a random `pb_csrf` cookie; every form carries the same value in a hidden
+//!   `csrf` field (scripts send it as `X-CSRF-Token`), and a POST whose value does not match is
+//!   refused. Another site can make a browser send the cookie, but cannot read it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
+use paperboy_store::Account;
+use sha2::{Digest, Sha256};
+
+use crate::{ApiError, AppState};
+
+pub const SESSION_COOKIE: &str = "pb_session";
+pub const CSRF_COOKIE: &str = "pb_csrf";
+/// How long a sign-in link works.
+pub const LINK_MINUTES: i64 = 15;
+/// How long a session lasts without signing in again.
+pub const SESSION_DAYS: i64 = 30;
+
+/// 32 random bytes as 64 hex digits.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the operating system's random source");
+    hex(&bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the store keeps of a secret token.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Compares without stopping at the first difference.
+pub fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value. `max_age` 0 deletes the cookie.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    secure: bool,
+    http_only: bool,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; Max-Age={max_age_secs}; SameSite=Lax");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).expect("cookie values are hex")
+}
+
+/// The request's CSRF token (from its cookie, or new), stored by [`csrf_cookie`].
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// Gives every visitor a CSRF cookie: reads it, or makes one and sets it on the response.
+pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let existing = cookie(req.headers(), CSRF_COOKIE)
+        .filter(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_owned);
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (random_token(), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut response = next.run(req).await;
+    if fresh {
+        // Readable by the page's script (it sends it back as a header), like the form field.
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(
+                CSRF_COOKIE,
+                &token,
+                400 * 24 * 3600,
+                state.settings.secure_cookies(),
+                false,
+            ),
+        );
+    }
+    response
+}
+
+/// The signed-in account, if any, and the CSRF token forms must carry.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub account: Option<Account>,
+    pub csrf: String,
+}
+
+impl Viewer {
+    pub fn is_admin(&self) -> bool {
+        self.account
+            .as_ref()
+            .is_some_and(|a| a.is_admin && !a.blocked)
+    }
+
+    /// The account, or a 401 that tells how to sign in.
+    pub fn require(&self) -> Result<&Account, ApiError> {
+        match &self.account {
+            Some(a) if !a.blocked => Ok(a),
+            Some(_) => Err(ApiError::forbidden("blocked", "This account is blocked.")),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "sign_in_required",
+                "Sign in first: /login",
+            )),
+        }
+    }
+
+    pub fn require_admin(&self) -> Result<&Account, ApiError> {
+        let a = self.require()?;
+        if a.is_admin {
+            Ok(a)
+        } else {
+            Err(ApiError::forbidden(
+                "forbidden",
+                "Only administrators may do this.",
+            ))
+        }
+    }
+
+    /// Refuses a state-changing request whose token (form field or `X-CSRF-Token`) is not the
+    /// visitor's.
+    pub fn check_csrf(&self, headers: &HeaderMap, field: Option<&str>) -> Result<(), ApiError> {
+        let sent = field
+            .filter(|f| !f.is_empty())
+            .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
+        match sent {
+            Some(s) if same(s, &self.csrf) && cookie(headers, CSRF_COOKIE).is_some() => Ok(()),
+            _ => Err(ApiError::forbidden(
+                "csrf",
+                "This form has expired or did not come from this site: reload the page and try again.",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
+        let account = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) if !token.is_empty() => state.store.session(&token_hash(token)).await?,
+            _ => None,
+        };
+        Ok(Viewer { account, csrf })
+    }
+}
+
+/// Sends sign-in links. The default writes them to the log, so a server without SMTP still
+/// lets people in (the operator passes the link on).
+pub trait SignInMailer: Send + Sync {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        link: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+    /// Whether links leave the machine (false: they are in the server log).
+    fn delivers(&self) -> bool;
+}
+
+pub struct LogMailer;
+
+impl SignInMailer for LogMailer {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        link: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            tracing::info!(
+                to,
+                link,
+                "sign-in link (no SMTP server configured, so it is logged)"
+            );
+            Ok(())
+        })
+    }
+
+    fn delivers(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hashes_fixed() {
+        let (a, b) = (random_token(), random_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn cookies_are_found_among_others() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; pb_session=xyz; b=2"),
+        );
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("xyz"));
+        assert_eq!(cookie(&h, CSRF_COOKIE), None);
+        assert!(same("abc", "abc") && !same("abc", "abd") && !same("abc", "ab"));
+    }
+}
