@@ -52,7 +52,7 @@ settings! {
     /// search is keyword-only and says so.
     model_dir: String = String::new(),
     /// Hybrid search: weight of the cosine similarity against max-normalised BM25 (0 = keyword only, 1 = semantic only).
-    semantic_weight: f32 = 0.7,
+    semantic_weight: f32 = 0.75,
     /// Milliseconds a search waits for its query embedding before answering with keyword results.
     query_embed_timeout_ms: u64 = 1000,
     /// Trending: `score = votes / (age_hours + trending_offset_hours) ^ trending_gravity`.

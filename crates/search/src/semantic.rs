@@ -345,7 +345,7 @@ pub struct Fusion {
 impl Default for Fusion {
     fn default() -> Self {
         Fusion {
-            semantic_weight: 0.7,
+            semantic_weight: 0.75,
             candidates: 100,
         }
     }
@@ -404,7 +404,7 @@ mod tests {
         let fused = fuse(&keyword, &semantic, cos, Fusion::default());
         let order: Vec<_> = fused.iter().map(|f| f.0.clone()).collect();
         assert_eq!(order, [id(2), id(3), id(1)]);
-        // By hand: 2 = 0.7*0.8 + 0.3*0.8 = 0.8
+        // By hand: 2 = 0.75*0.8 + 0.25*0.8 = 0.8
         assert!((fused[0].1 - 0.8).abs() < 1e-6);
     }
 

@@ -735,6 +735,17 @@ pub async fn comment_post(
     Ok(Redirect::to(&back).into_response())
 }
 
+/// `POST /comments/{id}/edit` (the edit form's own address).
+pub async fn comment_edit_post(
+    state: State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    f: Result<Form<CommentForm>, FormRejection>,
+) -> PageResult {
+    comment_post(state, viewer, headers, Path((id, "edit".to_owned())), f).await
+}
+
 // --- Submissions ---
 
 pub async fn submit_form(viewer: Viewer) -> PageResult {

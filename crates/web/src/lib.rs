@@ -172,7 +172,10 @@ pub fn router(state: AppState) -> Router {
             "/submit",
             get(community::submit_form).post(community::submit),
         )
-        .route("/comments/{id}/edit", get(community::comment_edit_form))
+        .route(
+            "/comments/{id}/edit",
+            get(community::comment_edit_form).post(community::comment_edit_post),
+        )
         .route("/comments/{id}/{action}", post(community::comment_post))
         .route("/admin", get(community::admin_page))
         .route("/admin/{action}", post(community::admin_account))

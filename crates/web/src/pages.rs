@@ -66,6 +66,10 @@ impl IntoResponse for PageError {
         );
         let mut r = html_response(body);
         *r.status_mut() = self.0.status;
+        if let Some(secs) = self.0.retry_after {
+            r.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         r
     }
 }

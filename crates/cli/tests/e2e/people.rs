@@ -1,0 +1,292 @@
+//! What tests of the community need: the real `paperboy serve` binary as a child process (so its
+//! log, where sign-in links go without SMTP, can be read), and visitors that keep cookies like a
+//! browser: the CSRF cookie every page sets and the session cookie signing in sets.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue, COOKIE, SET_COOKIE};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::common::*;
+
+/// `paperboy serve` in a child process, with its log lines collected.
+pub struct Process {
+    pub base: String,
+    child: tokio::process::Child,
+    log: Arc<Mutex<Vec<String>>>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Process {
+    /// Starts the binary on port 0 over a new data directory, with `env` (PAPERBOY_* settings).
+    pub async fn start(env: &[(&str, String)]) -> Process {
+        let dir = tempfile::Builder::new()
+            .prefix("paperboy-e2e-proc-")
+            .tempdir()
+            .expect("temporary directory");
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
+        // Only the settings given here: the test's own environment may hold other PAPERBOY_*.
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
+            cmd.env_remove(k);
+        }
+        cmd.arg("serve")
+            .env("PAPERBOY_DATA_DIR", dir.path())
+            .env("PAPERBOY_BIND", "127.0.0.1:0")
+            .env("PAPERBOY_LOG_FORMAT", "json")
+            .env("PAPERBOY_LOG_LEVEL", "info")
+            .env("PAPERBOY_INDEX_POLL_SECONDS", "1")
+            .env("PAPERBOY_MODEL_DIR", dir.path().join("no-model"))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start paperboy serve");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout"))
+                as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stream).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    log.lock().unwrap().push(line);
+                }
+            });
+        }
+        let mut p = Process {
+            base: String::new(),
+            child,
+            log,
+            dir,
+        };
+        let line = p
+            .wait_log("the serving address", |l| {
+                l.contains("paperboy is serving at ")
+            })
+            .await;
+        let url = line
+            .split("serving at ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .expect("an address")
+            .trim_end_matches('/')
+            .to_owned();
+        p.base = url;
+        let http = http();
+        let status = format!("{}/api/status", p.base);
+        poll("the search index caught up", || {
+            let (http, url) = (http.clone(), status.clone());
+            async move {
+                let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
+                (v["search"]["pendingChanges"].as_i64()? == 0
+                    && v["search"]["indexedPapers"].as_u64()? > 0)
+                    .then_some(())
+            }
+        })
+        .await;
+        p
+    }
+
+    /// The first log line matching `pred`, waiting for it.
+    pub async fn wait_log(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self.log.lock().unwrap().iter().find(|l| pred(l)).cloned() {
+                return line;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "gave up waiting for {what}; the log so far:\n{}",
+                self.log.lock().unwrap().join("\n")
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The newest sign-in link logged for `email`.
+    pub async fn sign_in_link(&self, email: &str, after: usize) -> String {
+        let line = poll(&format!("a sign-in link for {email}"), || {
+            let log = self.log.lock().unwrap();
+            let found = log
+                .iter()
+                .skip(after)
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|v| v["fields"]["to"] == email)
+                .filter_map(|v| v["fields"]["link"].as_str().map(str::to_owned))
+                .next_back();
+            async move { found }
+        })
+        .await;
+        line
+    }
+
+    pub fn log_len(&self) -> usize {
+        self.log.lock().unwrap().len()
+    }
+
+    /// Stops the server with SIGTERM and checks that it exits 0.
+    pub async fn stop(mut self) {
+        let pid = self.child.id().expect("running") as i32;
+        // SAFETY: sending a signal to our own child process.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits within the patience")
+            .expect("wait");
+        assert!(status.success(), "paperboy serve exited with {status}");
+    }
+}
+
+/// One person with a cookie jar. Redirects are not followed, so tests see them.
+#[derive(Clone)]
+pub struct Visitor {
+    base: String,
+    http: reqwest::Client,
+    cookies: Arc<Mutex<HashMap<String, String>>>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn location(&self) -> &str {
+        self.headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+impl Visitor {
+    pub fn new(base: &str) -> Visitor {
+        paperboy_ingest::arxiv_api::install_tls_provider();
+        Visitor {
+            base: base.to_owned(),
+            http: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+            cookies: Default::default(),
+        }
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    pub fn csrf(&self) -> String {
+        self.cookie("pb_csrf")
+            .expect("a CSRF cookie (visit a page first)")
+    }
+
+    fn jar_header(&self) -> Option<HeaderValue> {
+        let jar = self.cookies.lock().unwrap();
+        (!jar.is_empty()).then(|| {
+            let s: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            HeaderValue::from_str(&s.join("; ")).unwrap()
+        })
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let req = match self.jar_header() {
+            Some(h) => req.header(COOKIE, h),
+            None => req,
+        };
+        let r = req.send().await.expect("request");
+        for v in r.headers().get_all(SET_COOKIE) {
+            let v = v.to_str().unwrap();
+            let first = v.split(';').next().unwrap();
+            let (k, val) = first.split_once('=').unwrap();
+            let max_age_zero = v.contains("Max-Age=0");
+            let mut jar = self.cookies.lock().unwrap();
+            if max_age_zero {
+                jar.remove(k);
+            } else {
+                jar.insert(k.to_owned(), val.to_owned());
+            }
+        }
+        Reply {
+            status: r.status().as_u16(),
+            headers: r.headers().clone(),
+            body: r.text().await.unwrap_or_default(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        self.send(self.http.get(url)).await
+    }
+
+    /// POSTs a form; `csrf` is added unless the fields carry their own.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if !fields.iter().any(|(k, _)| *k == "csrf") {
+            form.push(("csrf".into(), self.cookie("pb_csrf").unwrap_or_default()));
+        }
+        self.send(self.http.post(format!("{}{path}", self.base)).form(&form))
+            .await
+    }
+
+    /// POSTs a form asking for JSON, as the page's script does.
+    pub async fn post_json(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        form.push(("csrf".into(), self.csrf()));
+        self.send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("accept", "application/json")
+                .form(&form),
+        )
+        .await
+    }
+
+    /// Signs in as `email` through the emailed link (read from the server's log).
+    pub async fn sign_in(&self, server: &Process, email: &str) {
+        self.get("/papers").await;
+        let mark = server.log_len();
+        let r = self.post("/login", &[("email", email)]).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("Check your email"));
+        let link = server.sign_in_link(email, mark).await;
+        let page = self.get(&link).await;
+        assert_eq!(page.status, 200);
+        let token = link
+            .split("token=")
+            .nth(1)
+            .and_then(|t| t.split('&').next())
+            .expect("token in link")
+            .to_owned();
+        let r = self.post("/login/verify", &[("token", &token)]).await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert!(self.cookie("pb_session").is_some(), "signed in");
+    }
+}
