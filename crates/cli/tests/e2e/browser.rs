@@ -318,3 +318,189 @@ async fn a_reader_browses_searches_and_reads_in_chromium() {
         std::panic::resume_unwind(e.into_panic());
     }
 }
+
+/// A member's path in Chromium against the real binary: sign in through the emailed link (from
+/// the server's log), upvote a paper in place (the script, no reload), comment, and find the
+/// paper at the top of trending, where it was not before.
+async fn member_journey(c: Client, server: &crate::people::Process) {
+    let base = server.base.clone();
+    let http = http();
+    let items: Value = http
+        .get(format!("{base}/api/daily_papers?limit=100"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let last = items.as_array().unwrap().last().unwrap();
+    let pid = last["paper"]["id"].as_str().unwrap().to_owned();
+    let upvotes = last["paper"]["upvotes"].as_i64().unwrap();
+    let trending: Value = http
+        .get(format!("{base}/api/trending"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !item_ids(&trending).contains(&pid),
+        "{pid} is not trending before anyone votes"
+    );
+
+    // Sign in: the form, the link from the log, the button on the link's page.
+    c.goto(&format!("{base}/login")).await.expect("open /login");
+    let mark = server.log_len();
+    c.find(Locator::Css("input#email"))
+        .await
+        .expect("the email box")
+        .send_keys("ada@example.org")
+        .await
+        .expect("type");
+    c.find(Locator::Css("form.stack button"))
+        .await
+        .expect("the send button")
+        .click()
+        .await
+        .expect("click");
+    assert!(text_of(&c, "h1").await.contains("Check your email"));
+    let link = server.sign_in_link("ada@example.org", mark).await;
+    c.goto(&link).await.expect("open the link");
+    c.find(Locator::Css("form.stack button"))
+        .await
+        .expect("the sign-in button")
+        .click()
+        .await
+        .expect("click");
+    poll("signed in", || {
+        let c = c.clone();
+        async move {
+            let t = c
+                .find(Locator::Css("nav.account"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            t.contains("ada").then_some(())
+        }
+    })
+    .await;
+
+    // Upvote in place: the count and the pressed state change, the page does not reload.
+    c.goto(&format!("{base}/papers/{pid}"))
+        .await
+        .expect("paper page");
+    c.execute("window.__same_page = true;", vec![])
+        .await
+        .expect("mark the page");
+    c.find(Locator::Css(".paper-vote button.votes"))
+        .await
+        .expect("the vote button")
+        .click()
+        .await
+        .expect("click vote");
+    poll("the vote shows", || {
+        let c = c.clone();
+        async move {
+            let b = c
+                .find(Locator::Css(".paper-vote button.votes"))
+                .await
+                .ok()?;
+            let pressed = b.attr("aria-pressed").await.ok()??;
+            let n = c
+                .find(Locator::Css(".paper-vote .n"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            (pressed == "true" && n == (upvotes + 1).to_string()).then_some(())
+        }
+    })
+    .await;
+    let same = c
+        .execute("return window.__same_page === true;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(same, json!(true), "voting did not reload the page");
+
+    // Comment.
+    c.find(Locator::Css("textarea#comment-body"))
+        .await
+        .expect("the comment box")
+        .send_keys("Worth reading: see $E=mc^2$.")
+        .await
+        .expect("type");
+    c.find(Locator::Css("section.comments form.stack button"))
+        .await
+        .expect("the comment button")
+        .click()
+        .await
+        .expect("click");
+    poll("the comment is shown", || {
+        let c = c.clone();
+        async move {
+            let t = c
+                .find(Locator::Css("ol.comments"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            t.contains("Worth reading").then_some(())
+        }
+    })
+    .await;
+
+    // Trending: the paper is now first.
+    c.goto(&format!("{base}/papers/trending"))
+        .await
+        .expect("trending");
+    let first = c
+        .find(Locator::Css("ol.entries > li:first-child h2 a"))
+        .await
+        .expect("a trending entry")
+        .attr("href")
+        .await
+        .expect("href");
+    assert_eq!(first.as_deref(), Some(format!("/papers/{pid}").as_str()));
+    std::fs::write(
+        screenshot_dir().join("trending-desktop.png"),
+        c.screenshot().await.expect("screenshot"),
+    )
+    .expect("save screenshot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_signs_in_votes_comments_and_sees_trending_in_chromium() {
+    let tools = match tools() {
+        Ok(t) => t,
+        Err(why) => return skip(&why),
+    };
+    let server = crate::people::Process::start(&[]).await;
+    let driver = start_driver(&tools).await;
+    let profile = tempfile::tempdir().expect("browser profile");
+    let client = start_browser(&driver, &tools, profile.path()).await;
+    client
+        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
+            Some(Duration::from_secs(30)),
+            Some(Duration::from_secs(60)),
+            Some(Duration::from_secs(5)),
+        ))
+        .await
+        .expect("timeouts");
+    let server = std::sync::Arc::new(server);
+    let s = server.clone();
+    let c = client.clone();
+    let outcome = tokio::spawn(async move { member_journey(c, &s).await }).await;
+    let _ = client.close().await;
+    drop(driver);
+    if let Ok(server) = std::sync::Arc::try_unwrap(server) {
+        server.stop().await;
+    }
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
