@@ -55,7 +55,7 @@ pub fn spec() -> Value {
                     param("from", "Listed or published on or after", json!({ "type": "string", "format": "date" })),
                     param("to", "Listed or published on or before", json!({ "type": "string", "format": "date" }))
                 ],
-                "responses": with_errors(items)
+                "responses": with_errors(items.clone())
             }},
             "/api/papers": { "get": {
                 "summary": "All papers, newest first, by cursor",
@@ -69,6 +69,16 @@ pub fn spec() -> Value {
                 "summary": "One paper by arXiv id (a version suffix is ignored)",
                 "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "example": "2505.24864" }],
                 "responses": with_errors(json!({ "description": "The paper", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Paper" } } } }))
+            }},
+            "/api/trending": { "get": {
+                "summary": "Trending papers, best first; each item has trendingScore = sum over its votes of 1/(hours since the vote + offset)^gravity (imported votes count at their list time; see /about/ranking)",
+                "parameters": [ param("limit", "Items", limit(100)) ],
+                "responses": with_errors(items.clone())
+            }},
+            "/feeds/{feed}": { "get": {
+                "summary": "RSS 2.0 (.rss) or Atom (.atom): daily, trending, search (?q=), category/{category}, author/{name}",
+                "parameters": [{ "name": "feed", "in": "path", "required": true, "schema": { "type": "string" }, "example": "daily.atom" }],
+                "responses": { "200": { "description": "The feed" }, "404": { "description": "No such feed" } }
             }},
             "/api/status": { "get": { "summary": "Counts and the state of the search index", "responses": { "200": { "description": "Status" } } } },
             "/healthz": { "get": { "summary": "The process is up", "responses": { "200": { "description": "ok" } } } },

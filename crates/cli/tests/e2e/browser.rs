@@ -471,6 +471,36 @@ async fn member_journey(c: Client, server: &crate::people::Process) {
         c.screenshot().await.expect("screenshot"),
     )
     .expect("save screenshot");
+
+    // The browser's own XML parser reads the feeds this page links to.
+    for feed in [
+        "/feeds/trending.atom",
+        "/feeds/trending.rss",
+        "/feeds/daily.atom",
+    ] {
+        let parsed = c
+            .execute_async(
+                "const [url, done] = arguments;
+                 fetch(url).then(r => r.text()).then(t => {
+                   const d = new DOMParser().parseFromString(t, 'application/xml');
+                   done({ error: d.getElementsByTagName('parsererror').length,
+                          items: d.querySelectorAll('entry, item').length,
+                          first: (d.querySelector('entry > id, item > guid') || {}).textContent || '' });
+                 });",
+                vec![json!(feed)],
+            )
+            .await
+            .expect("fetch and parse the feed");
+        assert_eq!(parsed["error"], 0, "{feed} parses");
+        assert!(parsed["items"].as_u64().unwrap() > 0, "{feed} has items");
+        if feed.starts_with("/feeds/trending") {
+            assert_eq!(
+                parsed["first"],
+                format!("https://arxiv.org/abs/{pid}"),
+                "{feed}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
