@@ -462,7 +462,11 @@ async fn fifty_accounts_voting_at_once_leave_exact_counts() {
             let mut votes = 0u64;
             while started.elapsed() < run_for {
                 let id = &ids[k % ids.len()];
-                let up = if (k / ids.len()).is_multiple_of(2) { "1" } else { "0" };
+                let up = if (k / ids.len()).is_multiple_of(2) {
+                    "1"
+                } else {
+                    "0"
+                };
                 let r = v
                     .post_json(&format!("/papers/{id}/vote"), &[("up", up)])
                     .await;
