@@ -115,6 +115,12 @@ pub async fn serve_on(
         paperboy_ingest::arxiv_api::ArxivApi::new(&settings.arxiv_api_url, Duration::from_secs(20))
             .context("the arXiv API client")?;
     state.paper_source = Some(Arc::new(ArxivSource(api)));
+    if let Some(mailer) = mailer(&settings)? {
+        state.mailer = Arc::new(SmtpSignIn {
+            mailer,
+            site: settings.site_name.clone(),
+        });
+    }
     // Background work ends with the server, so that nothing (the index writer's lock above all)
     // outlives it when a server is stopped and started again in one process.
     let background = [
@@ -152,6 +158,46 @@ fn public_url(settings: &Settings, addr: std::net::SocketAddr) -> String {
         format!("http://{addr}")
     } else {
         url.to_owned()
+    }
+}
+
+/// The SMTP mailer, when `smtp_url` is set.
+pub fn mailer(settings: &Settings) -> anyhow::Result<Option<paperboy_mail::Mailer>> {
+    if settings.smtp_url.trim().is_empty() {
+        return Ok(None);
+    }
+    let dir = (!settings.mail_templates_dir.is_empty())
+        .then(|| std::path::PathBuf::from(&settings.mail_templates_dir));
+    Ok(Some(paperboy_mail::Mailer::new(
+        settings.smtp_url.trim(),
+        &settings.mail_from,
+        paperboy_mail::Templates::new(dir.as_deref()),
+    )?))
+}
+
+/// Sign-in links by mail.
+struct SmtpSignIn {
+    mailer: paperboy_mail::Mailer,
+    site: String,
+}
+
+impl paperboy_web::auth::SignInMailer for SmtpSignIn {
+    fn send<'a>(
+        &'a self,
+        to: &'a str,
+        link: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let letter = self
+                .mailer
+                .sign_in_letter(&self.site, to, link, paperboy_web::auth::LINK_MINUTES)
+                .map_err(|e| e.to_string())?;
+            self.mailer.send(&letter).await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn delivers(&self) -> bool {
+        true
     }
 }
 

@@ -66,6 +66,15 @@ settings! {
     public_url: String = String::new(),
     /// Administrators, by email address or username, besides the first account (always one).
     admins: Vec<String> = Vec::new(),
+    /// The SMTP server mail goes through: `smtp://host:25` (plain), `smtp://host:587?tls=required`
+    /// (STARTTLS), `smtps://host:465` (TLS), with `user:password@` before the host for
+    /// authentication. Empty: no mail is sent and sign-in links are written to the log.
+    smtp_url: String = String::new(),
+    /// The sender of paperboy's mail.
+    mail_from: String = "paperboy <paperboy@localhost>".to_string(),
+    /// A folder of mail templates (`sign_in.txt`, `sign_in.html`) that replace the built-in ones.
+    /// Empty: the built-in templates.
+    mail_templates_dir: String = String::new(),
     /// The arXiv API that submissions fetch paper details from.
     arxiv_api_url: String = paperboy_ingest::arxiv_api::DEFAULT_BASE.to_string(),
     /// Abuse limit: sign-in links per email address (and per IP address, times `limit_ip_factor`) per hour.

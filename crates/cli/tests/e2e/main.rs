@@ -10,6 +10,7 @@ mod community;
 mod escaping;
 mod hf_archive;
 mod hf_client;
+mod mail;
 mod page_weight;
 mod people;
 mod semantic;

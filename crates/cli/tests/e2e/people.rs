@@ -130,6 +130,10 @@ impl Process {
         line
     }
 
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.log.lock().unwrap().iter().any(|l| l.contains(needle))
+    }
+
     pub fn log_len(&self) -> usize {
         self.log.lock().unwrap().len()
     }

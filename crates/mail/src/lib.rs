@@ -1,0 +1,296 @@
+//! paperboy's email: messages as data ([`Letter`]: recipient, subject, a plain-text and an HTML
+//! part, extra headers), rendered from template files an operator can override, and sent over
+//! SMTP ([`Mailer`]: lettre, STARTTLS or TLS through rustls, one pooled connection reused for
+//! many mails). It knows nothing of papers or the database: callers give it the values.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail settings: {0}")]
+    Config(String),
+    #[error("template {0}: {1}")]
+    Template(String, String),
+    #[error("building the message: {0}")]
+    Build(String),
+    /// The server refused for now (4xx) or could not be reached: try again later.
+    #[error("temporary failure: {0}")]
+    Temporary(String),
+    /// The server refused for good (5xx).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// Built-in templates; a file of the same name in the operator's template folder wins.
+const BUILT_IN: &[(&str, &str)] = &[
+    ("sign_in.txt", include_str!("../templates/sign_in.txt")),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
+];
+
+/// Template files: `{{name}}` placeholders filled from values (HTML-escaped in `.html` files).
+#[derive(Debug, Clone, Default)]
+pub struct Templates {
+    dir: Option<PathBuf>,
+}
+
+impl Templates {
+    /// Built-in templates, overridden by files in `dir` when given.
+    pub fn new(dir: Option<&Path>) -> Templates {
+        Templates {
+            dir: dir.map(Path::to_owned),
+        }
+    }
+
+    fn source(&self, name: &str) -> Result<String, MailError> {
+        if let Some(dir) = &self.dir {
+            let path = dir.join(name);
+            if path.is_file() {
+                return std::fs::read_to_string(&path)
+                    .map_err(|e| MailError::Template(path.display().to_string(), e.to_string()));
+            }
+        }
+        BUILT_IN
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.to_string())
+            .ok_or_else(|| MailError::Template(name.into(), "no such template".into()))
+    }
+
+    /// Renders `name`; an unknown placeholder is an error (a typo in an override shows at once).
+    pub fn render(&self, name: &str, values: &HashMap<&str, String>) -> Result<String, MailError> {
+        let src = self.source(name)?;
+        let html = name.ends_with(".html");
+        let mut out = String::with_capacity(src.len() + 256);
+        let mut rest = src.as_str();
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find("}}")
+                .ok_or_else(|| MailError::Template(name.into(), "unclosed {{".into()))?;
+            let key = rest[start + 2..start + end].trim();
+            let value = values.get(key).ok_or_else(|| {
+                MailError::Template(name.into(), format!("unknown value {{{{{key}}}}}"))
+            })?;
+            if html {
+                out.push_str(&escape_html(value));
+            } else {
+                out.push_str(value);
+            }
+            rest = &rest[start + end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// One email as data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Letter {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    /// Extra headers (`List-Unsubscribe`, ...). Values with CR or LF are refused.
+    pub headers: Vec<(String, String)>,
+    /// A stable Message-ID (without angle brackets), or a fresh one when `None`.
+    pub message_id: Option<String>,
+}
+
+fn no_breaks(what: &str, s: &str) -> Result<(), MailError> {
+    if s.contains(['\r', '\n']) {
+        Err(MailError::Build(format!("{what} contains a line break")))
+    } else {
+        Ok(())
+    }
+}
+
+impl Letter {
+    /// The message as lettre builds it: multipart/alternative, text first.
+    pub fn message(&self, from: &Mailbox) -> Result<Message, MailError> {
+        no_breaks("the subject", &self.subject)?;
+        let to: Mailbox = self
+            .to
+            .parse()
+            .map_err(|e| MailError::Build(format!("recipient {:?}: {e}", self.to)))?;
+        let mut b = Message::builder()
+            .from(from.clone())
+            .to(to)
+            .subject(self.subject.clone());
+        if let Some(id) = &self.message_id {
+            no_breaks("the Message-ID", id)?;
+            b = b.message_id(Some(format!("<{id}>")));
+        }
+        let mut m = b
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(self.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(self.html.clone()),
+                    ),
+            )
+            .map_err(|e| MailError::Build(e.to_string()))?;
+        for (name, value) in &self.headers {
+            no_breaks(name, name)?;
+            no_breaks(name, value)?;
+            let name = HeaderName::new_from_ascii(name.clone())
+                .map_err(|e| MailError::Build(format!("header {name:?}: {e}")))?;
+            m.headers_mut()
+                .insert_raw(HeaderValue::new(name, value.clone()));
+        }
+        Ok(m)
+    }
+}
+
+/// SMTP delivery. `url` is lettre's: `smtp://host:port` (plain; `?tls=required` for STARTTLS),
+/// `smtps://host:465` (TLS), with `user:password@` for authentication.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    pub templates: Templates,
+}
+
+impl Mailer {
+    pub fn new(url: &str, from: &str, templates: Templates) -> Result<Mailer, MailError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| MailError::Config(format!("smtp_url: {e}")))?
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| MailError::Config(format!("mail_from {from:?}: {e}")))?;
+        Ok(Mailer {
+            transport,
+            from,
+            templates,
+        })
+    }
+
+    /// Sends one letter; the error says whether trying again may help.
+    pub async fn send(&self, letter: &Letter) -> Result<(), MailError> {
+        let message = letter.message(&self.from)?;
+        match self.transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
+            Err(e) => Err(MailError::Temporary(e.to_string())),
+        }
+    }
+
+    /// The sign-in mail.
+    pub fn sign_in_letter(
+        &self,
+        site: &str,
+        to: &str,
+        link: &str,
+        minutes: i64,
+    ) -> Result<Letter, MailError> {
+        let values: HashMap<&str, String> = [
+            ("site", site.to_owned()),
+            ("link", link.to_owned()),
+            ("minutes", minutes.to_string()),
+        ]
+        .into_iter()
+        .collect();
+        Ok(Letter {
+            to: to.to_owned(),
+            subject: format!("Sign in to {site}"),
+            text: self.templates.render("sign_in.txt", &values)?,
+            html: self.templates.render("sign_in.html", &values)?,
+            headers: Vec::new(),
+            message_id: None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values() -> HashMap<&'static str, String> {
+        [
+            ("site", "paperboy".to_string()),
+            ("link", "https://x/?a=1&b=<2>".to_string()),
+            ("minutes", "15".to_string()),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn templates_fill_escape_and_can_be_overridden() {
+        let t = Templates::new(None);
+        let text = t.render("sign_in.txt", &values()).unwrap();
+        assert!(text.contains("https://x/?a=1&b=<2>"));
+        let html = t.render("sign_in.html", &values()).unwrap();
+        assert!(html.contains("https://x/?a=1&amp;b=&lt;2&gt;"));
+        assert!(!html.contains("{{"));
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sign_in.txt"), "Hi from {{site}}: {{link}}").unwrap();
+        let t = Templates::new(Some(dir.path()));
+        assert_eq!(
+            t.render("sign_in.txt", &values()).unwrap(),
+            "Hi from paperboy: https://x/?a=1&b=<2>"
+        );
+        std::fs::write(dir.path().join("sign_in.txt"), "{{sight}}").unwrap();
+        assert!(
+            t.render("sign_in.txt", &values()).is_err(),
+            "a typo is an error"
+        );
+    }
+
+    #[test]
+    fn header_injection_is_refused() {
+        let from: Mailbox = "paperboy <pb@example.org>".parse().unwrap();
+        let mut l = Letter {
+            to: "a@example.org".into(),
+            subject: "Hello".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+            headers: vec![("List-Unsubscribe".into(), "<https://x/u>".into())],
+            message_id: Some("digest.1.2026-11-28@paperboy".into()),
+        };
+        let m = l.message(&from).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(
+            raw.contains("Message-ID: <digest.1.2026-11-28@paperboy>"),
+            "{raw}"
+        );
+        assert!(raw.contains("List-Unsubscribe: <https://x/u>"));
+        assert!(raw.contains("multipart/alternative"));
+        l.subject = "Hi\r\nBcc: victim@example.org".into();
+        assert!(l.message(&from).is_err());
+        l.subject = "Hi".into();
+        l.headers = vec![("X-Topic".into(), "a\nBcc: b@example.org".into())];
+        assert!(l.message(&from).is_err());
+        l.headers.clear();
+        l.to = "a@example.org\r\nBcc: b@example.org".into();
+        assert!(l.message(&from).is_err());
+    }
+}
