@@ -106,3 +106,71 @@ pub struct TrendInput {
     pub listed_at: Option<DateTime<Utc>>,
     pub votes: Vec<DateTime<Utc>>,
 }
+
+/// How often a subscriber gets a digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frequency {
+    /// Every weekday morning.
+    Daily,
+    /// Monday mornings.
+    Weekly,
+}
+
+impl Frequency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Frequency::Daily => "daily",
+            Frequency::Weekly => "weekly",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Frequency> {
+        match s {
+            "daily" => Some(Frequency::Daily),
+            "weekly" => Some(Frequency::Weekly),
+            _ => None,
+        }
+    }
+}
+
+/// What a subscriber follows besides trending papers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Topics {
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub searches: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: i64,
+    pub email: String,
+    pub account_id: Option<i64>,
+    pub frequency: Frequency,
+    pub topics: Topics,
+    pub created_at: DateTime<Utc>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
+    pub bouncing: bool,
+    pub last_period: Option<String>,
+}
+
+impl Subscription {
+    /// Confirmed, not unsubscribed, not bouncing: digests go to it.
+    pub fn active(&self) -> bool {
+        self.confirmed_at.is_some() && self.unsubscribed_at.is_none() && !self.bouncing
+    }
+}
+
+/// What a sign-up did. The web layer answers the same whatever it was, so that the answer does not
+/// tell whether an address is subscribed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignUp {
+    /// A confirmation mail should go to the address now.
+    SendConfirmation(Subscription),
+    /// Nothing to send (already confirmed, or a confirmation went out within the hour).
+    Quiet(Subscription),
+}

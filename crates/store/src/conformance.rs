@@ -496,6 +496,103 @@ pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
     assert!(!store.delete_comment(c.id).await.unwrap());
 }
 
+pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Store>) {
+    use crate::{Frequency, SignUp, Topics};
+    let now = at("2026-01-01T10:00:00Z");
+    let a = store.secret("links").await.unwrap();
+    assert_eq!(a.len(), 64);
+    assert_eq!(
+        store.secret("links").await.unwrap(),
+        a,
+        "made once, then kept"
+    );
+    assert_ne!(store.secret("other").await.unwrap(), a);
+
+    let topics = Topics {
+        categories: vec!["cs.CL".into()],
+        authors: vec![],
+        searches: vec!["diffusion".into()],
+    };
+    let first = store
+        .sign_up("Ada@Example.org", Frequency::Daily, &topics, None, now)
+        .await
+        .unwrap();
+    let SignUp::SendConfirmation(sub) = first else {
+        panic!("a new address gets a confirmation: {first:?}")
+    };
+    assert_eq!(sub.email, "ada@example.org");
+    assert!(!sub.active(), "nothing is sent before confirmation");
+    // Signing up again within the hour mails nothing more.
+    let again = store
+        .sign_up(
+            "ada@example.org",
+            Frequency::Weekly,
+            &topics,
+            None,
+            now + chrono::Duration::minutes(5),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(again, SignUp::Quiet(ref s) if s.id == sub.id && s.frequency == Frequency::Weekly)
+    );
+    let later = store
+        .sign_up(
+            "ada@example.org",
+            Frequency::Weekly,
+            &topics,
+            None,
+            now + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(later, SignUp::SendConfirmation(_)),
+        "an hour later it may be mailed again"
+    );
+
+    assert!(store.confirm_subscription(sub.id, now).await.unwrap());
+    let s = store.subscription(sub.id).await.unwrap().unwrap();
+    assert!(s.active());
+    assert_eq!(s.topics, topics);
+    let quiet = store
+        .sign_up(
+            "ada@example.org",
+            Frequency::Daily,
+            &Topics::default(),
+            None,
+            now + chrono::Duration::hours(5),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(quiet, SignUp::Quiet(ref s) if s.active()),
+        "confirmed: no new mail"
+    );
+
+    assert!(store.unsubscribe(sub.id, now).await.unwrap());
+    assert!(!store.subscription(sub.id).await.unwrap().unwrap().active());
+    assert!(
+        !store.confirm_subscription(sub.id, now).await.unwrap(),
+        "a used confirmation does not resubscribe"
+    );
+    let back = store
+        .sign_up(
+            "ada@example.org",
+            Frequency::Daily,
+            &Topics::default(),
+            None,
+            now + chrono::Duration::hours(9),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(back, SignUp::SendConfirmation(ref s) if !s.active()),
+        "coming back needs confirming again"
+    );
+    assert!(store.subscription(999).await.unwrap().is_none());
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -534,6 +631,11 @@ macro_rules! conformance {
             async fn submissions_comments_and_moderation() {
                 let (store, _dir) = $make;
                 super::submissions_comments_and_moderation(store).await;
+            }
+            #[tokio::test]
+            async fn subscriptions_need_confirmation_and_end_at_once() {
+                let (store, _dir) = $make;
+                super::subscriptions_need_confirmation_and_end_at_once(store).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

@@ -14,8 +14,8 @@ pub mod community;
 pub mod sqlite;
 
 pub use community::{
-    Account, AuditEntry, Comment, Moderation, ModerationQueue, SubmitOutcome, TrendInput,
-    VoteOutcome,
+    Account, AuditEntry, Comment, Frequency, Moderation, ModerationQueue, SignUp, SubmitOutcome,
+    Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -259,6 +259,33 @@ pub trait Store: Send + Sync + 'static {
 
     /// Trending inputs of papers listed or voted for since `since`.
     async fn trend_inputs(&self, since: DateTime<Utc>) -> Result<Vec<TrendInput>>;
+
+    // --- Digests ---
+
+    /// A server-wide secret (64 hex digits), made on first use and kept: it signs links.
+    async fn secret(&self, name: &str) -> Result<String>;
+    /// Records a sign-up (new, or new preferences for a known address). A confirmation is due
+    /// when the address is unconfirmed and none was sent in the last hour; re-subscribing after
+    /// unsubscribing needs a new confirmation.
+    async fn sign_up(
+        &self,
+        email: &str,
+        frequency: Frequency,
+        topics: &Topics,
+        account_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<SignUp>;
+    async fn subscription(&self, id: i64) -> Result<Option<Subscription>>;
+    /// Confirms an address (double opt-in); false when there is no such subscription.
+    async fn confirm_subscription(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    async fn update_subscription(
+        &self,
+        id: i64,
+        frequency: Frequency,
+        topics: &Topics,
+    ) -> Result<bool>;
+    /// Ends a subscription at once: nothing is sent to it after this returns.
+    async fn unsubscribe(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
 
     async fn stats(&self) -> Result<StoreStats>;
     /// Writes a consistent copy of the whole database to `dest` (which must not exist).

@@ -7,8 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{day_str, from_json, parse_day};
 use crate::{
-    Account, AuditEntry, Comment, Moderation, ModerationQueue, Result, StoreError, SubmitOutcome,
-    TrendInput, VoteOutcome,
+    Account, AuditEntry, Comment, Frequency, Moderation, ModerationQueue, Result, SignUp,
+    StoreError, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -615,6 +615,184 @@ pub(super) fn trend_inputs(conn: &Connection, since: DateTime<Utc>) -> Result<Ve
         });
     }
     Ok(out)
+}
+
+// --- Digests (migration 0004) ---
+
+pub(super) fn secret(conn: &mut Connection, name: &str, fresh: &str) -> Result<String> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT INTO settings_kv (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING",
+        params![format!("secret:{name}"), fresh],
+    )?;
+    let v: String = tx.query_row(
+        "SELECT value FROM settings_kv WHERE name = ?1",
+        [format!("secret:{name}")],
+        |r| r.get(0),
+    )?;
+    tx.commit()?;
+    Ok(v)
+}
+
+const SUB_COLUMNS: &str = "id, email, account_id, frequency, topics, created_at, confirmed_at,
+    unsubscribed_at, bouncing, last_period";
+
+type SubRow = (
+    i64,
+    String,
+    Option<i64>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    bool,
+    Option<String>,
+);
+
+fn sub_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+fn finish_sub(row: SubRow) -> Result<Subscription> {
+    let (id, email, account_id, freq, topics, created, confirmed, unsub, bouncing, last) = row;
+    Ok(Subscription {
+        id,
+        email,
+        account_id,
+        frequency: Frequency::parse(&freq)
+            .ok_or_else(|| StoreError::Corrupt(format!("frequency {freq:?}")))?,
+        topics: from_json(&topics)?,
+        created_at: parse_ts(&created)?,
+        confirmed_at: confirmed.as_deref().map(parse_ts).transpose()?,
+        unsubscribed_at: unsub.as_deref().map(parse_ts).transpose()?,
+        bouncing,
+        last_period: last,
+    })
+}
+
+pub(super) fn subscription_where(
+    conn: &Connection,
+    clause: &str,
+    value: &dyn rusqlite::ToSql,
+) -> Result<Option<Subscription>> {
+    conn.prepare_cached(&format!(
+        "SELECT {SUB_COLUMNS} FROM subscriptions WHERE {clause}"
+    ))?
+    .query_row([value], sub_row)
+    .optional()?
+    .map(finish_sub)
+    .transpose()
+}
+
+pub(super) fn sign_up(
+    conn: &mut Connection,
+    email: &str,
+    frequency: Frequency,
+    topics: &Topics,
+    account_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<SignUp> {
+    let email = email.trim().to_lowercase();
+    let topics = super::to_json(topics);
+    let tx = conn.transaction()?;
+    let existing = subscription_where(&tx, "email = ?1", &email)?;
+    let id = match &existing {
+        None => {
+            tx.execute(
+                "INSERT INTO subscriptions (email, account_id, frequency, topics, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![email, account_id, frequency.as_str(), topics, ts(now)],
+            )?;
+            tx.last_insert_rowid()
+        }
+        Some(s) => {
+            // New preferences; an unsubscribed address starts over and must confirm again.
+            tx.execute(
+                "UPDATE subscriptions SET frequency = ?2, topics = ?3,
+                    account_id = COALESCE(?4, account_id),
+                    confirmed_at = CASE WHEN unsubscribed_at IS NULL THEN confirmed_at END,
+                    unsubscribed_at = NULL
+                 WHERE id = ?1",
+                params![s.id, frequency.as_str(), topics, account_id],
+            )?;
+            s.id
+        }
+    };
+    let confirm_sent: Option<String> = tx.query_row(
+        "SELECT confirm_sent_at FROM subscriptions WHERE id = ?1",
+        [id],
+        |r| r.get(0),
+    )?;
+    let sub = subscription_where(&tx, "id = ?1", &id)?.expect("just written");
+    let recently = confirm_sent
+        .as_deref()
+        .map(parse_ts)
+        .transpose()?
+        .is_some_and(|t| now - t < chrono::Duration::hours(1));
+    let due = sub.confirmed_at.is_none() && !recently;
+    if due {
+        tx.execute(
+            "UPDATE subscriptions SET confirm_sent_at = ?2 WHERE id = ?1",
+            params![id, ts(now)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(if due {
+        SignUp::SendConfirmation(sub)
+    } else {
+        SignUp::Quiet(sub)
+    })
+}
+
+pub(super) fn confirm_subscription(
+    conn: &mut Connection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, ?2), bouncing = 0
+         WHERE id = ?1 AND unsubscribed_at IS NULL",
+        params![id, ts(now)],
+    )? > 0)
+}
+
+pub(super) fn update_subscription(
+    conn: &mut Connection,
+    id: i64,
+    frequency: Frequency,
+    topics: &Topics,
+) -> Result<bool> {
+    Ok(conn.execute(
+        "UPDATE subscriptions SET frequency = ?2, topics = ?3 WHERE id = ?1",
+        params![id, frequency.as_str(), super::to_json(topics)],
+    )? > 0)
+}
+
+pub(super) fn unsubscribe(conn: &mut Connection, id: i64, now: DateTime<Utc>) -> Result<bool> {
+    let tx = conn.transaction()?;
+    let n = tx.execute(
+        "UPDATE subscriptions SET unsubscribed_at = COALESCE(unsubscribed_at, ?2) WHERE id = ?1",
+        params![id, ts(now)],
+    )?;
+    // Mail recorded but not yet sent is not sent.
+    tx.execute(
+        "UPDATE outbox SET status = 'cancelled' WHERE subscription_id = ?1 AND status = 'pending'",
+        [id],
+    )?;
+    tx.commit()?;
+    Ok(n > 0)
 }
 
 #[cfg(test)]

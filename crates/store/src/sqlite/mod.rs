@@ -10,8 +10,9 @@ use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::{
-    Account, AuditEntry, Change, Comment, Listed, ListingFilter, Moderation, ModerationQueue,
-    PaperView, Result, Store, StoreError, StoreStats, SubmitOutcome, TrendInput, VoteOutcome,
+    Account, AuditEntry, Change, Comment, Frequency, Listed, ListingFilter, Moderation,
+    ModerationQueue, PaperView, Result, SignUp, Store, StoreError, StoreStats, SubmitOutcome,
+    Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -19,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_embeddings.sql"),
     include_str!("0003_community.sql"),
+    include_str!("0004_digests.sql"),
 ];
 
 mod community;
@@ -757,6 +759,57 @@ impl Store for SqliteStore {
 
     async fn trend_inputs(&self, since: DateTime<Utc>) -> Result<Vec<TrendInput>> {
         self.read(move |c| community::trend_inputs(c, since)).await
+    }
+
+    async fn secret(&self, name: &str) -> Result<String> {
+        let name = name.to_owned();
+        let fresh: String = {
+            let mut b = [0u8; 32];
+            getrandom::fill(&mut b)
+                .map_err(|e| StoreError::Config(format!("random source: {e}")))?;
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        };
+        self.write(move |c| community::secret(c, &name, &fresh))
+            .await
+    }
+
+    async fn sign_up(
+        &self,
+        email: &str,
+        frequency: Frequency,
+        topics: &Topics,
+        account_id: Option<i64>,
+        now: DateTime<Utc>,
+    ) -> Result<SignUp> {
+        let (e, t) = (email.to_owned(), topics.clone());
+        self.write(move |c| community::sign_up(c, &e, frequency, &t, account_id, now))
+            .await
+    }
+
+    async fn subscription(&self, id: i64) -> Result<Option<Subscription>> {
+        self.read(move |c| community::subscription_where(c, "id = ?1", &id))
+            .await
+    }
+
+    async fn confirm_subscription(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        self.write(move |c| community::confirm_subscription(c, id, now))
+            .await
+    }
+
+    async fn update_subscription(
+        &self,
+        id: i64,
+        frequency: Frequency,
+        topics: &Topics,
+    ) -> Result<bool> {
+        let t = topics.clone();
+        self.write(move |c| community::update_subscription(c, id, frequency, &t))
+            .await
+    }
+
+    async fn unsubscribe(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        self.write(move |c| community::unsubscribe(c, id, now))
+            .await
     }
 
     async fn stats(&self) -> Result<StoreStats> {
