@@ -181,7 +181,7 @@ struct SmtpSignIn {
     site: String,
 }
 
-impl paperboy_web::auth::SignInMailer for SmtpSignIn {
+impl paperboy_web::auth::Postman for SmtpSignIn {
     fn send<'a>(
         &'a self,
         to: &'a str,
@@ -191,6 +191,35 @@ impl paperboy_web::auth::SignInMailer for SmtpSignIn {
             let letter = self
                 .mailer
                 .sign_in_letter(&self.site, to, link, paperboy_web::auth::LINK_MINUTES)
+                .map_err(|e| e.to_string())?;
+            self.mailer.send(&letter).await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn confirm_subscription<'a>(
+        &'a self,
+        to: &'a str,
+        link: &'a str,
+        frequency: &'a str,
+        topics: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let values: std::collections::HashMap<&str, String> = [
+                ("site", self.site.clone()),
+                ("confirm", link.to_owned()),
+                ("frequency", frequency.to_owned()),
+                ("topics", topics.to_owned()),
+            ]
+            .into_iter()
+            .collect();
+            let letter = self
+                .mailer
+                .letter(
+                    "confirm",
+                    to,
+                    &format!("Confirm your {} digest", self.site),
+                    &values,
+                )
                 .map_err(|e| e.to_string())?;
             self.mailer.send(&letter).await.map_err(|e| e.to_string())
         })

@@ -30,6 +30,8 @@ pub enum MailError {
 const BUILT_IN: &[(&str, &str)] = &[
     ("sign_in.txt", include_str!("../templates/sign_in.txt")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
+    ("confirm.txt", include_str!("../templates/confirm.txt")),
+    ("confirm.html", include_str!("../templates/confirm.html")),
 ];
 
 /// Template files: `{{name}}` placeholders filled from values (HTML-escaped in `.html` files).
@@ -200,6 +202,24 @@ impl Mailer {
             Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
             Err(e) => Err(MailError::Temporary(e.to_string())),
         }
+    }
+
+    /// A letter from the `{name}.txt` and `{name}.html` templates.
+    pub fn letter(
+        &self,
+        name: &str,
+        to: &str,
+        subject: &str,
+        values: &HashMap<&str, String>,
+    ) -> Result<Letter, MailError> {
+        Ok(Letter {
+            to: to.to_owned(),
+            subject: subject.to_owned(),
+            text: self.templates.render(&format!("{name}.txt"), values)?,
+            html: self.templates.render(&format!("{name}.html"), values)?,
+            headers: Vec::new(),
+            message_id: None,
+        })
     }
 
     /// The sign-in mail.

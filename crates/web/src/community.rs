@@ -110,7 +110,7 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
-fn valid_email(e: &str) -> bool {
+pub fn valid_email(e: &str) -> bool {
     let Some((local, domain)) = e.split_once('@') else {
         return false;
     };

@@ -30,6 +30,7 @@ pub mod openapi;
 pub mod pages;
 pub mod query;
 pub mod render;
+pub mod subscribe;
 
 pub use error::ApiError;
 
@@ -119,7 +120,7 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub limiter: Arc<limits::Limiter>,
     /// Sends sign-in links (to the log until SMTP is configured).
-    pub mailer: Arc<dyn auth::SignInMailer>,
+    pub mailer: Arc<dyn auth::Postman>,
     /// Fetches submitted papers' metadata; without one, only known papers can be submitted.
     pub paper_source: Option<Arc<dyn community::PaperSource>>,
 }
@@ -180,6 +181,22 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(community::admin_page))
         .route("/admin/{action}", post(community::admin_account))
         .route("/about/ranking", get(community::ranking_page))
+        .route(
+            "/subscribe",
+            get(subscribe::subscribe_form).post(subscribe::subscribe),
+        )
+        .route(
+            "/subscription",
+            get(subscribe::manage_form).post(subscribe::manage),
+        )
+        .route(
+            "/subscription/confirm",
+            get(subscribe::confirm_form).post(subscribe::confirm),
+        )
+        .route(
+            "/subscription/unsubscribe",
+            get(subscribe::manage_form).post(subscribe::unsubscribe),
+        )
         .route("/feeds/{*path}", get(feeds::feed))
         .route("/api/trending", get(api::trending))
         .route(

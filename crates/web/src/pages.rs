@@ -152,6 +152,7 @@ pub(crate) fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                 }
                 main #main { (main) }
                 footer.site {
+                    p.subscribe { a href="/subscribe" { "Get trending papers in your email inbox" } }
                     p { "Paper metadata from arXiv and Hugging Face Daily Papers. "
                         a href="/about/ranking" { "How ranking works" } " · "
                         @if let Some(f) = &frame.feed { a href={ (f) ".atom" } { "Feed of this page" } " · " }

@@ -171,3 +171,113 @@ async fn sign_in_links_arrive_by_real_smtp() {
     );
     server.stop().await;
 }
+
+/// The link in a mail's text part that contains `marker`.
+fn link_in(mail: &Value, marker: &str) -> String {
+    mail["text"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .find(|w| w.contains(marker))
+        .unwrap_or_else(|| panic!("no {marker} link in {}", mail["text"]))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() {
+    let Some(smtp) = SmtpServer::start().await else {
+        return;
+    };
+    let server = Process::start(&[("PAPERBOY_SMTP_URL", smtp.url())]).await;
+    let v = Visitor::new(&server.base);
+    let page = v.get("/papers").await.body;
+    assert!(
+        page.contains("Get trending papers in your email inbox"),
+        "offered on every page"
+    );
+    let form = [
+        ("email", "reader@example.org"),
+        ("frequency", "weekly"),
+        ("categories", "cs.CL, cs.LG"),
+        ("searches", "diffusion models"),
+    ];
+    let first = v.post("/subscribe", &form).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let mail = poll("the confirmation mail", || {
+        let smtp = &smtp;
+        async move { smtp.messages().await.into_iter().next() }
+    })
+    .await;
+    assert_eq!(mail["to"], "reader@example.org");
+    assert!(mail["text"].as_str().unwrap().contains("weekly"));
+    assert!(mail["html"].as_str().unwrap().contains("cs.CL, cs.LG"));
+    let confirm = link_in(&mail, "/subscription/confirm?t=");
+
+    // Asking again within the hour mails nothing more, and the answer is the same.
+    let again = v.post("/subscribe", &form).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.body.replace(&v.csrf(), ""),
+        first.body.replace(&v.csrf(), ""),
+        "the answer does not tell whether the address was known"
+    );
+
+    // A changed byte in the link is refused.
+    let t = confirm.split("t=").nth(1).unwrap().to_owned();
+    let mut bad = t.clone().into_bytes();
+    let last = bad.len() - 1;
+    bad[last] = if bad[last] == b'0' { b'1' } else { b'0' };
+    let bad = String::from_utf8(bad).unwrap();
+    assert_eq!(
+        v.get(&format!("/subscription/confirm?t={bad}"))
+            .await
+            .status,
+        403
+    );
+    let forged = format!(
+        "{}{}",
+        (t.split('.').next().unwrap().parse::<i64>().unwrap() + 1),
+        &t[t.find('.').unwrap()..]
+    );
+    assert_eq!(
+        v.get(&format!("/subscription/confirm?t={forged}"))
+            .await
+            .status,
+        403,
+        "another id"
+    );
+
+    assert_eq!(v.get(&confirm).await.status, 200);
+    let r = v.post(&format!("/subscription/confirm?t={t}"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let manage = r
+        .body
+        .split("href=\"")
+        .find(|s| s.contains("/subscription?t="))
+        .and_then(|s| s.split('"').next())
+        .expect("a link to the preferences")
+        .to_owned();
+    let prefs = v.get(&manage).await.body;
+    assert!(prefs.contains("cs.CL, cs.LG") && prefs.contains("diffusion models"));
+    assert_eq!(smtp.messages().await.len(), 1, "one mail in all so far");
+
+    // One-click unsubscribe as a mail client does it (RFC 8058): a bare POST, no cookies.
+    let mt = manage.split("t=").nth(1).unwrap();
+    let r = http()
+        .post(format!("{}/subscription/unsubscribe?t={mt}", server.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(v.get(&manage).await.body.contains("You are unsubscribed"));
+    let r = http()
+        .post(format!("{}/subscription/unsubscribe?t={bad}", server.base))
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a tampered unsubscribe link is refused");
+    server.stop().await;
+}
