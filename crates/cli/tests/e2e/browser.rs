@@ -290,14 +290,20 @@ async fn journey(c: Client, server: Api) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_reader_browses_searches_and_reads_in_chromium() {
+/// Runs `journey` in a fresh headless Chromium, as its own task so that a failed assertion still
+/// closes the browser and chromedriver; the panic is passed on afterwards. None without the tools.
+async fn in_chromium<F, Fut>(journey: F) -> Option<()>
+where
+    F: FnOnce(Client) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let tools = match tools() {
         Ok(t) => t,
-        Err(why) => return skip(&why),
+        Err(why) => {
+            skip(&why);
+            return None;
+        }
     };
-    let (dir, settings) = temp_settings(true);
-    let server = Server::start(settings).await.owning(dir);
     let driver = start_driver(&tools).await;
     let profile = tempfile::tempdir().expect("browser profile");
     let client = start_browser(&driver, &tools, profile.path()).await;
@@ -309,14 +315,25 @@ async fn a_reader_browses_searches_and_reads_in_chromium() {
         ))
         .await
         .expect("timeouts");
-    // The journey runs as its own task so that a failed assertion still closes the browser.
-    let outcome = tokio::spawn(journey(client.clone(), server.api.clone())).await;
+    let outcome = tokio::spawn(journey(client.clone())).await;
     let _ = client.close().await;
     drop(driver);
-    server.stop().await;
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }
+    Some(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_browses_searches_and_reads_in_chromium() {
+    if let Err(why) = tools() {
+        return skip(&why);
+    }
+    let (dir, settings) = temp_settings(true);
+    let server = Server::start(settings).await.owning(dir);
+    let api = server.api.clone();
+    in_chromium(move |c| journey(c, api)).await;
+    server.stop().await;
 }
 
 /// A member's path in Chromium against the real binary: sign in through the emailed link (from
@@ -505,32 +522,13 @@ async fn member_journey(c: Client, server: &crate::people::Process) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_signs_in_votes_comments_and_sees_trending_in_chromium() {
-    let tools = match tools() {
-        Ok(t) => t,
-        Err(why) => return skip(&why),
-    };
-    let server = crate::people::Process::start(&[]).await;
-    let driver = start_driver(&tools).await;
-    let profile = tempfile::tempdir().expect("browser profile");
-    let client = start_browser(&driver, &tools, profile.path()).await;
-    client
-        .update_timeouts(fantoccini::wd::TimeoutConfiguration::new(
-            Some(Duration::from_secs(30)),
-            Some(Duration::from_secs(60)),
-            Some(Duration::from_secs(5)),
-        ))
-        .await
-        .expect("timeouts");
-    let server = std::sync::Arc::new(server);
+    if let Err(why) = tools() {
+        return skip(&why);
+    }
+    let server = std::sync::Arc::new(crate::people::Process::start(&[]).await);
     let s = server.clone();
-    let c = client.clone();
-    let outcome = tokio::spawn(async move { member_journey(c, &s).await }).await;
-    let _ = client.close().await;
-    drop(driver);
+    in_chromium(move |c| async move { member_journey(c, &s).await }).await;
     if let Ok(server) = std::sync::Arc::try_unwrap(server) {
         server.stop().await;
-    }
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
     }
 }
