@@ -12,5 +12,7 @@ mod hf_archive;
 mod hf_client;
 mod mail;
 mod page_weight;
+// Shared with tests/race.rs, which uses parts this binary does not.
+#[allow(dead_code)]
 mod people;
 mod semantic;

@@ -48,8 +48,12 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut writer = connect(path)?;
+        let mut writer = connect(path, true)?;
         migrate(&mut writer)?;
+        // Writes take the write lock when they begin. A deferred transaction that reads first
+        // and writes later can be refused with SQLITE_BUSY at once (no waiting) when its snapshot
+        // is stale; 50 accounts voting at once found that.
+        writer.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
@@ -68,7 +72,7 @@ impl SqliteStore {
             let conn = inner.readers.lock().expect("reader pool").pop();
             let conn = match conn {
                 Some(c) => c,
-                None => connect(&inner.path)?,
+                None => connect(&inner.path, false)?,
             };
             let out = f(&conn);
             let mut pool = inner.readers.lock().expect("reader pool");
@@ -95,15 +99,19 @@ impl SqliteStore {
     }
 }
 
-fn connect(path: &Path) -> Result<Connection> {
+/// Opens a connection. Only the writer sets WAL mode (it is stored in the file): a reader opened
+/// under load must not ask for a journal-mode change, which can meet a busy database.
+fn connect(path: &Path, writer: bool) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if writer {
+        conn.execute_batch("PRAGMA journal_mode = WAL;")?;
+    }
     conn.execute_batch(
-        "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
+        "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;",
