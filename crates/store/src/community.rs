@@ -174,3 +174,37 @@ pub enum SignUp {
     /// Nothing to send (already confirmed, or a confirmation went out within the hour).
     Quiet(Subscription),
 }
+
+/// One composed mail waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub subscription_id: i64,
+    /// The message as the mail crate serialised it (sent byte for byte the same on retries).
+    pub message: String,
+    pub attempts: i64,
+}
+
+/// What became of one attempt to send an outbox mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    Sent,
+    /// Try again at that time.
+    Retry(DateTime<Utc>, String),
+    /// Given up; `bounce` marks the address as bouncing.
+    Failed {
+        error: String,
+        bounce: bool,
+    },
+}
+
+/// Counts for the status page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailStats {
+    pub subscribers: u64,
+    pub confirmed: u64,
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub last_period: Option<String>,
+}

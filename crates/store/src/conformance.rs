@@ -593,6 +593,132 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
     assert!(store.subscription(999).await.unwrap().is_none());
 }
 
+pub async fn digests_are_recorded_once_and_delivered_or_given_up(store: Arc<dyn Store>) {
+    use crate::{Delivery, Frequency, SignUp, Topics};
+    let now = at("2026-01-05T07:00:00Z");
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let SignUp::SendConfirmation(s) = store
+            .sign_up(
+                &format!("r{n}@x.org"),
+                Frequency::Daily,
+                &Topics::default(),
+                None,
+                now,
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("new address")
+        };
+        store.confirm_subscription(s.id, now).await.unwrap();
+        ids.push(s.id);
+    }
+    store
+        .sign_up(
+            "weekly@x.org",
+            Frequency::Weekly,
+            &Topics::default(),
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let due = store
+        .due_subscriptions(Frequency::Daily, "2026-01-05", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 3, "confirmed daily subscribers only");
+    let paper = ArxivId::parse("2501.00001").unwrap();
+    assert!(store
+        .record_digest(
+            ids[0],
+            "2026-01-05",
+            "d.1@pb",
+            "msg",
+            std::slice::from_ref(&paper),
+            now
+        )
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .record_digest(ids[0], "2026-01-05", "d.1@pb", "other", &[], now)
+            .await
+            .unwrap(),
+        "a period is recorded once"
+    );
+    assert_eq!(
+        store
+            .sent_before(ids[0], std::slice::from_ref(&paper))
+            .await
+            .unwrap(),
+        vec![true]
+    );
+    assert_eq!(
+        store
+            .sent_before(ids[1], std::slice::from_ref(&paper))
+            .await
+            .unwrap(),
+        vec![false]
+    );
+    let due = store
+        .due_subscriptions(Frequency::Daily, "2026-01-05", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2, "recorded subscribers are no longer due");
+    store
+        .record_digest(ids[1], "2026-01-05", "d.2@pb", "msg2", &[], now)
+        .await
+        .unwrap();
+    store
+        .record_digest(ids[2], "2026-01-05", "d.3@pb", "msg3", &[], now)
+        .await
+        .unwrap();
+
+    let mail = store.due_mail(now, 10).await.unwrap();
+    assert_eq!(mail.len(), 3);
+    assert_eq!(mail[0].message, "msg");
+    store
+        .mark_mail(mail[0].id, Delivery::Sent, now)
+        .await
+        .unwrap();
+    let later = now + chrono::Duration::minutes(5);
+    store
+        .mark_mail(
+            mail[1].id,
+            Delivery::Retry(later, "451 try later".into()),
+            now,
+        )
+        .await
+        .unwrap();
+    store
+        .mark_mail(
+            mail[2].id,
+            Delivery::Failed {
+                error: "550 no such user".into(),
+                bounce: true,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(
+        store.due_mail(now, 10).await.unwrap().is_empty(),
+        "the retry waits"
+    );
+    let retry = store.due_mail(later, 10).await.unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].attempts, 1);
+    assert!(store.subscription(ids[2]).await.unwrap().unwrap().bouncing);
+    // Unsubscribing cancels what is still pending.
+    store.unsubscribe(ids[1], later).await.unwrap();
+    assert!(store.due_mail(later, 10).await.unwrap().is_empty());
+    let stats = store.mail_stats().await.unwrap();
+    assert_eq!((stats.sent, stats.failed, stats.pending), (1, 1, 0));
+    assert_eq!(stats.last_period.as_deref(), Some("2026-01-05"));
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -636,6 +762,11 @@ macro_rules! conformance {
             async fn subscriptions_need_confirmation_and_end_at_once() {
                 let (store, _dir) = $make;
                 super::subscriptions_need_confirmation_and_end_at_once(store).await;
+            }
+            #[tokio::test]
+            async fn digests_are_recorded_once_and_delivered_or_given_up() {
+                let (store, _dir) = $make;
+                super::digests_are_recorded_once_and_delivered_or_given_up(store).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

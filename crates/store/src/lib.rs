@@ -14,8 +14,8 @@ pub mod community;
 pub mod sqlite;
 
 pub use community::{
-    Account, AuditEntry, Comment, Frequency, Moderation, ModerationQueue, SignUp, SubmitOutcome,
-    Subscription, Topics, TrendInput, VoteOutcome,
+    Account, AuditEntry, Comment, Delivery, Frequency, MailStats, Moderation, ModerationQueue,
+    OutboxMail, SignUp, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -286,6 +286,32 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<bool>;
     /// Ends a subscription at once: nothing is sent to it after this returns.
     async fn unsubscribe(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
+    /// Active subscriptions of `frequency` without a digest for `period` yet, by id after `after`.
+    async fn due_subscriptions(
+        &self,
+        frequency: Frequency,
+        period: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Subscription>>;
+    /// Which of `papers` this subscriber was sent before.
+    async fn sent_before(&self, subscription: i64, papers: &[ArxivId]) -> Result<Vec<bool>>;
+    /// Records one subscriber's digest for a period, in one transaction: the outbox row, the papers
+    /// it holds, the subscriber's last period. False (and nothing written) when that period was
+    /// recorded already.
+    async fn record_digest(
+        &self,
+        subscription: i64,
+        period: &str,
+        message_id: &str,
+        message: &str,
+        papers: &[ArxivId],
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Outbox mail due now for subscriptions still active, oldest first.
+    async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>>;
+    async fn mark_mail(&self, id: i64, outcome: Delivery, now: DateTime<Utc>) -> Result<()>;
+    async fn mail_stats(&self) -> Result<MailStats>;
 
     async fn stats(&self) -> Result<StoreStats>;
     /// Writes a consistent copy of the whole database to `dest` (which must not exist).

@@ -7,8 +7,9 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{day_str, from_json, parse_day};
 use crate::{
-    Account, AuditEntry, Comment, Frequency, Moderation, ModerationQueue, Result, SignUp,
-    StoreError, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
+    Account, AuditEntry, Comment, Delivery, Frequency, MailStats, Moderation, ModerationQueue,
+    OutboxMail, Result, SignUp, StoreError, SubmitOutcome, Subscription, Topics, TrendInput,
+    VoteOutcome,
 };
 
 pub(super) fn ts(t: DateTime<Utc>) -> String {
@@ -793,6 +794,158 @@ pub(super) fn unsubscribe(conn: &mut Connection, id: i64, now: DateTime<Utc>) ->
     )?;
     tx.commit()?;
     Ok(n > 0)
+}
+
+pub(super) fn due_subscriptions(
+    conn: &Connection,
+    frequency: Frequency,
+    period: &str,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<Subscription>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {SUB_COLUMNS} FROM subscriptions
+         WHERE frequency = ?1 AND id > ?2 AND confirmed_at IS NOT NULL AND unsubscribed_at IS NULL
+           AND bouncing = 0 AND (last_period IS NULL OR last_period < ?3)
+         ORDER BY id LIMIT ?4"
+    ))?;
+    let rows = stmt.query_map(
+        params![frequency.as_str(), after, period, limit as i64],
+        sub_row,
+    )?;
+    rows.map(|r| finish_sub(r?)).collect()
+}
+
+pub(super) fn sent_before(conn: &Connection, sub: i64, papers: &[String]) -> Result<Vec<bool>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM digest_papers WHERE subscription_id = ?1 AND paper_id = ?2",
+    )?;
+    papers
+        .iter()
+        .map(|p| {
+            Ok(stmt
+                .query_row(params![sub, p], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+        .collect()
+}
+
+pub(super) fn record_digest(
+    conn: &mut Connection,
+    sub: i64,
+    period: &str,
+    message_id: &str,
+    message: &str,
+    papers: &[String],
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let tx = conn.transaction()?;
+    let n = tx.execute(
+        "INSERT INTO outbox (subscription_id, period, message_id, message, status, next_attempt_at, created_at)
+         VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5) ON CONFLICT DO NOTHING",
+        params![sub, period, message_id, message.as_bytes(), ts(now)],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    for p in papers {
+        tx.execute(
+            "INSERT INTO digest_papers (subscription_id, paper_id, period) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+            params![sub, p, period],
+        )?;
+    }
+    tx.execute(
+        "UPDATE subscriptions SET last_period = ?2 WHERE id = ?1",
+        params![sub, period],
+    )?;
+    tx.commit()?;
+    Ok(true)
+}
+
+pub(super) fn due_mail(
+    conn: &Connection,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<OutboxMail>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT o.id, o.subscription_id, o.message, o.attempts FROM outbox o
+         JOIN subscriptions s ON s.id = o.subscription_id
+         WHERE o.status = 'pending' AND o.next_attempt_at <= ?1
+           AND s.unsubscribed_at IS NULL AND s.bouncing = 0
+         ORDER BY o.next_attempt_at, o.id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![ts(now), limit as i64], |r| {
+        Ok(OutboxMail {
+            id: r.get(0)?,
+            subscription_id: r.get(1)?,
+            message: String::from_utf8_lossy(&r.get::<_, Vec<u8>>(2)?).into_owned(),
+            attempts: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn mark_mail(
+    conn: &mut Connection,
+    id: i64,
+    outcome: Delivery,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    match outcome {
+        Delivery::Sent => {
+            tx.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE id = ?1",
+                params![id, ts(now)],
+            )?;
+        }
+        Delivery::Retry(at, error) => {
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?2, last_error = ?3 WHERE id = ?1",
+                params![id, ts(at), error],
+            )?;
+        }
+        Delivery::Failed { error, bounce } => {
+            tx.execute(
+                "UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+                params![id, error],
+            )?;
+            if bounce {
+                tx.execute(
+                    "UPDATE subscriptions SET bouncing = 1
+                     WHERE id = (SELECT subscription_id FROM outbox WHERE id = ?1)",
+                    [id],
+                )?;
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn mail_stats(conn: &Connection) -> Result<MailStats> {
+    let (subscribers, confirmed): (i64, i64) = conn.query_row(
+        "SELECT COUNT(*), COUNT(*) FILTER (WHERE confirmed_at IS NOT NULL AND unsubscribed_at IS NULL AND bouncing = 0)
+         FROM subscriptions WHERE unsubscribed_at IS NULL",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let (pending, sent, failed, last): (i64, i64, i64, Option<String>) = conn.query_row(
+        "SELECT COUNT(*) FILTER (WHERE status = 'pending'), COUNT(*) FILTER (WHERE status = 'sent'),
+                COUNT(*) FILTER (WHERE status = 'failed'), MAX(period) FROM outbox",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )?;
+    Ok(MailStats {
+        subscribers: subscribers as u64,
+        confirmed: confirmed as u64,
+        pending: pending as u64,
+        sent: sent as u64,
+        failed: failed as u64,
+        last_period: last,
+    })
 }
 
 #[cfg(test)]

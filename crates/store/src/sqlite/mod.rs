@@ -10,9 +10,9 @@ use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::{
-    Account, AuditEntry, Change, Comment, Frequency, Listed, ListingFilter, Moderation,
-    ModerationQueue, PaperView, Result, SignUp, Store, StoreError, StoreStats, SubmitOutcome,
-    Subscription, Topics, TrendInput, VoteOutcome,
+    Account, AuditEntry, Change, Comment, Delivery, Frequency, Listed, ListingFilter, MailStats,
+    Moderation, ModerationQueue, OutboxMail, PaperView, Result, SignUp, Store, StoreError,
+    StoreStats, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -818,6 +818,52 @@ impl Store for SqliteStore {
     async fn unsubscribe(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         self.write(move |c| community::unsubscribe(c, id, now))
             .await
+    }
+
+    async fn due_subscriptions(
+        &self,
+        frequency: Frequency,
+        period: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<Subscription>> {
+        let p = period.to_owned();
+        self.read(move |c| community::due_subscriptions(c, frequency, &p, after, limit))
+            .await
+    }
+
+    async fn sent_before(&self, subscription: i64, papers: &[ArxivId]) -> Result<Vec<bool>> {
+        let ids: Vec<String> = papers.iter().map(ToString::to_string).collect();
+        self.read(move |c| community::sent_before(c, subscription, &ids))
+            .await
+    }
+
+    async fn record_digest(
+        &self,
+        subscription: i64,
+        period: &str,
+        message_id: &str,
+        message: &str,
+        papers: &[ArxivId],
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let (p, m, msg) = (period.to_owned(), message_id.to_owned(), message.to_owned());
+        let ids: Vec<String> = papers.iter().map(ToString::to_string).collect();
+        self.write(move |c| community::record_digest(c, subscription, &p, &m, &msg, &ids, now))
+            .await
+    }
+
+    async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>> {
+        self.read(move |c| community::due_mail(c, now, limit)).await
+    }
+
+    async fn mark_mail(&self, id: i64, outcome: Delivery, now: DateTime<Utc>) -> Result<()> {
+        self.write(move |c| community::mark_mail(c, id, outcome, now))
+            .await
+    }
+
+    async fn mail_stats(&self) -> Result<MailStats> {
+        self.read(community::mail_stats).await
     }
 
     async fn stats(&self) -> Result<StoreStats> {
