@@ -10,6 +10,7 @@ use anyhow::Context;
 use paperboy_search::SearchIndex;
 use paperboy_store::Store;
 
+pub mod digest;
 pub mod eval;
 pub mod import;
 pub mod model;

@@ -80,6 +80,9 @@ enum Command {
     /// The sentence-embedding model used for search by meaning.
     #[command(subcommand)]
     Model(ModelCommand),
+    /// Email digests by hand: record this period's digests, or send what the outbox holds.
+    #[command(subcommand)]
+    Digest(DigestCommand),
     /// Measure search quality on a BEIR-format benchmark: prints nDCG@10 and Recall@100.
     Eval {
         /// Documents, JSON lines of {"_id", "title", "text"}.
@@ -102,6 +105,18 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         semantic_weight: Vec<f32>,
     },
+}
+
+#[derive(Subcommand)]
+enum DigestCommand {
+    /// Record the digest of the current period for every due subscriber (none twice).
+    Run {
+        /// daily or weekly.
+        #[arg(long, default_value = "daily")]
+        frequency: String,
+    },
+    /// Send the outbox over SMTP (the smtp_url setting); temporary failures wait for a later send.
+    Send,
 }
 
 #[derive(Subcommand)]
@@ -244,6 +259,48 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             let store = open_store(&settings, false)?;
             store.backup(&file).await?;
             println!("backed up {} to {}", store.backend(), file.display());
+            Ok(0)
+        }
+        Command::Digest(cmd) => {
+            let store = paperboy_cli::open_store(&settings, false)?;
+            let mailer = paperboy_cli::mailer(&settings)?.context(
+                "set smtp_url (PAPERBOY_SMTP_URL) to the SMTP server digests go through",
+            )?;
+            let now = chrono::Utc::now();
+            match cmd {
+                DigestCommand::Run { frequency } => {
+                    let frequency = paperboy_store::Frequency::parse(&frequency)
+                        .context("--frequency is daily or weekly")?;
+                    let index = open_index(&settings, &store).await?;
+                    let public_url = if settings.public_url.is_empty() {
+                        format!("http://{}", settings.bind)
+                    } else {
+                        settings.public_url.trim_end_matches('/').to_owned()
+                    };
+                    let cx = paperboy_cli::digest::DigestContext {
+                        store: &store,
+                        index: &index,
+                        mailer: &mailer,
+                        site: &settings.site_name,
+                        public_url: &public_url,
+                        trending: settings.trending(),
+                    };
+                    let s = paperboy_cli::digest::run(&cx, frequency, now).await?;
+                    println!(
+                        "period {}: {} digests recorded, {} subscribers had nothing new",
+                        paperboy_cli::digest::period(frequency, now),
+                        s.recorded,
+                        s.nothing_new
+                    );
+                }
+                DigestCommand::Send => {
+                    let s = paperboy_cli::digest::send(&store, &mailer, now).await?;
+                    println!(
+                        "{} sent, {} to retry, {} given up",
+                        s.sent, s.retried, s.failed
+                    );
+                }
+            }
             Ok(0)
         }
         Command::Model(ModelCommand::Install { wheel, dir }) => {

@@ -32,6 +32,8 @@ const BUILT_IN: &[(&str, &str)] = &[
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("confirm.txt", include_str!("../templates/confirm.txt")),
     ("confirm.html", include_str!("../templates/confirm.html")),
+    ("digest.txt", include_str!("../templates/digest.txt")),
+    ("digest.html", include_str!("../templates/digest.html")),
 ];
 
 /// Template files: `{{name}}` placeholders filled from values (HTML-escaped in `.html` files).
@@ -71,6 +73,19 @@ impl Templates {
         let mut rest = src.as_str();
         while let Some(start) = rest.find("{{") {
             out.push_str(&rest[..start]);
+            // `{{{name}}}`: a value the caller already made safe (lists of escaped items).
+            if rest[start..].starts_with("{{{") {
+                let end = rest[start..]
+                    .find("}}}")
+                    .ok_or_else(|| MailError::Template(name.into(), "unclosed {{{".into()))?;
+                let key = rest[start + 3..start + end].trim();
+                let value = values.get(key).ok_or_else(|| {
+                    MailError::Template(name.into(), format!("unknown value {{{{{{{key}}}}}}}"))
+                })?;
+                out.push_str(value);
+                rest = &rest[start + end + 3..];
+                continue;
+            }
             let end = rest[start..]
                 .find("}}")
                 .ok_or_else(|| MailError::Template(name.into(), "unclosed {{".into()))?;
@@ -92,8 +107,31 @@ impl Templates {
 
 pub use paperboy_core::escape_html;
 
-/// One email as data.
+/// One paper in a digest.
 #[derive(Debug, Clone, PartialEq)]
+pub struct DigestItem {
+    pub title: String,
+    pub url: String,
+    pub authors: String,
+    pub upvotes: i64,
+}
+
+/// What one subscriber's digest holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Digest {
+    pub site: String,
+    /// "2026-11-30" or "2026-W49".
+    pub period: String,
+    pub trending: Vec<DigestItem>,
+    /// (heading, papers) per topic.
+    pub topics: Vec<(String, Vec<DigestItem>)>,
+    pub manage_url: String,
+    pub unsubscribe_url: String,
+    pub message_id: String,
+}
+
+/// One email as data (serialised as JSON in the outbox, so a retry sends the same mail).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Letter {
     pub to: String,
     pub subject: String,
@@ -206,6 +244,67 @@ impl Mailer {
             html: self.templates.render(&format!("{name}.html"), values)?,
             headers: Vec::new(),
             message_id: None,
+        })
+    }
+
+    /// A digest: its sections as text and HTML lists, headers for one-click unsubscribe, and a
+    /// Message-ID fixed by subscription and period.
+    pub fn digest_letter(&self, to: &str, d: &Digest) -> Result<Letter, MailError> {
+        let mut text = String::new();
+        let mut html = String::new();
+        for (heading, items) in std::iter::once(("Trending".to_string(), &d.trending))
+            .chain(d.topics.iter().map(|(h, i)| (h.clone(), i)))
+            .filter(|(_, items)| !items.is_empty())
+        {
+            text.push_str(&format!(
+                "\n{heading}\n{}\n",
+                "-".repeat(heading.chars().count())
+            ));
+            html.push_str(&format!(
+                "<h2 style=\"font-size:1.1rem\">{}</h2><ol>",
+                escape_html(&heading)
+            ));
+            for it in items.iter() {
+                text.push_str(&format!(
+                    "* {} ({} upvotes)\n  {}\n  {}\n",
+                    it.title, it.upvotes, it.authors, it.url
+                ));
+                html.push_str(&format!(
+                    "<li style=\"margin:.4rem 0\"><a href=\"{}\" style=\"font-weight:600\">{}</a><br><span style=\"color:#5b6270;font-size:.9rem\">{} · {} upvotes</span></li>",
+                    escape_html(&it.url),
+                    escape_html(&it.title),
+                    escape_html(&it.authors),
+                    it.upvotes
+                ));
+            }
+            html.push_str("</ol>");
+        }
+        let values: HashMap<&str, String> = [
+            ("site", d.site.clone()),
+            ("period", d.period.clone()),
+            ("manage", d.manage_url.clone()),
+            ("unsubscribe", d.unsubscribe_url.clone()),
+            ("sections_text", text),
+            ("sections_html", html),
+        ]
+        .into_iter()
+        .collect();
+        Ok(Letter {
+            to: to.to_owned(),
+            subject: format!("{}: trending papers, {}", d.site, d.period),
+            text: self.templates.render("digest.txt", &values)?,
+            html: self.templates.render("digest.html", &values)?,
+            headers: vec![
+                (
+                    "List-Unsubscribe".into(),
+                    format!("<{}>", d.unsubscribe_url),
+                ),
+                (
+                    "List-Unsubscribe-Post".into(),
+                    "List-Unsubscribe=One-Click".into(),
+                ),
+            ],
+            message_id: Some(d.message_id.clone()),
         })
     }
 

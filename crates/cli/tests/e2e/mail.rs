@@ -281,3 +281,156 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
     assert_eq!(r.status(), 403, "a tampered unsubscribe link is refused");
     server.stop().await;
 }
+
+/// `paperboy digest ...` over a data directory (the server stopped: the command opens the search
+/// index, which a running server holds).
+async fn digest(dir: &std::path::Path, base: &str, smtp: &SmtpServer, args: &[&str]) -> String {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
+        cmd.env_remove(k);
+    }
+    let out = cmd
+        .arg("digest")
+        .args(args)
+        .env("PAPERBOY_DATA_DIR", dir)
+        .env("PAPERBOY_SMTP_URL", smtp.url())
+        .env("PAPERBOY_PUBLIC_URL", base)
+        .env("PAPERBOY_MODEL_DIR", dir.join("no-model"))
+        .output()
+        .await
+        .expect("run paperboy digest");
+    assert!(
+        out.status.success(),
+        "paperboy digest {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_arrives_once_with_one_click_unsubscribe() {
+    let Some(smtp) = SmtpServer::start().await else {
+        return;
+    };
+    let server = Process::start(&[("PAPERBOY_SMTP_URL", smtp.url())]).await;
+    // Someone votes, so a paper is trending.
+    let voter = Visitor::new(&server.base);
+    voter.get("/papers").await;
+    voter
+        .post("/login", &[("email", "voter@example.org")])
+        .await;
+    let mail = poll("the sign-in mail", || {
+        let smtp = &smtp;
+        async move { smtp.messages().await.into_iter().next() }
+    })
+    .await;
+    let link = link_in(&mail, "/login/verify?token=");
+    let token = link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    voter.post("/login/verify", &[("token", &token)]).await;
+    let items = voter.get("/api/daily_papers").await.json();
+    let pid = items[0]["paper"]["id"].as_str().unwrap().to_owned();
+    let title = items[0]["paper"]["title"].as_str().unwrap().to_owned();
+    let r = voter
+        .post_json(&format!("/papers/{pid}/vote"), &[("up", "1")])
+        .await;
+    assert_eq!(r.status, 200);
+
+    // A reader subscribes and confirms.
+    let reader = Visitor::new(&server.base);
+    reader.get("/papers").await;
+    reader
+        .post(
+            "/subscribe",
+            &[("email", "reader@example.org"), ("frequency", "daily")],
+        )
+        .await;
+    let confirm = poll("the confirmation mail", || {
+        let smtp = &smtp;
+        async move {
+            smtp.messages()
+                .await
+                .into_iter()
+                .find(|m| m["to"] == "reader@example.org")
+        }
+    })
+    .await;
+    let t = link_in(&confirm, "/subscription/confirm?t=")
+        .split("t=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        reader
+            .post(&format!("/subscription/confirm?t={t}"), &[])
+            .await
+            .status,
+        200
+    );
+
+    let base = server.base.clone();
+    let dir = server.stop().await;
+    let out = digest(dir.path(), &base, &smtp, &["run"]).await;
+    assert!(out.contains("1 digests recorded"), "{out}");
+    let out = digest(dir.path(), &base, &smtp, &["send"]).await;
+    assert!(out.starts_with("1 sent"), "{out}");
+    let digests: Vec<Value> = smtp
+        .messages()
+        .await
+        .into_iter()
+        .filter(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap_or("")
+                .contains("trending papers")
+        })
+        .collect();
+    assert_eq!(digests.len(), 1);
+    let d = &digests[0];
+    assert_eq!(d["to"], "reader@example.org");
+    assert_eq!(d["content_type"], "multipart/alternative");
+    let squashed = title.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        d["text"].as_str().unwrap().contains(&squashed),
+        "the voted paper is in it"
+    );
+    assert!(d["html"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/papers/{pid}")));
+    let mid = d["message_id"].as_str().unwrap();
+    assert!(
+        mid.starts_with("<digest.") && mid.contains(&chrono::Utc::now().date_naive().to_string()),
+        "{mid}"
+    );
+    assert_eq!(
+        d["headers"]["List-Unsubscribe-Post"],
+        "List-Unsubscribe=One-Click"
+    );
+    let unsub = d["headers"]["List-Unsubscribe"]
+        .as_str()
+        .unwrap()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    assert!(unsub.starts_with(&base) && unsub.contains("/subscription/unsubscribe?t="));
+
+    // Never twice: the same period again records and sends nothing.
+    assert!(digest(dir.path(), &base, &smtp, &["run"])
+        .await
+        .contains("0 digests recorded"));
+    assert!(digest(dir.path(), &base, &smtp, &["send"])
+        .await
+        .starts_with("0 sent"));
+
+    // The unsubscribe link is the signed one the preferences test exercises with a one-click POST.
+    assert!(
+        unsub.contains(&format!("t={}.", t.split('.').next().unwrap())),
+        "for this subscription"
+    );
+}

@@ -148,8 +148,8 @@ impl Process {
         self.log.lock().unwrap().len()
     }
 
-    /// Stops the server with SIGTERM and checks that it exits 0.
-    pub async fn stop(mut self) {
+    /// Stops the server with SIGTERM and checks that it exits 0; gives back the data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
         let pid = self.child.id().expect("running") as i32;
         // SAFETY: sending a signal to our own child process.
         unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -158,6 +158,7 @@ impl Process {
             .expect("exits within the patience")
             .expect("wait");
         assert!(status.success(), "paperboy serve exited with {status}");
+        self.dir
     }
 }
 
