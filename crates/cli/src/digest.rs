@@ -263,9 +263,130 @@ pub async fn send(
     Ok(summary)
 }
 
+/// When digests go out.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Hour (UTC) from which the day's digests are recorded and sent.
+    pub hour_utc: u32,
+    /// Daily digests only Monday to Friday.
+    pub weekdays_only: bool,
+    /// How often the schedule looks for work.
+    pub every: std::time::Duration,
+}
+
+/// Whether digests of `frequency` are due at `now`.
+pub fn due(schedule: Schedule, frequency: Frequency, now: DateTime<Utc>) -> bool {
+    use chrono::{Timelike, Weekday};
+    let day = now.weekday();
+    now.hour() >= schedule.hour_utc
+        && match frequency {
+            Frequency::Daily => {
+                !schedule.weekdays_only || !matches!(day, Weekday::Sat | Weekday::Sun)
+            }
+            Frequency::Weekly => day == Weekday::Mon,
+        }
+}
+
+/// The schedule inside `paperboy serve`: every minute, record what is due (a period is recorded
+/// once, so this is idempotent) and send what the outbox holds.
+pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
+    loop {
+        let now = Utc::now();
+        let borrowed = cx.borrow();
+        for frequency in [Frequency::Daily, Frequency::Weekly] {
+            if due(schedule, frequency, now) {
+                match run(&borrowed, frequency, now).await {
+                    Ok(s) if s.recorded > 0 => tracing::info!(
+                        period = period(frequency, now),
+                        recorded = s.recorded,
+                        "digests recorded"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "recording digests failed; will retry"),
+                }
+            }
+        }
+        match send(cx.store_ref(), &cx.mailer, now).await {
+            Ok(s) if s.sent + s.retried + s.failed > 0 => {
+                tracing::info!(
+                    sent = s.sent,
+                    retry = s.retried,
+                    failed = s.failed,
+                    "digests sent"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "sending digests failed; will retry"),
+        }
+        tokio::time::sleep(schedule.every).await;
+    }
+}
+
+/// What the schedule owns.
+pub struct DigestContextOwned {
+    pub store: Arc<dyn Store>,
+    pub index: Arc<SearchIndex>,
+    pub mailer: Mailer,
+    pub site: String,
+    pub public_url: String,
+    pub trending: paperboy_core::ranking::Trending,
+}
+
+impl DigestContextOwned {
+    fn borrow(&self) -> DigestContext<'_> {
+        DigestContext {
+            store: &self.store,
+            index: &self.index,
+            mailer: &self.mailer,
+            site: &self.site,
+            public_url: &self.public_url,
+            trending: self.trending,
+        }
+    }
+
+    fn store_ref(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn daily_on_weekdays_weekly_on_mondays_from_the_hour() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let s = Schedule {
+            hour_utc: 6,
+            weekdays_only: true,
+            every: std::time::Duration::from_secs(60),
+        };
+        assert!(
+            due(s, Frequency::Daily, at("2026-11-30T06:00:00Z")),
+            "Monday 06:00"
+        );
+        assert!(
+            !due(s, Frequency::Daily, at("2026-11-30T05:59:00Z")),
+            "before the hour"
+        );
+        assert!(
+            !due(s, Frequency::Daily, at("2026-11-28T09:00:00Z")),
+            "Saturday"
+        );
+        assert!(due(
+            Schedule {
+                weekdays_only: false,
+                ..s
+            },
+            Frequency::Daily,
+            at("2026-11-28T09:00:00Z")
+        ));
+        assert!(due(s, Frequency::Weekly, at("2026-11-30T07:00:00Z")));
+        assert!(
+            !due(s, Frequency::Weekly, at("2026-12-01T07:00:00Z")),
+            "Tuesday"
+        );
+    }
 
     #[test]
     fn periods_are_days_and_iso_weeks() {

@@ -116,15 +116,16 @@ pub async fn serve_on(
         paperboy_ingest::arxiv_api::ArxivApi::new(&settings.arxiv_api_url, Duration::from_secs(20))
             .context("the arXiv API client")?;
     state.paper_source = Some(Arc::new(ArxivSource(api)));
-    if let Some(mailer) = mailer(&settings)? {
+    let smtp = mailer(&settings)?;
+    if let Some(mailer) = &smtp {
         state.mailer = Arc::new(SmtpSignIn {
-            mailer,
+            mailer: mailer.clone(),
             site: settings.site_name.clone(),
         });
     }
     // Background work ends with the server, so that nothing (the index writer's lock above all)
     // outlives it when a server is stopped and started again in one process.
-    let background = [
+    let mut background = vec![
         tokio::spawn(load_semantic(
             settings.model_dir(),
             settings.data_dir.clone(),
@@ -136,6 +137,23 @@ pub async fn serve_on(
             Duration::from_secs(settings.index_poll_seconds.max(1)),
         )),
     ];
+    if let Some(mailer) = smtp {
+        background.push(tokio::spawn(digest::schedule(
+            digest::DigestContextOwned {
+                store: state.store.clone(),
+                index: state.index.clone(),
+                mailer,
+                site: settings.site_name.clone(),
+                public_url: state.settings.public_url.clone(),
+                trending: settings.trending(),
+            },
+            digest::Schedule {
+                hour_utc: settings.digest_hour_utc,
+                weekdays_only: settings.digest_weekdays_only,
+                every: Duration::from_secs(settings.digest_poll_seconds.max(1)),
+            },
+        )));
+    }
     let addr = listener.local_addr()?;
     println!(
         "paperboy is serving at http://{addr}/ (data in {})",

@@ -75,6 +75,12 @@ settings! {
     /// A folder of mail templates (`sign_in.txt`, `sign_in.html`) that replace the built-in ones.
     /// Empty: the built-in templates.
     mail_templates_dir: String = String::new(),
+    /// Digests: the hour (UTC) from which each day's digests are recorded and sent (needs `smtp_url`).
+    digest_hour_utc: u32 = 6,
+    /// Digests: daily digests only Monday to Friday (weekly ones go on Mondays).
+    digest_weekdays_only: bool = true,
+    /// Digests: seconds between the server's looks for digests to record and mail to send.
+    digest_poll_seconds: u64 = 60,
     /// The arXiv API that submissions fetch paper details from.
     arxiv_api_url: String = paperboy_ingest::arxiv_api::DEFAULT_BASE.to_string(),
     /// Abuse limit: sign-in links per email address (and per IP address, times `limit_ip_factor`) per hour.

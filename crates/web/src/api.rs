@@ -431,7 +431,12 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     let stats = state.store.stats().await?;
     let store_seq = state.store.last_seq().await?;
     let index_seq = state.index.applied_seq()?;
+    let mail = state.store.mail_stats().await?;
     Ok(Json(json!({
+        "digests": {
+            "subscribers": mail.subscribers, "confirmed": mail.confirmed, "pending": mail.pending,
+            "sent": mail.sent, "failed": mail.failed, "lastPeriod": mail.last_period,
+        },
         "version": env!("CARGO_PKG_VERSION"),
         "store": {
             "backend": state.store.backend(),

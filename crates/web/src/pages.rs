@@ -722,6 +722,13 @@ pub async fn status(State(state): State<AppState>) -> PageResult {
             }
             None => p.notice { "Search is keyword-only: " (state.semantic.unavailable().unwrap_or_default()) "." },
         }
+        h2 { "Digests" }
+        @let mail = state.store.mail_stats().await?;
+        dl.facts {
+            dt { "Subscribers" } dd { (mail.subscribers) " (" (mail.confirmed) " confirmed)" }
+            dt { "Last period" } dd { (mail.last_period.clone().unwrap_or_else(|| "none yet".into())) }
+            dt { "Mails" } dd { (mail.sent) " sent, " (mail.pending) " pending, " (mail.failed) " failed" }
+        }
         p { a href="/api/status" { "The same as JSON" } }
     };
     Ok(html_response(layout("Status", "", body)))

@@ -434,3 +434,98 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
         "for this subscription"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_sends_digests_on_its_own_schedule() {
+    let Some(smtp) = SmtpServer::start().await else {
+        return;
+    };
+    let server = Process::start(&[
+        ("PAPERBOY_SMTP_URL", smtp.url()),
+        ("PAPERBOY_DIGEST_HOUR_UTC", "0".into()),
+        ("PAPERBOY_DIGEST_WEEKDAYS_ONLY", "false".into()),
+        ("PAPERBOY_DIGEST_POLL_SECONDS", "1".into()),
+    ])
+    .await;
+    let voter = Visitor::new(&server.base);
+    voter.get("/papers").await;
+    voter
+        .post("/login", &[("email", "voter@example.org")])
+        .await;
+    let mail = poll("the sign-in mail", || {
+        let smtp = &smtp;
+        async move { smtp.messages().await.into_iter().next() }
+    })
+    .await;
+    let link = link_in(&mail, "/login/verify?token=");
+    let token = link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    voter.post("/login/verify", &[("token", &token)]).await;
+    let items = voter.get("/api/daily_papers").await.json();
+    let pid = items[0]["paper"]["id"].as_str().unwrap().to_owned();
+    voter
+        .post_json(&format!("/papers/{pid}/vote"), &[("up", "1")])
+        .await;
+
+    let reader = Visitor::new(&server.base);
+    reader.get("/papers").await;
+    reader
+        .post("/subscribe", &[("email", "reader@example.org")])
+        .await;
+    let confirm = poll("the confirmation mail", || {
+        let smtp = &smtp;
+        async move {
+            smtp.messages()
+                .await
+                .into_iter()
+                .find(|m| m["to"] == "reader@example.org")
+        }
+    })
+    .await;
+    let t = link_in(&confirm, "/subscription/confirm?t=")
+        .split("t=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    reader
+        .post(&format!("/subscription/confirm?t={t}"), &[])
+        .await;
+
+    let digest = poll("the scheduled digest", || {
+        let smtp = &smtp;
+        async move {
+            smtp.messages().await.into_iter().find(|m| {
+                m["to"] == "reader@example.org"
+                    && m["subject"]
+                        .as_str()
+                        .unwrap_or("")
+                        .contains("trending papers")
+            })
+        }
+    })
+    .await;
+    assert!(digest["html"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("/papers/{pid}")));
+    let status = poll("the status counts the digest", || {
+        let v = voter.clone();
+        async move {
+            let s = v.get("/api/status").await.json();
+            (s["digests"]["sent"] == 1).then_some(s)
+        }
+    })
+    .await;
+    assert_eq!(status["digests"]["confirmed"], 1);
+    assert_eq!(
+        status["digests"]["lastPeriod"],
+        chrono::Utc::now().date_naive().to_string()
+    );
+    server.stop().await;
+}
