@@ -16,3 +16,6 @@ mod page_weight;
 #[allow(dead_code)]
 mod people;
 mod semantic;
+// Shared with tests/digest_crash.rs.
+#[allow(dead_code)]
+mod smtp;

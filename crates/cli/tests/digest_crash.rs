@@ -1,0 +1,180 @@
+//! Never skipped, never twice: 2,000 confirmed subscribers; `paperboy digest send` is killed with
+//! SIGKILL at random points several times and restarted; in the end every subscriber has exactly
+//! one digest Message-ID for the period at the SMTP server. A message the server accepted just
+//! before a kill, and that was not yet marked sent, goes again with the same Message-ID: those
+//! repeats are counted and must be at most one per kill (one message in flight at a time).
+//! A binary of its own, so its load stays out of the other end-to-end tests.
+
+#[path = "e2e/common.rs"]
+#[allow(dead_code)]
+mod common;
+#[path = "e2e/smtp.rs"]
+#[allow(dead_code)]
+mod smtp;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use paperboy_store::{Frequency, SignUp, Topics};
+
+use common::*;
+use smtp::SmtpServer;
+
+const SUBSCRIBERS: usize = 2_000;
+const KILLS: usize = 5;
+
+fn paperboy(dir: &std::path::Path, smtp: &SmtpServer) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
+        cmd.env_remove(k);
+    }
+    cmd.env("PAPERBOY_DATA_DIR", dir)
+        .env("PAPERBOY_SMTP_URL", smtp.url())
+        .env("PAPERBOY_PUBLIC_URL", "http://127.0.0.1:9")
+        .env("PAPERBOY_MODEL_DIR", dir.join("no-model"))
+        .kill_on_drop(true);
+    cmd
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_sender_loses_nothing_and_repeats_at_most_what_was_in_flight() {
+    let Some(smtp) = SmtpServer::start().await else {
+        return;
+    };
+    let (dir, mut settings) = temp_settings(true);
+    settings.demo_data = true;
+    // The demo papers, one fresh vote so something is trending, 2,000 confirmed subscribers.
+    let store = paperboy_cli::open_store(&settings, true).unwrap();
+    paperboy_cli::import::import(
+        &store,
+        paperboy_cli::import::Source::Bytes {
+            name: "demo.tar.gz".into(),
+            data: paperboy_cli::DEMO,
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    let now = Utc::now();
+    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
+    let latest = store.latest_day().await.unwrap().unwrap();
+    let first = store
+        .listing(latest, latest, &Default::default())
+        .await
+        .unwrap()[0]
+        .paper
+        .id
+        .clone();
+    store.vote(voter.id, &first, true, now).await.unwrap();
+    for n in 0..SUBSCRIBERS {
+        let SignUp::SendConfirmation(s) = store
+            .sign_up(
+                &format!("reader{n}@example.org"),
+                Frequency::Daily,
+                &Topics::default(),
+                None,
+                now,
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("new address")
+        };
+        store.confirm_subscription(s.id, now).await.unwrap();
+    }
+    drop(store);
+
+    let out = paperboy(dir.path(), &smtp)
+        .args(["digest", "run"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{SUBSCRIBERS} digests recorded")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // Kill the sender at random points (a seeded sequence of delays), restarting it each time.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut kills = 0;
+    for _ in 0..KILLS {
+        let mut child = paperboy(dir.path(), &smtp)
+            .args(["digest", "send"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        // A random moment in the send, not a wait for anything: the point is to be arbitrary.
+        let after = Duration::from_millis(300 + seed % 1200);
+        match tokio::time::timeout(after, child.wait()).await {
+            Ok(_) => break, // it finished before the kill
+            Err(_) => {
+                child.start_kill().unwrap();
+                child.wait().await.unwrap();
+                kills += 1;
+            }
+        }
+    }
+    let out = paperboy(dir.path(), &smtp)
+        .args(["digest", "send"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!(
+        "after {kills} kills, the last send: {}",
+        String::from_utf8_lossy(&out.stdout).trim()
+    );
+
+    let messages = smtp.messages().await;
+    let mut per_recipient: HashMap<String, Vec<String>> = HashMap::new();
+    for m in &messages {
+        per_recipient
+            .entry(m["to"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(m["message_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        per_recipient.len(),
+        SUBSCRIBERS,
+        "every subscriber got the digest"
+    );
+    let mut repeats = 0;
+    for (to, ids) in &per_recipient {
+        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{to}: one digest for the period, not two different ones"
+        );
+        repeats += ids.len() - 1;
+    }
+    eprintln!(
+        "{} messages for {SUBSCRIBERS} subscribers: {repeats} repeats after {kills} kills",
+        messages.len()
+    );
+    assert!(repeats <= kills, "{repeats} repeats after {kills} kills");
+    let stats = paperboy_cli::open_store(&settings, false)
+        .unwrap()
+        .mail_stats()
+        .await
+        .unwrap();
+    assert_eq!(
+        (stats.sent, stats.pending, stats.failed),
+        (SUBSCRIBERS as u64, 0, 0)
+    );
+}
