@@ -216,19 +216,28 @@ pub struct SendSummary {
     pub failed: u64,
 }
 
-/// Sends every outbox mail due at `now`.
+/// Sends every outbox mail due at `now`, each at most once per call; a temporary failure waits
+/// `retry_base` times 1, 2, 4 ... (at most 60 times) before its next try.
 pub async fn send(
     store: &Arc<dyn Store>,
     mailer: &Mailer,
     now: DateTime<Utc>,
+    retry_base: chrono::Duration,
 ) -> anyhow::Result<SendSummary> {
     let mut summary = SendSummary::default();
+    let mut tried = std::collections::HashSet::new();
     loop {
-        let due = store.due_mail(now, 100).await?;
+        let due: Vec<_> = store
+            .due_mail(now, 100 + tried.len())
+            .await?
+            .into_iter()
+            .filter(|m| !tried.contains(&m.id))
+            .collect();
         if due.is_empty() {
             break;
         }
         for mail in due {
+            tried.insert(mail.id);
             let outcome = match serde_json::from_str::<Letter>(&mail.message) {
                 Err(e) => Delivery::Failed {
                     error: format!("unreadable outbox message: {e}"),
@@ -247,8 +256,8 @@ pub async fn send(
                         bounce: false,
                     },
                     Err(e) => {
-                        let minutes = (1i64 << mail.attempts.min(6)).min(60);
-                        Delivery::Retry(now + chrono::Duration::minutes(minutes), e.to_string())
+                        let factor = (1i32 << mail.attempts.min(6)).min(60);
+                        Delivery::Retry(now + retry_base * factor, e.to_string())
                     }
                 },
             };
@@ -272,6 +281,8 @@ pub struct Schedule {
     pub weekdays_only: bool,
     /// How often the schedule looks for work.
     pub every: std::time::Duration,
+    /// The first retry's wait after a temporary failure (then doubled).
+    pub retry_base: chrono::Duration,
 }
 
 /// Whether digests of `frequency` are due at `now`.
@@ -306,7 +317,7 @@ pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
                 }
             }
         }
-        match send(cx.store_ref(), &cx.mailer, now).await {
+        match send(cx.store_ref(), &cx.mailer, now, schedule.retry_base).await {
             Ok(s) if s.sent + s.retried + s.failed > 0 => {
                 tracing::info!(
                     sent = s.sent,
@@ -360,6 +371,7 @@ mod tests {
             hour_utc: 6,
             weekdays_only: true,
             every: std::time::Duration::from_secs(60),
+            retry_base: chrono::Duration::minutes(1),
         };
         assert!(
             due(s, Frequency::Daily, at("2026-11-30T06:00:00Z")),

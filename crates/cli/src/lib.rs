@@ -151,6 +151,7 @@ pub async fn serve_on(
                 hour_utc: settings.digest_hour_utc,
                 weekdays_only: settings.digest_weekdays_only,
                 every: Duration::from_secs(settings.digest_poll_seconds.max(1)),
+                retry_base: chrono::Duration::seconds(settings.digest_retry_seconds as i64),
             },
         )));
     }

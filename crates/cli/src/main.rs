@@ -294,7 +294,8 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     );
                 }
                 DigestCommand::Send => {
-                    let s = paperboy_cli::digest::send(&store, &mailer, now).await?;
+                    let retry = chrono::Duration::seconds(settings.digest_retry_seconds as i64);
+                    let s = paperboy_cli::digest::send(&store, &mailer, now, retry).await?;
                     println!(
                         "{} sent, {} to retry, {} given up",
                         s.sent, s.retried, s.failed

@@ -81,6 +81,9 @@ settings! {
     digest_weekdays_only: bool = true,
     /// Digests: seconds between the server's looks for digests to record and mail to send.
     digest_poll_seconds: u64 = 60,
+    /// Digests: seconds before the first retry of a mail the SMTP server refused for now (then
+    /// doubled each time, at most 60 times this; 8 tries in all).
+    digest_retry_seconds: u64 = 60,
     /// The arXiv API that submissions fetch paper details from.
     arxiv_api_url: String = paperboy_ingest::arxiv_api::DEFAULT_BASE.to_string(),
     /// Abuse limit: sign-in links per email address (and per IP address, times `limit_ip_factor`) per hour.

@@ -212,12 +212,12 @@ impl SearchIndex {
                 commit.set_payload(&last.to_string());
                 commit.commit()?;
             }
+            // Searches see a commit before `applied_seq` (read from the same commit) can say it
+            // is applied: status pages and tests that wait for "nothing pending" then find it.
+            self.reader.reload()?;
             done += changes.len();
             seq = last;
             progress(done);
-        }
-        if done > 0 {
-            self.reader.reload()?;
         }
         Ok(done)
     }

@@ -428,3 +428,164 @@ async fn the_server_sends_digests_on_its_own_schedule() {
     );
     server.stop().await;
 }
+
+/// An SMTP server that answers 451 twice to `temp*` recipients, then accepts them, and 550 to
+/// `gone*`: aiosmtpd with a handler of our own, delivering the rest to a maildir.
+const FAULTY: &str = r#"
+import mailbox, os
+class Handler:
+    def __init__(self):
+        self.tries = {}
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith('temp'):
+            n = self.tries.get(address, 0)
+            self.tries[address] = n + 1
+            if n < 2:
+                return '451 4.3.0 try again later'
+        if address.startswith('gone'):
+            return '550 5.1.1 no such user'
+        envelope.rcpt_tos.append(address)
+        return '250 OK'
+    async def handle_DATA(self, server, session, envelope):
+        mailbox.Maildir(os.environ['MAILDIR']).add(envelope.content)
+        return '250 OK'
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_lost() {
+    // A data directory with three confirmed subscribers and something trending.
+    let Some(plain) = SmtpServer::start().await else {
+        return;
+    };
+    drop(plain);
+    let (dir, settings) = temp_settings(true);
+    let store = paperboy_cli::open_store(&settings, true).unwrap();
+    paperboy_cli::import::import(
+        &store,
+        paperboy_cli::import::Source::Bytes {
+            name: "demo.tar.gz".into(),
+            data: paperboy_cli::DEMO,
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    let now = chrono::Utc::now();
+    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
+    let day = store.latest_day().await.unwrap().unwrap();
+    let pid = store.listing(day, day, &Default::default()).await.unwrap()[0]
+        .paper
+        .id
+        .clone();
+    store.vote(voter.id, &pid, true, now).await.unwrap();
+    for email in ["ok@example.org", "temp@example.org", "gone@example.org"] {
+        let paperboy_store::SignUp::SendConfirmation(s) = store
+            .sign_up(
+                email,
+                paperboy_store::Frequency::Daily,
+                &Default::default(),
+                None,
+                now,
+            )
+            .await
+            .unwrap()
+        else {
+            panic!("new")
+        };
+        store.confirm_subscription(s.id, now).await.unwrap();
+    }
+    drop(store);
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = |args: &'static [&'static str]| {
+        let dir = dir.path().to_owned();
+        async move {
+            let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
+            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
+                cmd.env_remove(k);
+            }
+            let out = cmd
+                .args(args)
+                .env("PAPERBOY_DATA_DIR", &dir)
+                .env("PAPERBOY_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
+                .env("PAPERBOY_DIGEST_RETRY_SECONDS", "0")
+                .env("PAPERBOY_MODEL_DIR", dir.join("no-model"))
+                .output()
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+    };
+    assert!(run(&["digest", "run"]).await.contains("3 digests recorded"));
+    // Nothing listens yet: every mail waits for a retry.
+    let out = run(&["digest", "send"]).await;
+    assert!(out.starts_with("0 sent, 3 to retry"), "{out}");
+
+    // Now a server that refuses some recipients for now and one for good.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("faulty.py"), FAULTY).unwrap();
+    let maildir = tmp.path().join("maildir");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let _server = tokio::process::Command::new(&python)
+        .args([
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            &format!("127.0.0.1:{port}"),
+            "-c",
+            "faulty.Handler",
+        ])
+        .env("PYTHONPATH", tmp.path())
+        .env("MAILDIR", &maildir)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    poll("the faulty SMTP server listens", || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+    let mut sends = Vec::new();
+    for _ in 0..4 {
+        sends.push(run(&["digest", "send"]).await);
+    }
+    assert!(sends[0].starts_with("1 sent, 2 to retry"), "{sends:?}");
+    let received = crate::smtp::read_maildir(&maildir).await;
+    let to: Vec<&str> = received.iter().map(|m| m["to"].as_str().unwrap()).collect();
+    assert_eq!(to.len(), 2, "{to:?}");
+    assert!(
+        to.contains(&"ok@example.org") && to.contains(&"temp@example.org"),
+        "{to:?}"
+    );
+    let store = paperboy_cli::open_store(&settings, false).unwrap();
+    let stats = store.mail_stats().await.unwrap();
+    assert_eq!(
+        (stats.sent, stats.pending, stats.failed),
+        (2, 0, 1),
+        "{sends:?}"
+    );
+    let mut bouncing = Vec::new();
+    for id in 1..=3 {
+        let sub = store.subscription(id).await.unwrap().unwrap();
+        if sub.bouncing {
+            bouncing.push(sub.email);
+        }
+    }
+    assert_eq!(
+        bouncing,
+        ["gone@example.org"],
+        "550 three times marks the address bouncing"
+    );
+}

@@ -75,7 +75,7 @@ impl Drop for SmtpServer {
     }
 }
 
-async fn read_maildir(dir: &Path) -> Vec<Value> {
+pub async fn read_maildir(dir: &Path) -> Vec<Value> {
     if !dir.join("new").exists() {
         return Vec::new();
     }
