@@ -771,6 +771,21 @@ impl Store for SqliteStore {
 
     async fn secret(&self, name: &str) -> Result<String> {
         let name = name.to_owned();
+        // Every signed link reads the secret: a read, and a write only the first time.
+        let key = format!("secret:{name}");
+        let known: Option<String> = self
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT value FROM settings_kv WHERE name = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+            .await?;
+        if let Some(v) = known {
+            return Ok(v);
+        }
         let fresh: String = {
             let mut b = [0u8; 32];
             getrandom::fill(&mut b)
