@@ -25,15 +25,11 @@ const SUBSCRIBERS: usize = 2_000;
 const KILLS: usize = 5;
 
 fn paperboy(dir: &std::path::Path, smtp: &SmtpServer) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
-        cmd.env_remove(k);
-    }
+    let mut cmd = paperboy_command();
     cmd.env("PAPERBOY_DATA_DIR", dir)
         .env("PAPERBOY_SMTP_URL", smtp.url())
         .env("PAPERBOY_PUBLIC_URL", "http://127.0.0.1:9")
-        .env("PAPERBOY_MODEL_DIR", dir.join("no-model"))
-        .kill_on_drop(true);
+        .env("PAPERBOY_MODEL_DIR", dir.join("no-model"));
     cmd
 }
 
@@ -45,17 +41,7 @@ async fn killing_the_sender_loses_nothing_and_repeats_at_most_what_was_in_flight
     let (dir, mut settings) = temp_settings(true);
     settings.demo_data = true;
     // The demo papers, one fresh vote so something is trending, 2,000 confirmed subscribers.
-    let store = paperboy_cli::open_store(&settings, true).unwrap();
-    paperboy_cli::import::import(
-        &store,
-        paperboy_cli::import::Source::Bytes {
-            name: "demo.tar.gz".into(),
-            data: paperboy_cli::DEMO,
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    let store = import_demo(&settings).await;
     let now = Utc::now();
     let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
     let latest = store.latest_day().await.unwrap().unwrap();

@@ -171,6 +171,33 @@ pub async fn import_file(settings: &Settings, path: &Path) -> Summary {
         .unwrap_or_else(|e| panic!("import {}: {e:#}", path.display()))
 }
 
+/// Imports the shipped demo papers into the store of `settings` and returns the store.
+pub async fn import_demo(settings: &Settings) -> std::sync::Arc<dyn paperboy_store::Store> {
+    let store = paperboy_cli::open_store(settings, true).expect("open store");
+    import::import(
+        &store,
+        Source::Bytes {
+            name: "demo.tar.gz".into(),
+            data: paperboy_cli::DEMO,
+        },
+        false,
+    )
+    .await
+    .expect("import the demo");
+    store
+}
+
+/// The `paperboy` binary with only the settings a test gives it: the test's own environment may
+/// hold other PAPERBOY_* variables. Killed if the test drops it.
+pub fn paperboy_command() -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
+        cmd.env_remove(k);
+    }
+    cmd.kill_on_drop(true);
+    cmd
+}
+
 /// Where a running server answers, and a client for it.
 #[derive(Clone)]
 pub struct Api {

@@ -357,17 +357,7 @@ async fn feeds_validate_and_keep_their_ids() {
         return;
     };
     import_file(&settings, &sample).await;
-    let store = paperboy_cli::open_store(&settings, true).unwrap();
-    paperboy_cli::import::import(
-        &store,
-        paperboy_cli::import::Source::Bytes {
-            name: "demo.tar.gz".into(),
-            data: paperboy_cli::DEMO,
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    let store = import_demo(&settings).await;
     drop(store);
     let server = Server::start(settings).await.owning(dir);
     let items = server.json("/api/daily_papers").await;

@@ -184,10 +184,7 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
 /// `paperboy digest ...` over a data directory (the server stopped: the command opens the search
 /// index, which a running server holds).
 async fn digest(dir: &std::path::Path, base: &str, smtp: &SmtpServer, args: &[&str]) -> String {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
-        cmd.env_remove(k);
-    }
+    let mut cmd = paperboy_command();
     let out = cmd
         .arg("digest")
         .args(args)
@@ -459,17 +456,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     };
     drop(plain);
     let (dir, settings) = temp_settings(true);
-    let store = paperboy_cli::open_store(&settings, true).unwrap();
-    paperboy_cli::import::import(
-        &store,
-        paperboy_cli::import::Source::Bytes {
-            name: "demo.tar.gz".into(),
-            data: paperboy_cli::DEMO,
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    let store = import_demo(&settings).await;
     let now = chrono::Utc::now();
     let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
     let day = store.latest_day().await.unwrap().unwrap();
@@ -504,10 +491,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     let run = |args: &'static [&'static str]| {
         let dir = dir.path().to_owned();
         async move {
-            let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
-            for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
-                cmd.env_remove(k);
-            }
+            let mut cmd = paperboy_command();
             let out = cmd
                 .args(args)
                 .env("PAPERBOY_DATA_DIR", &dir)

@@ -28,11 +28,7 @@ impl Process {
             .prefix("paperboy-e2e-proc-")
             .tempdir()
             .expect("temporary directory");
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_paperboy"));
-        // Only the settings given here: the test's own environment may hold other PAPERBOY_*.
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("PAPERBOY_")) {
-            cmd.env_remove(k);
-        }
+        let mut cmd = paperboy_command();
         cmd.arg("serve")
             .env("PAPERBOY_DATA_DIR", dir.path())
             .env("PAPERBOY_BIND", "127.0.0.1:0")
@@ -43,8 +39,7 @@ impl Process {
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stderr(Stdio::piped());
         for (k, v) in env {
             cmd.env(k, v);
         }
