@@ -2,12 +2,15 @@
 //! transaction with the papers it holds, so a crash loses or repeats nothing); `send` delivers the
 //! outbox over SMTP, retrying temporary failures with backoff and giving up on permanent ones.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Utc};
 use paperboy_core::ArxivId;
 use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer};
+use paperboy_search::hybrid::{self, Mode};
+use paperboy_search::semantic::{Fusion, Semantic};
 use paperboy_search::{SearchIndex, SearchQuery};
 use paperboy_store::{Delivery, Frequency, PaperView, Store, Subscription};
 
@@ -34,15 +37,42 @@ pub fn period(frequency: Frequency, now: DateTime<Utc>) -> String {
 pub struct RunSummary {
     pub recorded: u64,
     pub nothing_new: u64,
+    /// Distinct topics looked up (each once per run, however many subscribers share it).
+    pub topics: u64,
 }
 
 pub struct DigestContext<'a> {
     pub store: &'a Arc<dyn Store>,
-    pub index: &'a SearchIndex,
+    pub index: &'a Arc<SearchIndex>,
+    /// The embedding model and vectors: saved searches run hybrid with it, keyword without.
+    pub semantic: Option<Arc<Semantic>>,
+    pub fusion: Fusion,
     pub mailer: &'a Mailer,
     pub site: &'a str,
     pub public_url: &'a str,
     pub trending: paperboy_core::ranking::Trending,
+    /// Woken after each batch of digests is recorded (the sender, so it starts at once).
+    pub wake: Option<Arc<tokio::sync::Notify>>,
+}
+
+/// A hybrid match below this fused score is left out of a digest: with the default weight, a
+/// cosine similarity of 1/3 alone, or the best keyword match alone. Digests carry what matches,
+/// not the nearest of whatever is new.
+const MIN_HYBRID_SCORE: f32 = 0.25;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Topic {
+    Category(String),
+    Author(String),
+    Search(String),
+}
+
+/// What one run looks up once and shares among subscribers: each topic's new papers, and each
+/// paper's line in a digest.
+#[derive(Default)]
+struct RunCache {
+    topics: HashMap<Topic, Vec<ArxivId>>,
+    items: HashMap<ArxivId, DigestItem>,
 }
 
 fn item(base: &str, v: &PaperView) -> DigestItem {
@@ -78,9 +108,10 @@ pub async fn run(
         Frequency::Daily => chrono::Duration::days(3),
         Frequency::Weekly => chrono::Duration::days(8),
     };
+    let since = now - window;
     let mut scored: Vec<(f64, ArxivId)> = cx
         .store
-        .trend_inputs(now - window)
+        .trend_inputs(since)
         .await?
         .into_iter()
         .map(|i| {
@@ -95,91 +126,179 @@ pub async fn run(
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
     let trending: Vec<ArxivId> = scored.into_iter().take(50).map(|s| s.1).collect();
     let secret = cx.store.secret("subscription-links").await?;
+    let mut cache = RunCache::default();
     let mut summary = RunSummary::default();
     let mut after = 0;
     loop {
         let subs = cx
             .store
-            .due_subscriptions(frequency, &period, after, 200)
+            .due_subscriptions(frequency, &period, after, 500)
             .await?;
         let Some(last) = subs.last().map(|s| s.id) else {
             break;
         };
         for sub in &subs {
-            if record_one(cx, sub, &period, &trending, &secret, now - window, now).await? {
+            let sections = sections(cx, sub, &trending, since, &mut cache).await?;
+            if record_one(cx, sub, &period, sections, &secret, &mut cache, now).await? {
                 summary.recorded += 1;
             } else {
                 summary.nothing_new += 1;
             }
         }
+        if let Some(wake) = &cx.wake {
+            wake.notify_one();
+        }
         after = last;
     }
+    summary.topics = cache.topics.len() as u64;
     Ok(summary)
 }
 
-async fn fresh(
+/// A subscriber's candidate sections: heading, papers best first, how many to take.
+async fn sections(
     cx: &DigestContext<'_>,
     sub: &Subscription,
-    ids: Vec<ArxivId>,
-    taken: &mut Vec<ArxivId>,
-    n: usize,
-) -> anyhow::Result<Vec<PaperView>> {
-    let ids: Vec<ArxivId> = ids.into_iter().filter(|i| !taken.contains(i)).collect();
-    let sent = cx.store.sent_before(sub.id, &ids).await?;
-    let keep: Vec<ArxivId> = ids
-        .into_iter()
-        .zip(sent)
-        .filter(|(_, s)| !s)
-        .map(|(i, _)| i)
-        .take(n)
-        .collect();
-    let views = cx.store.papers(&keep).await?;
-    taken.extend(views.iter().map(|v| v.paper.id.clone()));
-    Ok(views)
+    trending: &[ArxivId],
+    since: DateTime<Utc>,
+    cache: &mut RunCache,
+) -> anyhow::Result<Vec<(Option<String>, Vec<ArxivId>, usize)>> {
+    let t = &sub.topics;
+    let mut out = vec![(None, trending.to_vec(), TRENDING)];
+    let topics = t
+        .categories
+        .iter()
+        .map(|c| (format!("New in {c}"), Topic::Category(c.clone())))
+        .chain(
+            t.authors
+                .iter()
+                .map(|a| (format!("New by {a}"), Topic::Author(a.clone()))),
+        )
+        .chain(
+            t.searches
+                .iter()
+                .map(|q| (format!("Matching “{q}”"), Topic::Search(q.clone()))),
+        );
+    for (heading, topic) in topics {
+        let ids = match cache.topics.get(&topic) {
+            Some(ids) => ids.clone(),
+            None => {
+                let ids = look_up(cx, &topic, since).await?;
+                cache.topics.insert(topic, ids.clone());
+                ids
+            }
+        };
+        out.push((Some(heading), ids, PER_TOPIC));
+    }
+    Ok(out)
+}
+
+/// A topic's papers new since `since`, best first.
+async fn look_up(
+    cx: &DigestContext<'_>,
+    topic: &Topic,
+    since: DateTime<Utc>,
+) -> anyhow::Result<Vec<ArxivId>> {
+    let from = Some(since.date_naive());
+    Ok(match topic {
+        Topic::Category(c) => cx.index.newest_since(Some(c), None, from, 30)?,
+        Topic::Author(a) => cx.index.newest_since(None, Some(a), from, 30)?,
+        Topic::Search(text) => {
+            let vector = match &cx.semantic {
+                None => None,
+                Some(s) => {
+                    let (embedder, text) = (s.embedder().clone(), text.clone());
+                    match tokio::task::spawn_blocking(move || embedder.embed_query(&text)).await? {
+                        Ok(v) => Some(v),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "a saved search runs by keyword only");
+                            None
+                        }
+                    }
+                }
+            };
+            let q = SearchQuery {
+                text: text.clone(),
+                from,
+                limit: 30,
+                ..Default::default()
+            };
+            let ranked = hybrid::search(
+                cx.index,
+                cx.semantic.as_deref(),
+                &q,
+                Mode::Hybrid,
+                vector.as_deref(),
+                cx.fusion,
+            )?;
+            let keyword = ranked.mode == Mode::Keyword;
+            ranked
+                .hits
+                .into_iter()
+                .filter(|h| keyword || h.score >= MIN_HYBRID_SCORE)
+                .map(|h| h.id)
+                .collect()
+        }
+    })
 }
 
 async fn record_one(
     cx: &DigestContext<'_>,
     sub: &Subscription,
     period: &str,
-    trending: &[ArxivId],
+    sections: Vec<(Option<String>, Vec<ArxivId>, usize)>,
     secret: &str,
-    since: DateTime<Utc>,
+    cache: &mut RunCache,
     now: DateTime<Utc>,
 ) -> anyhow::Result<bool> {
-    let mut taken = Vec::new();
-    let top = fresh(cx, sub, trending.to_vec(), &mut taken, TRENDING).await?;
-    let mut topics = Vec::new();
-    for c in &sub.topics.categories {
-        let ids = cx.index.newest(Some(c), None, 30)?;
-        topics.push((
-            format!("New in {c}"),
-            fresh(cx, sub, ids, &mut taken, PER_TOPIC).await?,
-        ));
-    }
-    for a in &sub.topics.authors {
-        let ids = cx.index.newest(None, Some(a), 30)?;
-        topics.push((
-            format!("New by {a}"),
-            fresh(cx, sub, ids, &mut taken, PER_TOPIC).await?,
-        ));
-    }
-    for q in &sub.topics.searches {
-        let found = cx.index.search(&SearchQuery {
-            text: q.clone(),
-            from: Some(since.date_naive()),
-            limit: 30,
-            ..Default::default()
-        })?;
-        let ids = found.hits.into_iter().map(|h| h.id).collect();
-        topics.push((
-            format!("Matching “{q}”"),
-            fresh(cx, sub, ids, &mut taken, PER_TOPIC).await?,
-        ));
+    // One look at what this subscriber was sent before, for every candidate at once.
+    let mut candidates: Vec<ArxivId> = sections.iter().flat_map(|s| s.1.clone()).collect();
+    candidates.sort();
+    candidates.dedup();
+    let sent: HashSet<ArxivId> = cx
+        .store
+        .sent_before(sub.id, &candidates)
+        .await?
+        .into_iter()
+        .zip(candidates)
+        .filter_map(|(s, id)| s.then_some(id))
+        .collect();
+    let mut taken: Vec<ArxivId> = Vec::new();
+    let mut chosen: Vec<(Option<String>, Vec<ArxivId>)> = Vec::new();
+    for (heading, ids, n) in sections {
+        let pick: Vec<ArxivId> = ids
+            .into_iter()
+            .filter(|i| !sent.contains(i) && !taken.contains(i))
+            .take(n)
+            .collect();
+        taken.extend(pick.iter().cloned());
+        chosen.push((heading, pick));
     }
     if taken.is_empty() {
         return Ok(false);
     }
+    let missing: Vec<ArxivId> = taken
+        .iter()
+        .filter(|i| !cache.items.contains_key(*i))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        for v in cx.store.papers(&missing).await? {
+            cache
+                .items
+                .insert(v.paper.id.clone(), item(cx.public_url, &v));
+        }
+    }
+    // A paper hidden since it was looked up is left out.
+    let items = |ids: &[ArxivId]| -> Vec<DigestItem> {
+        ids.iter()
+            .filter_map(|i| cache.items.get(i).cloned())
+            .collect()
+    };
+    let mut chosen = chosen.into_iter();
+    let trending = chosen.next().map(|c| items(&c.1)).unwrap_or_default();
+    let topics: Vec<(String, Vec<DigestItem>)> = chosen
+        .map(|(h, ids)| (h.unwrap_or_default(), items(&ids)))
+        .collect();
     let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id);
     let host = cx
         .public_url
@@ -192,11 +311,8 @@ async fn record_one(
     let digest = Digest {
         site: cx.site.to_owned(),
         period: period.to_owned(),
-        trending: top.iter().map(|v| item(cx.public_url, v)).collect(),
-        topics: topics
-            .into_iter()
-            .map(|(h, vs)| (h, vs.iter().map(|v| item(cx.public_url, v)).collect()))
-            .collect(),
+        trending,
+        topics,
         manage_url: format!("{}/subscription?t={token}", cx.public_url),
         unsubscribe_url: format!("{}/subscription/unsubscribe?t={token}", cx.public_url),
         message_id: format!("digest.{}.{period}@{host}", sub.id),
@@ -216,19 +332,38 @@ pub struct SendSummary {
     pub failed: u64,
 }
 
+/// The lock one sender holds (the server's schedule or `paperboy digest send`): two senders
+/// would both send a mail neither had marked sent yet.
+pub const SENDER_LOCK: &str = "digest-sender";
+
 /// Sends every outbox mail due at `now`, each at most once per call; a temporary failure waits
-/// `retry_base` times 1, 2, 4 ... (at most 60 times) before its next try.
+/// `retry_base` times 1, 2, 4 ... (at most 60 times) before its next try. None, having sent
+/// nothing, when another sender holds [`SENDER_LOCK`].
 pub async fn send(
+    store: &Arc<dyn Store>,
+    mailer: &Mailer,
+    now: DateTime<Utc>,
+    retry_base: chrono::Duration,
+) -> anyhow::Result<Option<SendSummary>> {
+    let Some(_lock) = store.try_lock(SENDER_LOCK).await? else {
+        return Ok(None);
+    };
+    send_locked(store, mailer, now, retry_base).await.map(Some)
+}
+
+async fn send_locked(
     store: &Arc<dyn Store>,
     mailer: &Mailer,
     now: DateTime<Utc>,
     retry_base: chrono::Duration,
 ) -> anyhow::Result<SendSummary> {
     let mut summary = SendSummary::default();
-    let mut tried = std::collections::HashSet::new();
+    let mut tried = HashSet::new();
     loop {
+        // Sent and failed mail is no longer due; mail retried in this call may be due again (a
+        // retry without a wait): read past those, at most `retried` rows.
         let due: Vec<_> = store
-            .due_mail(now, 100 + tried.len())
+            .due_mail(now, 100 + summary.retried as usize)
             .await?
             .into_iter()
             .filter(|m| !tried.contains(&m.id))
@@ -298,45 +433,68 @@ pub fn due(schedule: Schedule, frequency: Frequency, now: DateTime<Utc>) -> bool
         }
 }
 
-/// The schedule inside `paperboy serve`: every minute, record what is due (a period is recorded
-/// once, so this is idempotent) and send what the outbox holds.
+/// The schedule inside `paperboy serve`: every `every`, record what is due (a period is recorded
+/// once, so this is idempotent); beside it, a sender delivers the outbox, woken as soon as
+/// digests are recorded.
 pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
-    loop {
-        let now = Utc::now();
-        let borrowed = cx.borrow();
-        for frequency in [Frequency::Daily, Frequency::Weekly] {
-            if due(schedule, frequency, now) {
-                match run(&borrowed, frequency, now).await {
-                    Ok(s) if s.recorded > 0 => tracing::info!(
-                        period = period(frequency, now),
-                        recorded = s.recorded,
-                        "digests recorded"
-                    ),
-                    Ok(_) => {}
-                    Err(e) => tracing::error!(error = %e, "recording digests failed; will retry"),
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let recorder = async {
+        loop {
+            let now = Utc::now();
+            // Saved searches run by meaning once the model is loaded; wait for it (or for
+            // knowing there is none) rather than send keyword-only matches.
+            if !cx.semantic.is_loading() {
+                let borrowed = cx.borrow(Some(wake.clone()));
+                for frequency in [Frequency::Daily, Frequency::Weekly] {
+                    if !due(schedule, frequency, now) {
+                        continue;
+                    }
+                    match run(&borrowed, frequency, now).await {
+                        Ok(s) if s.recorded > 0 => tracing::info!(
+                            period = period(frequency, now),
+                            recorded = s.recorded,
+                            nothing_new = s.nothing_new,
+                            topics = s.topics,
+                            "digests recorded"
+                        ),
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::error!(error = %e, "recording digests failed; will retry")
+                        }
+                    }
                 }
             }
+            tokio::time::sleep(schedule.every).await;
         }
-        match send(cx.store_ref(), &cx.mailer, now, schedule.retry_base).await {
-            Ok(s) if s.sent + s.retried + s.failed > 0 => {
-                tracing::info!(
+    };
+    let sender = async {
+        loop {
+            match send(&cx.store, &cx.mailer, Utc::now(), schedule.retry_base).await {
+                Ok(Some(s)) if s.sent + s.retried + s.failed > 0 => tracing::info!(
                     sent = s.sent,
                     retry = s.retried,
                     failed = s.failed,
                     "digests sent"
-                )
+                ),
+                Ok(Some(_)) => {}
+                Ok(None) => tracing::debug!("another process is sending digests"),
+                Err(e) => tracing::error!(error = %e, "sending digests failed; will retry"),
             }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "sending digests failed; will retry"),
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(schedule.every) => {}
+            }
         }
-        tokio::time::sleep(schedule.every).await;
-    }
+    };
+    tokio::join!(recorder, sender);
 }
 
 /// What the schedule owns.
 pub struct DigestContextOwned {
     pub store: Arc<dyn Store>,
     pub index: Arc<SearchIndex>,
+    pub semantic: Arc<paperboy_web::SemanticSlot>,
+    pub fusion: Fusion,
     pub mailer: Mailer,
     pub site: String,
     pub public_url: String,
@@ -344,19 +502,18 @@ pub struct DigestContextOwned {
 }
 
 impl DigestContextOwned {
-    fn borrow(&self) -> DigestContext<'_> {
+    fn borrow(&self, wake: Option<Arc<tokio::sync::Notify>>) -> DigestContext<'_> {
         DigestContext {
             store: &self.store,
             index: &self.index,
+            semantic: self.semantic.get().cloned(),
+            fusion: self.fusion,
             mailer: &self.mailer,
             site: &self.site,
             public_url: &self.public_url,
             trending: self.trending,
+            wake,
         }
-    }
-
-    fn store_ref(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 }
 

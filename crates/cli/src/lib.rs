@@ -44,6 +44,52 @@ pub async fn open_index(
     Ok(index)
 }
 
+/// The search index for work beside a running server: opened for writing and brought up to date
+/// when no server holds it, else read as the server keeps it.
+pub async fn open_index_beside_server(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Arc<SearchIndex>> {
+    match SearchIndex::open(&settings.index_dir()) {
+        Err(e) if e.is_locked() => {
+            tracing::info!("the server holds the search index; reading it as the server keeps it");
+            Ok(Arc::new(SearchIndex::open_read_only(
+                &settings.index_dir(),
+            )?))
+        }
+        Err(e) => Err(e.into()),
+        Ok((index, _)) => {
+            let index = Arc::new(index);
+            index.catch_up(&**store, |_| {}).await?;
+            Ok(index)
+        }
+    }
+}
+
+/// The embedding model and its vectors, when a model is installed (None, saying why, when not).
+pub async fn open_semantic(
+    settings: &Settings,
+    store: &Arc<dyn Store>,
+) -> Option<Arc<paperboy_search::semantic::Semantic>> {
+    let dir = settings.model_dir();
+    if !dir.join("model.safetensors").exists() {
+        tracing::warn!(dir = %dir.display(), "no embedding model: saved searches run by keyword");
+        return None;
+    }
+    let model = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cache = paperboy_search::semantic::index_file(&settings.data_dir, &model);
+    match paperboy_search::semantic::Semantic::open(&dir, &**store, Some(&cache)).await {
+        Ok(s) => Some(Arc::new(s)),
+        Err(e) => {
+            tracing::error!(error = %e, "the embedding model failed to load: saved searches run by keyword");
+            None
+        }
+    }
+}
+
 pub async fn catch_up_index(settings: &Settings, store: &Arc<dyn Store>) -> anyhow::Result<u64> {
     let (index, _) = SearchIndex::open(&settings.index_dir())?;
     let pending = (store.last_seq().await? - index.applied_seq()?).max(0) as u64;
@@ -101,10 +147,7 @@ pub async fn serve_on(
     let web_settings = paperboy_web::WebSettings {
         site_name: settings.site_name.clone(),
         trending: settings.trending(),
-        fusion: paperboy_search::semantic::Fusion {
-            semantic_weight: settings.semantic_weight.clamp(0.0, 1.0),
-            ..Default::default()
-        },
+        fusion: settings.fusion(),
         query_embed_timeout: Duration::from_millis(settings.query_embed_timeout_ms.max(1)),
         public_url: public_url(&settings, listener.local_addr()?),
         admins: settings.admins.clone(),
@@ -142,6 +185,8 @@ pub async fn serve_on(
             digest::DigestContextOwned {
                 store: state.store.clone(),
                 index: state.index.clone(),
+                semantic: state.semantic.clone(),
+                fusion: state.settings.fusion,
                 mailer,
                 site: settings.site_name.clone(),
                 public_url: state.settings.public_url.clone(),

@@ -109,13 +109,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DigestCommand {
-    /// Record the digest of the current period for every due subscriber (none twice).
+    /// Record the digest of the current period for every due subscriber (none twice). Safe while
+    /// `paperboy serve` runs: it reads the server's search index.
     Run {
         /// daily or weekly.
         #[arg(long, default_value = "daily")]
         frequency: String,
     },
     /// Send the outbox over SMTP (the smtp_url setting); temporary failures wait for a later send.
+    /// One sender at a time: while the server's schedule is sending, this says so and stops.
     Send,
 }
 
@@ -271,7 +273,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                 DigestCommand::Run { frequency } => {
                     let frequency = paperboy_store::Frequency::parse(&frequency)
                         .context("--frequency is daily or weekly")?;
-                    let index = open_index(&settings, &store).await?;
+                    let index = paperboy_cli::open_index_beside_server(&settings, &store).await?;
                     let public_url = if settings.public_url.is_empty() {
                         format!("http://{}", settings.bind)
                     } else {
@@ -280,26 +282,34 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     let cx = paperboy_cli::digest::DigestContext {
                         store: &store,
                         index: &index,
+                        semantic: paperboy_cli::open_semantic(&settings, &store).await,
+                        fusion: settings.fusion(),
                         mailer: &mailer,
                         site: &settings.site_name,
                         public_url: &public_url,
                         trending: settings.trending(),
+                        wake: None,
                     };
                     let s = paperboy_cli::digest::run(&cx, frequency, now).await?;
                     println!(
-                        "period {}: {} digests recorded, {} subscribers had nothing new",
+                        "period {}: {} digests recorded, {} subscribers had nothing new ({} topics)",
                         paperboy_cli::digest::period(frequency, now),
                         s.recorded,
-                        s.nothing_new
+                        s.nothing_new,
+                        s.topics
                     );
                 }
                 DigestCommand::Send => {
                     let retry = chrono::Duration::seconds(settings.digest_retry_seconds as i64);
-                    let s = paperboy_cli::digest::send(&store, &mailer, now, retry).await?;
-                    println!(
-                        "{} sent, {} to retry, {} given up",
-                        s.sent, s.retried, s.failed
-                    );
+                    match paperboy_cli::digest::send(&store, &mailer, now, retry).await? {
+                        Some(s) => println!(
+                            "{} sent, {} to retry, {} given up",
+                            s.sent, s.retried, s.failed
+                        ),
+                        None => println!(
+                            "another paperboy process (the server's schedule) is sending the outbox; nothing done"
+                        ),
+                    }
                 }
             }
             Ok(0)

@@ -187,6 +187,13 @@ impl Settings {
             offset_hours: self.trending_offset_hours,
         }
     }
+
+    pub fn fusion(&self) -> paperboy_search::semantic::Fusion {
+        paperboy_search::semantic::Fusion {
+            semantic_weight: self.semantic_weight.clamp(0.0, 1.0),
+            ..Default::default()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -50,6 +50,18 @@ pub enum SearchError {
     Store(#[from] paperboy_store::StoreError),
     #[error("the query is {0} characters long; the limit is {MAX_QUERY_CHARS}")]
     QueryTooLong(usize),
+    #[error("the search index was opened read-only")]
+    ReadOnly,
+}
+
+impl SearchError {
+    /// Another process (a running server) holds the index's writer lock.
+    pub fn is_locked(&self) -> bool {
+        matches!(
+            self,
+            SearchError::Index(tantivy::TantivyError::LockFailure(..))
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -89,7 +101,8 @@ pub struct SearchIndex {
     dir: PathBuf,
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// None when opened read-only (another process, the server, holds the writer).
+    writer: Option<Mutex<IndexWriter>>,
     fields: Fields,
 }
 
@@ -109,6 +122,14 @@ fn schema() -> (Schema, Fields) {
         day: b.add_i64_field("day", INDEXED | FAST),
     };
     (b.build(), fields)
+}
+
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(Stemmer::new(Language::English))
+        .build()
 }
 
 /// Days since 1970-01-01 of the date a paper is filtered by: its first daily list, else published.
@@ -144,12 +165,7 @@ impl SearchIndex {
                 (index, true)
             }
         };
-        let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(40))
-            .filter(LowerCaser)
-            .filter(Stemmer::new(Language::English))
-            .build();
-        index.tokenizers().register(TOKENIZER, analyzer);
+        index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -160,11 +176,44 @@ impl SearchIndex {
                 dir: dir.to_owned(),
                 index,
                 reader,
-                writer: Mutex::new(writer),
+                writer: Some(Mutex::new(writer)),
                 fields,
             },
             fresh,
         ))
+    }
+
+    /// Opens an existing index for searching only, beside a process that writes it (the server):
+    /// nothing is locked, and it sees the writer's commits as of opening.
+    pub fn open_read_only(dir: &Path) -> Result<SearchIndex, SearchError> {
+        let format_ok = std::fs::read_to_string(dir.join(FORMAT_FILE))
+            .map(|f| f.trim() == FORMAT)
+            .unwrap_or(false);
+        if !format_ok {
+            return Err(SearchError::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no search index of this version in {}", dir.display()),
+            )));
+        }
+        let index = Index::open_in_dir(dir)?;
+        let (_, fields) = schema();
+        index.tokenizers().register(TOKENIZER, analyzer());
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(SearchIndex {
+            dir: dir.to_owned(),
+            index,
+            reader,
+            writer: None,
+            fields,
+        })
+    }
+
+    /// Whether this index can apply changes (false when opened read-only).
+    pub fn writable(&self) -> bool {
+        self.writer.is_some()
     }
 
     pub fn dir(&self) -> &Path {
@@ -198,7 +247,12 @@ impl SearchIndex {
                 break;
             };
             {
-                let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+                let mut writer = self
+                    .writer
+                    .as_ref()
+                    .ok_or(SearchError::ReadOnly)?
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
                 for (_, paper, visible) in &changes {
                     if !fresh {
                         writer
@@ -289,6 +343,37 @@ impl SearchIndex {
             }
         }
         Ok(out)
+    }
+
+    /// Every paper passing the category and date filters of `q`, when there are at most `cap`
+    /// (None when more, or when `q` has no filters).
+    pub fn filtered_ids(
+        &self,
+        q: &SearchQuery,
+        cap: usize,
+    ) -> Result<Option<Vec<ArxivId>>, SearchError> {
+        let clauses = self.filter_clauses(q);
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        if searcher.search(&query, &Count)? > cap {
+            return Ok(None);
+        }
+        let found = searcher.search(&query, &TopDocs::with_limit(cap.max(1)))?;
+        let mut out = Vec::with_capacity(found.len());
+        for (_, addr) in found {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc
+                .get_first(self.fields.id)
+                .and_then(|v| v.as_str())
+                .and_then(|s| ArxivId::parse(s).ok())
+            {
+                out.push(id);
+            }
+        }
+        Ok(Some(out))
     }
 
     fn parse(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
@@ -410,9 +495,21 @@ impl SearchIndex {
         author: Option<&str>,
         limit: usize,
     ) -> Result<Vec<ArxivId>, SearchError> {
+        self.newest_since(category, author, None, limit)
+    }
+
+    /// [`SearchIndex::newest`], only papers whose filter date is `from` or later.
+    pub fn newest_since(
+        &self,
+        category: Option<&str>,
+        author: Option<&str>,
+        from: Option<NaiveDate>,
+        limit: usize,
+    ) -> Result<Vec<ArxivId>, SearchError> {
         let f = &self.fields;
         let mut clauses = self.filter_clauses(&SearchQuery {
             category: category.map(str::to_owned),
+            from,
             ..Default::default()
         });
         if let Some(name) = author {
@@ -562,6 +659,50 @@ mod tests {
             "a phrase"
         );
         assert!(index.newest(Some("cs.XX"), None, 10).unwrap().is_empty());
+        let since = NaiveDate::from_ymd_opt(2025, 1, 3);
+        assert_eq!(
+            ids(index
+                .newest_since(None, Some("Grace Hopper"), since, 10)
+                .unwrap()),
+            ["2501.00003", "2501.00002"],
+            "only from the day on"
+        );
+    }
+
+    #[tokio::test]
+    async fn filtered_ids_are_every_match_up_to_a_cap() {
+        let (index, _store, _dir) = fixture().await;
+        let mut query = q("");
+        assert_eq!(index.filtered_ids(&query, 10).unwrap(), None, "no filter");
+        query.from = NaiveDate::from_ymd_opt(2025, 1, 3);
+        let mut found = index.filtered_ids(&query, 10).unwrap().unwrap();
+        found.sort();
+        let found: Vec<_> = found.iter().map(|i| i.to_string()).collect();
+        assert_eq!(found, ["2501.00002", "2501.00003"]);
+        assert_eq!(index.filtered_ids(&query, 1).unwrap(), None, "over the cap");
+    }
+
+    #[tokio::test]
+    async fn a_read_only_index_searches_beside_the_writer_and_refuses_changes() {
+        let (index, store, dir) = fixture().await;
+        let reader = SearchIndex::open_read_only(&dir.path().join("index")).unwrap();
+        assert!(index.writable() && !reader.writable());
+        assert_eq!(reader.search(&q("protein")).unwrap().hits.len(), 1);
+        store
+            .import(vec![paper(
+                "2501.00004",
+                "Protein design",
+                "More.",
+                "q-bio.BM",
+                "2025-02-02",
+            )])
+            .await
+            .unwrap();
+        assert!(matches!(
+            reader.catch_up(&*store, |_| {}).await,
+            Err(SearchError::ReadOnly)
+        ));
+        assert!(SearchIndex::open_read_only(&dir.path().join("nothing")).is_err());
     }
 
     #[tokio::test]

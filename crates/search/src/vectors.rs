@@ -599,7 +599,8 @@ impl VectorIndex {
     /// Writes the index to `path` (atomically: a temporary file renamed over it), tagged with
     /// `tag` (what it is consistent with, e.g. the model and the store's cursor).
     pub fn save(&self, path: &Path, tag: &str) -> std::io::Result<()> {
-        let tmp = path.with_extension("tmp");
+        // A name of this process's own: another process may be saving the same index.
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
         {
             let g = self.inner.read().expect("vector index");
             let mut w = BufWriter::new(std::fs::File::create(&tmp)?);

@@ -522,6 +522,19 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
     };
     assert_eq!(sub.email, "ada@example.org");
     assert!(!sub.active(), "nothing is sent before confirmation");
+    assert_eq!(
+        store
+            .subscription_by_email(" ADA@example.org")
+            .await
+            .unwrap()
+            .map(|s| s.id),
+        Some(sub.id)
+    );
+    assert!(store
+        .subscription_by_email("bob@example.org")
+        .await
+        .unwrap()
+        .is_none());
     // Signing up again within the hour mails nothing more.
     let again = store
         .sign_up(
@@ -719,6 +732,22 @@ pub async fn digests_are_recorded_once_and_delivered_or_given_up(store: Arc<dyn 
     assert_eq!(stats.last_period.as_deref(), Some("2026-01-05"));
 }
 
+pub async fn locks_are_exclusive_until_released(store: Arc<dyn Store>) {
+    let held = store.try_lock("digest-sender").await.unwrap();
+    assert!(held.is_some());
+    assert!(
+        store.try_lock("digest-sender").await.unwrap().is_none(),
+        "held"
+    );
+    assert!(
+        store.try_lock("other").await.unwrap().is_some(),
+        "names are apart"
+    );
+    drop(held);
+    assert!(store.try_lock("digest-sender").await.unwrap().is_some());
+    assert!(store.try_lock("../x").await.is_err(), "a name, not a path");
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -767,6 +796,11 @@ macro_rules! conformance {
             async fn digests_are_recorded_once_and_delivered_or_given_up() {
                 let (store, _dir) = $make;
                 super::digests_are_recorded_once_and_delivered_or_given_up(store).await;
+            }
+            #[tokio::test]
+            async fn locks_are_exclusive_until_released() {
+                let (store, _dir) = $make;
+                super::locks_are_exclusive_until_released(store).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

@@ -96,6 +96,21 @@ pub struct ListingFilter {
     pub submitter: Option<String>,
 }
 
+/// Holds a [`Store::try_lock`] lock; dropping it releases the lock.
+pub struct LockGuard(#[allow(dead_code)] Box<dyn Send + Sync>);
+
+impl LockGuard {
+    pub fn new(held: impl Send + Sync + 'static) -> LockGuard {
+        LockGuard(Box::new(held))
+    }
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LockGuard")
+    }
+}
+
 /// Counts for the status page and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -276,6 +291,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<SignUp>;
     async fn subscription(&self, id: i64) -> Result<Option<Subscription>>;
+    /// The subscription of an address (any case), ended or not.
+    async fn subscription_by_email(&self, email: &str) -> Result<Option<Subscription>>;
     /// Confirms an address (double opt-in); false when there is no such subscription.
     async fn confirm_subscription(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
     async fn update_subscription(
@@ -312,6 +329,10 @@ pub trait Store: Send + Sync + 'static {
     async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>>;
     async fn mark_mail(&self, id: i64, outcome: Delivery, now: DateTime<Utc>) -> Result<()>;
     async fn mail_stats(&self) -> Result<MailStats>;
+
+    /// An exclusive lock named `name` held until the guard drops or the process ends (however
+    /// it ends): one digest sender at a time. None when another holder has it.
+    async fn try_lock(&self, name: &str) -> Result<Option<LockGuard>>;
 
     async fn stats(&self) -> Result<StoreStats>;
     /// Writes a consistent copy of the whole database to `dest` (which must not exist).

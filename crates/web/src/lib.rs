@@ -93,6 +93,16 @@ impl SemanticSlot {
         *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) = why.into();
     }
 
+    /// Neither loaded nor known to be unavailable yet.
+    pub fn is_loading(&self) -> bool {
+        self.ready.get().is_none()
+            && self
+                .unavailable
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_empty()
+    }
+
     /// Why search is keyword-only, when it is.
     pub fn unavailable(&self) -> Option<String> {
         if self.ready.get().is_some() {

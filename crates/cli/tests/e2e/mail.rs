@@ -181,8 +181,7 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
     server.stop().await;
 }
 
-/// `paperboy digest ...` over a data directory (the server stopped: the command opens the search
-/// index, which a running server holds).
+/// `paperboy digest ...` over a data directory, with or without a server running on it.
 async fn digest(dir: &std::path::Path, base: &str, smtp: &SmtpServer, args: &[&str]) -> String {
     let mut cmd = paperboy_command();
     let out = cmd
@@ -208,7 +207,13 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
     let Some(smtp) = SmtpServer::start().await else {
         return;
     };
-    let server = Process::start(&[("PAPERBOY_SMTP_URL", smtp.url())]).await;
+    // The server's own schedule looks once at start, then not for an hour: the digest here is
+    // run by hand, beside the running server.
+    let server = Process::start(&[
+        ("PAPERBOY_SMTP_URL", smtp.url()),
+        ("PAPERBOY_DIGEST_POLL_SECONDS", "3600".into()),
+    ])
+    .await;
     // Someone votes, so a paper is trending.
     let voter = Visitor::new(&server.base);
     voter.get("/papers").await;
@@ -271,10 +276,10 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
     );
 
     let base = server.base.clone();
-    let dir = server.stop().await;
-    let out = digest(dir.path(), &base, &smtp, &["run"]).await;
+    let dir = server.dir.path().to_owned();
+    let out = digest(&dir, &base, &smtp, &["run"]).await;
     assert!(out.contains("1 digests recorded"), "{out}");
-    let out = digest(dir.path(), &base, &smtp, &["send"]).await;
+    let out = digest(&dir, &base, &smtp, &["send"]).await;
     assert!(out.starts_with("1 sent"), "{out}");
     let digests: Vec<Value> = smtp
         .messages()
@@ -317,10 +322,10 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
     assert!(unsub.starts_with(&base) && unsub.contains("/subscription/unsubscribe?t="));
 
     // Never twice: the same period again records and sends nothing.
-    assert!(digest(dir.path(), &base, &smtp, &["run"])
+    assert!(digest(&dir, &base, &smtp, &["run"])
         .await
         .contains("0 digests recorded"));
-    assert!(digest(dir.path(), &base, &smtp, &["send"])
+    assert!(digest(&dir, &base, &smtp, &["send"])
         .await
         .starts_with("0 sent"));
 
@@ -329,6 +334,7 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
         unsub.contains(&format!("t={}.", t.split('.').next().unwrap())),
         "for this subscription"
     );
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod common;
 mod community;
+mod digest_topics;
 mod escaping;
 mod hf_archive;
 mod hf_client;

@@ -10,9 +10,9 @@ use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::{
-    Account, AuditEntry, Change, Comment, Delivery, Frequency, Listed, ListingFilter, MailStats,
-    Moderation, ModerationQueue, OutboxMail, PaperView, Result, SignUp, Store, StoreError,
-    StoreStats, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
+    Account, AuditEntry, Change, Comment, Delivery, Frequency, Listed, ListingFilter, LockGuard,
+    MailStats, Moderation, ModerationQueue, OutboxMail, PaperView, Result, SignUp, Store,
+    StoreError, StoreStats, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -814,6 +814,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn subscription_by_email(&self, email: &str) -> Result<Option<Subscription>> {
+        let e = email.trim().to_lowercase();
+        self.read(move |c| community::subscription_where(c, "email = ?1", &e))
+            .await
+    }
+
     async fn confirm_subscription(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         self.write(move |c| community::confirm_subscription(c, id, now))
             .await
@@ -879,6 +885,29 @@ impl Store for SqliteStore {
 
     async fn mail_stats(&self) -> Result<MailStats> {
         self.read(community::mail_stats).await
+    }
+
+    async fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {
+        // A file lock beside the database: the kernel releases it when the process dies, so a
+        // killed sender never blocks the next one.
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            return Err(StoreError::Config(format!("bad lock name {name:?}")));
+        }
+        let mut path = self.inner.path.clone().into_os_string();
+        path.push(format!(".{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::Config(format!("lock file {path:?}: {e}")))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(LockGuard::new(file))),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(StoreError::Config(format!("lock file {path:?}: {e}")))
+            }
+        }
     }
 
     async fn stats(&self) -> Result<StoreStats> {
