@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod analysis;
+mod digest;
 mod embed;
 mod http;
 mod hybrid;
@@ -44,6 +45,29 @@ struct QuerySet {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Digests for many subscribers, composed and handed to a local SMTP server (aiosmtpd).
+    Digest {
+        /// Records to import (any format `paperboy import` reads), e.g. the arXiv listings.
+        #[arg(long)]
+        records: PathBuf,
+        #[arg(long, default_value_t = 100_000)]
+        subscribers: usize,
+        /// Distinct saved searches subscribers draw from (at most 1,000).
+        #[arg(long, default_value_t = 1_000)]
+        queries: usize,
+        /// Embedding model folder: saved searches run hybrid (else keyword).
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        /// An empty (or absent) directory for the database, index and maildir.
+        #[arg(long)]
+        work_dir: PathBuf,
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// A running SMTP server to hand the mail to (e.g. smtp://127.0.0.1:25, a local Postfix);
+        /// without it, aiosmtpd is started and delivers into a maildir that is then counted.
+        #[arg(long)]
+        smtp_url: Option<String>,
+    },
     /// Time the import's parts apart: parse, SQLite merge, tantivy index build.
     Phases {
         /// An empty (or absent) directory for the database and index.
@@ -152,6 +176,26 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Digest {
+            records,
+            subscribers,
+            queries,
+            model_dir,
+            work_dir,
+            python,
+            smtp_url,
+        } => digest::run(
+            &runtime()?,
+            digest::Options {
+                records,
+                subscribers,
+                queries,
+                model_dir,
+                work_dir,
+                python,
+                smtp_url,
+            },
+        ),
         Command::Phases { work_dir, files } => phases::run(
             &runtime()?,
             phases::Options {

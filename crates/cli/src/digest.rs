@@ -12,7 +12,7 @@ use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer};
 use paperboy_search::hybrid::{self, Mode};
 use paperboy_search::semantic::{Fusion, Semantic};
 use paperboy_search::{SearchIndex, SearchQuery};
-use paperboy_store::{Delivery, Frequency, PaperView, Store, Subscription};
+use paperboy_store::{Delivery, Frequency, OutboxMail, PaperView, Store, Subscription};
 
 /// Papers per section.
 const TRENDING: usize = 10;
@@ -332,6 +332,13 @@ pub struct SendSummary {
     pub failed: u64,
 }
 
+/// An outbox mail decoded and encoded for the wire; the error (a broken row, or a letter lettre
+/// cannot build) fails that mail for good.
+fn ready(mailer: &Mailer, mail: &OutboxMail) -> Result<paperboy_mail::Ready, String> {
+    let letter: Letter = serde_json::from_str(&mail.message).map_err(|e| e.to_string())?;
+    mailer.ready(&letter).map_err(|e| e.to_string())
+}
+
 /// The lock one sender holds (the server's schedule or `paperboy digest send`): two senders
 /// would both send a mail neither had marked sent yet.
 pub const SENDER_LOCK: &str = "digest-sender";
@@ -371,30 +378,41 @@ async fn send_locked(
         if due.is_empty() {
             break;
         }
-        for mail in due {
+        // While the server answers one mail, the next is encoded.
+        let mut due = due.into_iter();
+        let mut next = due.next().map(|m| (ready(mailer, &m), m));
+        while let Some((prepared, mail)) = next.take() {
             tried.insert(mail.id);
-            let outcome = match serde_json::from_str::<Letter>(&mail.message) {
-                Err(e) => Delivery::Failed {
+            let attempt = async {
+                match &prepared {
+                    Ok(r) => mailer.send_ready(r).await,
+                    Err(e) => Err(MailError::Build(e.clone())),
+                }
+            };
+            let (result, upcoming) = tokio::join!(attempt, async {
+                due.next().map(|m| (ready(mailer, &m), m))
+            });
+            next = upcoming;
+            let outcome = match result {
+                Ok(()) => Delivery::Sent,
+                Err(MailError::Build(e)) => Delivery::Failed {
                     error: format!("unreadable outbox message: {e}"),
                     bounce: false,
                 },
-                Ok(letter) => match mailer.send(&letter).await {
-                    Ok(()) => Delivery::Sent,
-                    Err(MailError::Permanent(e)) if mail.attempts + 1 >= MAX_PERMANENT => {
-                        Delivery::Failed {
-                            error: e,
-                            bounce: true,
-                        }
+                Err(MailError::Permanent(e)) if mail.attempts + 1 >= MAX_PERMANENT => {
+                    Delivery::Failed {
+                        error: e,
+                        bounce: true,
                     }
-                    Err(e) if mail.attempts + 1 >= MAX_ATTEMPTS => Delivery::Failed {
-                        error: e.to_string(),
-                        bounce: false,
-                    },
-                    Err(e) => {
-                        let factor = (1i32 << mail.attempts.min(6)).min(60);
-                        Delivery::Retry(now + retry_base * factor, e.to_string())
-                    }
+                }
+                Err(e) if mail.attempts + 1 >= MAX_ATTEMPTS => Delivery::Failed {
+                    error: e.to_string(),
+                    bounce: false,
                 },
+                Err(e) => {
+                    let factor = (1i32 << mail.attempts.min(6)).min(60);
+                    Delivery::Retry(now + retry_base * factor, e.to_string())
+                }
             };
             match &outcome {
                 Delivery::Sent => summary.sent += 1,

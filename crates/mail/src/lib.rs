@@ -1,14 +1,17 @@
 //! paperboy's email: messages as data ([`Letter`]: recipient, subject, a plain-text and an HTML
 //! part, extra headers), rendered from template files an operator can override, and sent over
-//! SMTP ([`Mailer`]: lettre, STARTTLS or TLS through rustls, one pooled connection reused for
-//! many mails). It knows nothing of papers or the database: callers give it the values.
+//! SMTP ([`Mailer`]: lettre's protocol over one connection of ours, reused for many mails,
+//! STARTTLS or TLS through rustls). It knows nothing of papers or the database: callers give it
+//! the values.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
+
+mod smtp;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
@@ -194,26 +197,34 @@ impl Letter {
     }
 }
 
-/// SMTP delivery. `url` is lettre's: `smtp://host:port` (plain; `?tls=required` for STARTTLS),
-/// `smtps://host:465` (TLS), with `user:password@` for authentication.
+/// A message as it goes over the wire, with its envelope.
+pub struct Ready {
+    envelope: lettre::address::Envelope,
+    bytes: Vec<u8>,
+}
+
+/// SMTP delivery over one reused connection. `url`: `smtp://host:port` (plain;
+/// `?tls=required` for STARTTLS, `?tls=opportunistic` for STARTTLS when offered),
+/// `smtps://host:465` (TLS), with `user:password@` (percent-encoded) for authentication.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    smtp: std::sync::Arc<smtp::Smtp>,
     from: Mailbox,
     pub templates: Templates,
 }
 
 impl Mailer {
     pub fn new(url: &str, from: &str, templates: Templates) -> Result<Mailer, MailError> {
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| MailError::Config(format!("smtp_url: {e}")))?
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
+        let endpoint =
+            smtp::Endpoint::parse(url).map_err(|e| MailError::Config(format!("smtp_url: {e}")))?;
         let from: Mailbox = from
             .parse()
             .map_err(|e| MailError::Config(format!("mail_from {from:?}: {e}")))?;
         Ok(Mailer {
-            transport,
+            smtp: std::sync::Arc::new(smtp::Smtp::new(
+                endpoint,
+                std::time::Duration::from_secs(30),
+            )),
             from,
             templates,
         })
@@ -221,12 +232,21 @@ impl Mailer {
 
     /// Sends one letter; the error says whether trying again may help.
     pub async fn send(&self, letter: &Letter) -> Result<(), MailError> {
+        self.send_ready(&self.ready(letter)?).await
+    }
+
+    /// A letter encoded for sending (MIME parts, headers): work a sender can do for the next mail
+    /// while the server answers the current one.
+    pub fn ready(&self, letter: &Letter) -> Result<Ready, MailError> {
         let message = letter.message(&self.from)?;
-        match self.transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.is_permanent() => Err(MailError::Permanent(e.to_string())),
-            Err(e) => Err(MailError::Temporary(e.to_string())),
-        }
+        Ok(Ready {
+            envelope: message.envelope().clone(),
+            bytes: message.formatted(),
+        })
+    }
+
+    pub async fn send_ready(&self, ready: &Ready) -> Result<(), MailError> {
+        self.smtp.send(&ready.envelope, &ready.bytes).await
     }
 
     /// A letter from the `{name}.txt` and `{name}.html` templates.

@@ -841,25 +841,25 @@ pub(super) fn record_digest(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let tx = conn.transaction()?;
-    let n = tx.execute(
+    let n = tx.prepare_cached(
         "INSERT INTO outbox (subscription_id, period, message_id, message, status, next_attempt_at, created_at)
          VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?5) ON CONFLICT DO NOTHING",
-        params![sub, period, message_id, message.as_bytes(), ts(now)],
-    )?;
+    )?
+    .execute(params![sub, period, message_id, message.as_bytes(), ts(now)])?;
     if n == 0 {
         return Ok(false);
     }
-    for p in papers {
-        tx.execute(
+    {
+        let mut insert = tx.prepare_cached(
             "INSERT INTO digest_papers (subscription_id, paper_id, period) VALUES (?1, ?2, ?3)
              ON CONFLICT DO NOTHING",
-            params![sub, p, period],
         )?;
+        for p in papers {
+            insert.execute(params![sub, p, period])?;
+        }
     }
-    tx.execute(
-        "UPDATE subscriptions SET last_period = ?2 WHERE id = ?1",
-        params![sub, period],
-    )?;
+    tx.prepare_cached("UPDATE subscriptions SET last_period = ?2 WHERE id = ?1")?
+        .execute(params![sub, period])?;
     tx.commit()?;
     Ok(true)
 }
@@ -896,10 +896,13 @@ pub(super) fn mark_mail(
     let tx = conn.transaction()?;
     match outcome {
         Delivery::Sent => {
-            tx.execute(
-                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1 WHERE id = ?1",
-                params![id, ts(now)],
-            )?;
+            tx.prepare_cached(
+                // The body is dropped once sent (12 KB a digest: 1.2 GB a day for 100,000
+                // subscribers); the row keeps the Message-ID, and digest_papers what it held.
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1, message = X''
+                 WHERE id = ?1",
+            )?
+            .execute(params![id, ts(now)])?;
         }
         Delivery::Retry(at, error) => {
             tx.execute(

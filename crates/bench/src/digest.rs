@@ -1,0 +1,384 @@
+//! Digests for many subscribers: real arXiv records (their last days are "new"), a few hundred
+//! votes on new papers so something trends, N confirmed subscribers with one category, one author
+//! and one saved search each (drawn from the real categories and authors of the new papers and
+//! from generated research queries), composed by `paperboy_cli::digest::run` and handed by
+//! `paperboy_cli::digest::send` to a real local SMTP server (Python's aiosmtpd delivering into a
+//! maildir), recorder and sender running side by side as in `paperboy serve`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use chrono::{NaiveTime, TimeZone, Utc};
+use paperboy_cli::digest::{self, DigestContext};
+use paperboy_cli::import::{self, Source};
+
+use paperboy_search::semantic::{Fusion, Semantic};
+use paperboy_search::SearchIndex;
+use paperboy_store::{Frequency, SignUp, Topics};
+
+pub struct Options {
+    pub records: PathBuf,
+    pub subscribers: usize,
+    pub queries: usize,
+    pub model_dir: Option<PathBuf>,
+    pub work_dir: PathBuf,
+    pub python: String,
+    /// An SMTP server already running (e.g. a local Postfix); else aiosmtpd into a maildir.
+    pub smtp_url: Option<String>,
+}
+
+const METHODS: &[&str] = &[
+    "diffusion models",
+    "large language models",
+    "vision transformers",
+    "reinforcement learning",
+    "graph neural networks",
+    "retrieval augmented generation",
+    "mixture of experts",
+    "state space models",
+    "contrastive learning",
+    "knowledge distillation",
+    "chain of thought reasoning",
+    "instruction tuning",
+    "preference optimization",
+    "speculative decoding",
+    "quantization",
+    "neural radiance fields",
+    "gaussian splatting",
+    "flow matching",
+    "autoregressive image generation",
+    "multimodal agents",
+    "world models",
+    "sparse attention",
+    "low-rank adaptation",
+    "tokenizers",
+    "reward models",
+    "video generation",
+    "speech recognition",
+    "text-to-speech",
+    "code generation",
+    "mathematical reasoning",
+    "tool use",
+    "long context",
+    "in-context learning",
+    "self-supervised learning",
+    "federated learning",
+    "uncertainty estimation",
+    "interpretability",
+    "adversarial robustness",
+    "data curation",
+    "synthetic data",
+];
+
+const DOMAINS: &[&str] = &[
+    "robotics",
+    "medical imaging",
+    "autonomous driving",
+    "protein design",
+    "drug discovery",
+    "weather forecasting",
+    "education",
+    "software engineering",
+    "scientific discovery",
+    "recommendation",
+    "music",
+    "3D scenes",
+    "mobile devices",
+    "low-resource languages",
+    "legal documents",
+    "finance",
+    "remote sensing",
+    "video understanding",
+    "dialogue systems",
+    "web agents",
+    "chemistry",
+    "materials science",
+    "healthcare",
+    "games",
+    "translation",
+];
+
+/// splitmix64: the same seed gives the same subscribers everywhere.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn count_files(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+pub fn run(rt: &tokio::runtime::Runtime, o: Options) -> anyhow::Result<()> {
+    rt.block_on(run_async(o))
+}
+
+async fn run_async(o: Options) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&o.work_dir)?;
+    let db = o.work_dir.join("paperboy.sqlite3");
+    anyhow::ensure!(
+        !db.exists(),
+        "{} exists: give an empty --work-dir",
+        db.display()
+    );
+    let store = paperboy_store::open(db.to_str().context("path")?, true)?;
+    let setup = Instant::now();
+    import::import(&store, Source::File(o.records.clone()), false).await?;
+    let (index, _) = SearchIndex::open(&o.work_dir.join("index"))?;
+    let index = Arc::new(index);
+    index.catch_up(&*store, |_| {}).await?;
+    let papers = store.stats().await?.papers;
+    eprintln!(
+        "imported and indexed {papers} papers in {:.0} s",
+        setup.elapsed().as_secs_f64()
+    );
+    // The newest papers: those of the last three days are what digests bring.
+    let mut categories = std::collections::BTreeSet::new();
+    let mut authors = std::collections::BTreeSet::new();
+    let mut fresh = Vec::new();
+    let mut last_day = None;
+    let mut cursor: Option<String> = None;
+    'pages: loop {
+        let (page, next) = store.papers_page(cursor.as_deref(), 1000).await?;
+        for v in &page {
+            let day = v
+                .paper
+                .published
+                .context("a record without a date")?
+                .date_naive();
+            let last = *last_day.get_or_insert(day);
+            if last - day >= chrono::Duration::days(3) {
+                break 'pages;
+            }
+            categories.extend(v.paper.categories.iter().cloned());
+            authors.extend(v.paper.authors.iter().map(|a| a.name.clone()));
+            fresh.push(v.paper.id.clone());
+        }
+        match next {
+            Some(n) if !page.is_empty() => cursor = Some(n),
+            _ => break,
+        }
+    }
+    let last_day = last_day.context("no papers")?;
+    let now = Utc.from_utc_datetime(
+        &(last_day + chrono::Duration::days(1))
+            .and_time(NaiveTime::from_hms_opt(7, 0, 0).expect("time")),
+    );
+    // Saved searches rank by meaning only among papers passing their date filter (the new
+    // ones), so only those need vectors: embedding all 74,728 would take hours here.
+    let semantic = match &o.model_dir {
+        Some(dir) => {
+            let embedder = Arc::new(paperboy_search::embed::Embedder::load(dir)?);
+            let s = Semantic::with_embedder(embedder.clone());
+            let t = Instant::now();
+            for chunk in fresh.chunks(32) {
+                let views = store.papers(chunk).await?;
+                let texts: Vec<String> = views
+                    .iter()
+                    .map(|v| paperboy_search::semantic::paper_text(&v.paper))
+                    .collect();
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                for (v, e) in views.iter().zip(embedder.embed(&refs)?) {
+                    s.vectors().upsert(v.paper.id.clone(), &e);
+                }
+            }
+            eprintln!(
+                "embedded the {} new papers in {:.0} s",
+                fresh.len(),
+                t.elapsed().as_secs_f64()
+            );
+            Some(Arc::new(s))
+        }
+        None => None,
+    };
+    // 300 votes from 100 accounts on the new papers, over the last day.
+    let mut rng = Rng(7);
+    for a in 0..100 {
+        let account = store
+            .sign_in(&format!("voter{a}@example.org"), &[], now)
+            .await?;
+        for _ in 0..3 {
+            let at = now - chrono::Duration::minutes((rng.next() % 1440) as i64);
+            store.vote(account.id, rng.pick(&fresh), true, at).await?;
+        }
+    }
+    let categories: Vec<String> = categories.into_iter().collect();
+    let authors: Vec<String> = authors.into_iter().collect();
+    let queries: Vec<String> = METHODS
+        .iter()
+        .flat_map(|m| DOMAINS.iter().map(move |d| format!("{m} for {d}")))
+        .take(o.queries.max(1))
+        .collect();
+    let mut rng = Rng(42);
+    for n in 0..o.subscribers {
+        let topics = Topics {
+            categories: vec![rng.pick(&categories).clone()],
+            authors: vec![rng.pick(&authors).clone()],
+            searches: vec![rng.pick(&queries).clone()],
+        };
+        let SignUp::SendConfirmation(s) = store
+            .sign_up(
+                &format!("reader{n}@example.org"),
+                Frequency::Daily,
+                &topics,
+                None,
+                now,
+            )
+            .await?
+        else {
+            anyhow::bail!("reader{n} was not new");
+        };
+        store.confirm_subscription(s.id, now).await?;
+    }
+    eprintln!(
+        "set up {papers} papers ({} new), {} subscribers in {:.0} s",
+        fresh.len(),
+        o.subscribers,
+        setup.elapsed().as_secs_f64()
+    );
+
+    // A real SMTP server: the one given, else aiosmtpd delivering into a maildir.
+    let maildir = o.work_dir.join("maildir");
+    let (url, mut smtp) = match &o.smtp_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")?
+                .local_addr()?
+                .port();
+            let child = tokio::process::Command::new(&o.python)
+                .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(&maildir)
+                .kill_on_drop(true)
+                .spawn()
+                .context("start python3 -m aiosmtpd (pip install aiosmtpd)")?;
+            let started = Instant::now();
+            while tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_err()
+            {
+                anyhow::ensure!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "aiosmtpd did not start"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            (format!("smtp://127.0.0.1:{port}"), Some(child))
+        }
+    };
+    let mailer = paperboy_mail::Mailer::new(
+        &url,
+        "paperboy <digest@example.org>",
+        paperboy_mail::Templates::new(None),
+    )?;
+
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let recording = Arc::new(AtomicBool::new(true));
+    let t0 = Instant::now();
+    let sender = {
+        let (store, mailer, wake, recording) = (
+            store.clone(),
+            mailer.clone(),
+            wake.clone(),
+            recording.clone(),
+        );
+        tokio::spawn(async move {
+            let mut sent = 0;
+            loop {
+                let still_recording = recording.load(Ordering::SeqCst);
+                let s = digest::send(&store, &mailer, now, chrono::Duration::seconds(60))
+                    .await?
+                    .context("the sender lock is free")?;
+                sent += s.sent;
+                anyhow::ensure!(s.retried + s.failed == 0, "delivery failed: {s:?}");
+                if !still_recording && s.sent == 0 {
+                    return Ok::<_, anyhow::Error>(sent);
+                }
+                if s.sent == 0 {
+                    wake.notified().await;
+                }
+            }
+        })
+    };
+    let cx = DigestContext {
+        store: &store,
+        index: &index,
+        semantic: semantic.clone(),
+        fusion: Fusion::default(),
+        mailer: &mailer,
+        site: "paperboy",
+        public_url: "http://paperboy.example.org",
+        trending: Default::default(),
+        wake: Some(wake.clone()),
+    };
+    let summary = digest::run(&cx, Frequency::Daily, now).await?;
+    let recorded_in = t0.elapsed();
+    recording.store(false, Ordering::SeqCst);
+    wake.notify_one();
+    let sent = sender.await??;
+    let total = t0.elapsed();
+    anyhow::ensure!(
+        sent == summary.recorded,
+        "recorded {}, sent {sent}",
+        summary.recorded
+    );
+    let server = match smtp.as_mut() {
+        Some(child) => {
+            let delivered = count_files(&maildir.join("new"));
+            let _ = child.kill().await;
+            anyhow::ensure!(
+                delivered as u64 == sent,
+                "sent {sent}, delivered {delivered}"
+            );
+            "aiosmtpd (maildir)".to_owned()
+        }
+        None => url.clone(),
+    };
+    let mode = if semantic.is_some() {
+        "hybrid (MiniLM)"
+    } else {
+        "keyword"
+    };
+    println!("| subscribers | topics each (distinct) | saved searches | SMTP server | recorded | nothing new | composed in | all handed to SMTP in | mails/s | peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | 3 ({} categories, {} authors, {} queries; {} looked up) | {mode} | {server} | {} | {} | {:.1} s | {:.1} s | {:.0} | {:.0} MiB |",
+        o.subscribers,
+        categories.len(),
+        authors.len(),
+        queries.len(),
+        summary.topics,
+        summary.recorded,
+        summary.nothing_new,
+        recorded_in.as_secs_f64(),
+        total.as_secs_f64(),
+        sent as f64 / total.as_secs_f64(),
+        peak_rss_mib()
+    );
+    Ok(())
+}
