@@ -379,6 +379,7 @@ async fn send_locked(
             break;
         }
         // While the server answers one mail, the next is encoded.
+        let mut sent = Vec::with_capacity(due.len());
         let mut due = due.into_iter();
         let mut next = due.next().map(|m| (ready(mailer, &m), m));
         while let Some((prepared, mail)) = next.take() {
@@ -420,7 +421,11 @@ async fn send_locked(
                 Delivery::Failed { .. } => summary.failed += 1,
             }
             store.mark_mail(mail.id, outcome, now).await?;
+            sent.push(mail.id);
         }
+        // Once per batch, not per mail: dropping a body frees its overflow pages, page writes
+        // that each mail's own commit (the crash window) would otherwise carry.
+        store.forget_bodies(&sent).await?;
     }
     Ok(summary)
 }

@@ -729,6 +729,14 @@ pub async fn digests_are_recorded_once_and_delivered_or_given_up(store: Arc<dyn 
     assert!(store.due_mail(later, 10).await.unwrap().is_empty());
     let stats = store.mail_stats().await.unwrap();
     assert_eq!((stats.sent, stats.failed, stats.pending), (1, 1, 0));
+    let all: Vec<i64> = (mail[0].id..=mail[0].id + 10).collect();
+    assert_eq!(
+        store.forget_bodies(&all).await.unwrap(),
+        1,
+        "the sent one (the failed one keeps its body, to see why)"
+    );
+    assert_eq!(store.forget_bodies(&all).await.unwrap(), 0);
+    assert_eq!(store.mail_stats().await.unwrap(), stats, "counts stay");
     assert_eq!(stats.last_period.as_deref(), Some("2026-01-05"));
 }
 

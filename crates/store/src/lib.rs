@@ -328,6 +328,10 @@ pub trait Store: Send + Sync + 'static {
     /// Outbox mail due now for subscriptions still active, oldest first.
     async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>>;
     async fn mark_mail(&self, id: i64, outcome: Delivery, now: DateTime<Utc>) -> Result<()>;
+    /// Drops the bodies of these outbox mails where they were sent (12 KB a digest: 1.2 GB a day
+    /// for 100,000 subscribers); rows keep their Message-ID and status, digest_papers what each
+    /// held. Cancelled mail loses its body when cancelled. Returns how many were dropped.
+    async fn forget_bodies(&self, ids: &[i64]) -> Result<u64>;
     async fn mail_stats(&self) -> Result<MailStats>;
 
     /// An exclusive lock named `name` held until the guard drops or the process ends (however

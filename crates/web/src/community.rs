@@ -314,8 +314,9 @@ pub async fn logout_everywhere(
     Ok(clear_session(&state, "/"))
 }
 
-pub async fn account_page(viewer: Viewer) -> PageResult {
+pub async fn account_page(State(state): State<AppState>, viewer: Viewer) -> PageResult {
     let a = viewer.require()?.clone();
+    let digest = crate::subscribe::account_section(&state, &viewer).await?;
     Ok(html_response(page(
         &Frame::of(&viewer),
         "Your account",
@@ -330,6 +331,7 @@ pub async fn account_page(viewer: Viewer) -> PageResult {
                 input #display_name name="display_name" value=(a.display_name) required maxlength="64";
                 button type="submit" { "Save" }
             }
+            (digest)
             h2 { "Sessions" }
             form.inline method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(viewer.csrf);

@@ -179,6 +179,8 @@ pub fn router(state: AppState) -> Router {
             "/account",
             get(community::account_page).post(community::account_save),
         )
+        .route("/account/digest", post(subscribe::account_digest))
+        .route("/account/digest/stop", post(subscribe::account_digest_stop))
         .route(
             "/submit",
             get(community::submit_form).post(community::submit),

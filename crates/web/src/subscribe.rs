@@ -108,6 +108,7 @@ fn preferences_form(
     csrf: Option<&str>,
     s: Option<&Subscription>,
     with_email: bool,
+    submit: &str,
 ) -> Markup {
     let t = s.map(|s| s.topics.clone()).unwrap_or_default();
     let weekly = s.is_some_and(|s| s.frequency == Frequency::Weekly);
@@ -129,7 +130,7 @@ fn preferences_form(
             input #sub-authors name="authors" value=(t.authors.join(", ")) maxlength="800";
             label for="sub-searches" { "Searches (optional, one per line)" }
             textarea #sub-searches name="searches" rows="3" maxlength="2000" { (t.searches.join("\n")) }
-            button type="submit" { @if with_email { "Subscribe" } @else { "Save" } }
+            button type="submit" { (submit) }
         }
     }
 }
@@ -142,7 +143,7 @@ pub async fn subscribe_form(viewer: Viewer) -> PageResult {
             h1 { "Get trending papers in your email inbox" }
             p { "The papers people are voting for, and new papers on your topics, by email. No account needed; "
                 "we first send a link to confirm the address, and every mail has a one-click unsubscribe." }
-            (preferences_form("/subscribe", Some(&viewer.csrf), None, true))
+            (preferences_form("/subscribe", Some(&viewer.csrf), None, true, "Subscribe"))
         },
     )))
 }
@@ -308,7 +309,7 @@ pub async fn manage_form(
                 @else if sub.confirmed_at.is_none() { "Not confirmed yet: nothing is sent until you follow the confirmation link." }
                 @else if sub.bouncing { "Mail to this address bounces, so nothing is sent." }
             }
-            (preferences_form(&format!("/subscription?t={t}"), Some(&viewer.csrf), Some(&sub), false))
+            (preferences_form(&format!("/subscription?t={t}"), Some(&viewer.csrf), Some(&sub), false, "Save"))
             @if sub.unsubscribed_at.is_none() {
                 form.stack method="post" action={ "/subscription/unsubscribe?t=" (t) } {
                     button type="submit" { "Unsubscribe" }
@@ -357,6 +358,71 @@ pub async fn unsubscribe(
                 a href="/subscribe" { "Subscribe again" } "." }
         },
     )))
+}
+
+// --- The same, from the account page: the address is the account's, proven by signing in ---
+
+/// The "Your digest" part of the account page.
+pub async fn account_section(state: &AppState, viewer: &Viewer) -> Result<Markup, ApiError> {
+    let a = viewer.require()?;
+    let sub = state.store.subscription_by_email(&a.email).await?;
+    let active = sub.as_ref().is_some_and(Subscription::active);
+    Ok(html! {
+        h2 #digest { "Your digest" }
+        @match &sub {
+            Some(s) if active => p { "Digests go to " strong { (s.email) } ", "
+                @if s.frequency == Frequency::Weekly { "on Monday mornings" } @else { "every weekday morning" } "." }
+            Some(s) if s.bouncing => p { "Mail to " strong { (s.email) } " bounced, so digests stopped. Save to start them again." }
+            _ => p { "Trending papers, and new papers on your topics, by email to " strong { (a.email) } "." }
+        }
+        (preferences_form("/account/digest", Some(&viewer.csrf), sub.as_ref().filter(|_| active), false,
+            if active { "Save" } else { "Subscribe" }))
+        @if active {
+            form.stack method="post" action="/account/digest/stop" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                button type="submit" { "Stop digests" }
+            }
+        }
+    })
+}
+
+/// Subscribes the account's address, or saves its preferences. No confirmation mail: signing in
+/// by the link mailed to that address proved it is the reader's.
+pub async fn account_digest(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    f: Result<Form<SubscribeForm>, FormRejection>,
+) -> PageResult {
+    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    viewer.check_csrf(&headers, f.csrf.as_deref())?;
+    let a = viewer.require()?;
+    let (frequency, topics) = read_prefs(&f)?;
+    let now = Utc::now();
+    let sub = match state
+        .store
+        .sign_up(&a.email, frequency, &topics, Some(a.id), now)
+        .await?
+    {
+        SignUp::SendConfirmation(s) | SignUp::Quiet(s) => s,
+    };
+    state.store.confirm_subscription(sub.id, now).await?;
+    Ok(axum::response::Redirect::to("/account#digest").into_response())
+}
+
+pub async fn account_digest_stop(
+    State(state): State<AppState>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    f: Result<Form<CsrfField>, FormRejection>,
+) -> PageResult {
+    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    viewer.check_csrf(&headers, f.csrf.as_deref())?;
+    let a = viewer.require()?;
+    if let Some(sub) = state.store.subscription_by_email(&a.email).await? {
+        state.store.unsubscribe(sub.id, Utc::now()).await?;
+    }
+    Ok(axum::response::Redirect::to("/account#digest").into_response())
 }
 
 #[cfg(test)]

@@ -579,3 +579,71 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
         "550 three times marks the address bouncing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_readers_manage_their_digest_from_the_account_page() {
+    let server = Process::start(&[]).await;
+    let confirmed = |v: &Visitor| {
+        let v = v.clone();
+        async move { v.get("/api/status").await.json()["digests"]["confirmed"].as_u64() }
+    };
+    let stranger = Visitor::new(&server.base);
+    stranger.get("/papers").await;
+    let r = stranger
+        .post("/account/digest", &[("frequency", "daily")])
+        .await;
+    assert_eq!(r.status, 401, "signed out: {}", r.body);
+
+    let reader = Visitor::new(&server.base);
+    reader.sign_in(&server, "reader@example.org").await;
+    let page = reader.get("/account").await.body;
+    assert!(
+        page.contains("Your digest") && page.contains(">Subscribe</button>"),
+        "{page}"
+    );
+    let r = reader
+        .post(
+            "/account/digest",
+            &[("csrf", "forged"), ("frequency", "weekly")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "a forged CSRF token is refused");
+    assert_eq!(confirmed(&reader).await, Some(0));
+
+    // Subscribing from the account needs no confirmation mail: signing in proved the address.
+    let r = reader
+        .post(
+            "/account/digest",
+            &[
+                ("frequency", "weekly"),
+                ("categories", "cs.CL"),
+                ("searches", "protein folding"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), "/account#digest");
+    let page = reader.get("/account").await.body;
+    assert!(page.contains("on Monday mornings"), "{page}");
+    assert!(page.contains(r#"value="cs.CL""#), "{page}");
+    assert!(page.contains("protein folding</textarea>"), "{page}");
+    assert!(page.contains("Stop digests"), "{page}");
+    assert_eq!(confirmed(&reader).await, Some(1));
+
+    // Stopping ends it at once; subscribing again starts it again.
+    let r = reader.post("/account/digest/stop", &[]).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(confirmed(&reader).await, Some(0));
+    assert!(reader
+        .get("/account")
+        .await
+        .body
+        .contains(">Subscribe</button>"));
+    reader
+        .post("/account/digest", &[("frequency", "daily")])
+        .await;
+    let page = reader.get("/account").await.body;
+    assert!(page.contains("every weekday morning"), "{page}");
+    assert_eq!(confirmed(&reader).await, Some(1));
+    server.stop().await;
+}

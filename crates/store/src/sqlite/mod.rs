@@ -887,6 +887,11 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn forget_bodies(&self, ids: &[i64]) -> Result<u64> {
+        let ids = ids.to_vec();
+        self.write(move |c| community::forget_bodies(c, &ids)).await
+    }
+
     async fn mail_stats(&self) -> Result<MailStats> {
         self.read(community::mail_stats).await
     }
