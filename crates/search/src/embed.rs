@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
+
+use crate::bert::{Bert, Config};
 use tokenizers::{Tokenizer, TruncationParams};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +31,7 @@ pub enum Pooling {
 }
 
 pub struct Embedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     pooling: Pooling,
     normalize: bool,
@@ -64,7 +65,7 @@ impl Embedder {
         // SAFETY: the weights file is memory-mapped read-only; paperboy never writes it while running.
         let vb =
             unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu)? };
-        let model = BertModel::load(vb, &config)?;
+        let model = Bert::load(vb, &config)?;
 
         let pooling = match read_json(dir, "1_Pooling/config.json") {
             Some(p) if p["pooling_mode_cls_token"].as_bool() == Some(true) => Pooling::Cls,
@@ -197,8 +198,7 @@ impl Embedder {
         let device = Device::Cpu;
         let ids = Tensor::from_vec(ids, (n, len), &device)?;
         let mask = Tensor::from_vec(mask, (n, len), &device)?;
-        let types = ids.zeros_like()?;
-        let hidden = self.model.forward(&ids, &types, Some(&mask))?; // (n, len, dim)
+        let hidden = self.model.forward(&ids, &mask)?; // (n, len, dim)
         let pooled = match self.pooling {
             Pooling::Cls => hidden.narrow(1, 0, 1)?.squeeze(1)?,
             Pooling::Mean => {

@@ -6,6 +6,7 @@
 //! exact vector index ([`vectors`]) and the worker and hybrid fusion that tie them to the store
 //! ([`semantic`]). Without a model, everything here still works in keyword mode.
 
+pub mod bert;
 pub mod embed;
 pub mod hybrid;
 pub mod semantic;
