@@ -118,18 +118,6 @@ impl Rng {
     }
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 fn count_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.count())
 }
@@ -378,7 +366,7 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
         recorded_in.as_secs_f64(),
         total.as_secs_f64(),
         sent as f64 / total.as_secs_f64(),
-        peak_rss_mib()
+        crate::stats::rss_peak_mib()
     );
     Ok(())
 }

@@ -94,17 +94,6 @@ fn synthetic(seeds: &[Vec<f32>], rng: &mut Rng) -> Vec<f32> {
     v
 }
 
-fn rss_peak_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
 pub fn run(rt: &tokio::runtime::Runtime, o: Options) -> anyhow::Result<()> {
     anyhow::ensure!(
         !o.work_dir.exists() || std::fs::read_dir(&o.work_dir)?.next().is_none(),
@@ -295,6 +284,9 @@ pub fn run(rt: &tokio::runtime::Runtime, o: Options) -> anyhow::Result<()> {
         total_t.median_ms(),
         total_t.p99_ms()
     );
-    println!("| peak RSS of this process | {:.0} MiB |", rss_peak_mib());
+    println!(
+        "| peak RSS of this process | {:.0} MiB |",
+        crate::stats::rss_peak_mib()
+    );
     Ok(())
 }

@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod analysis;
 mod digest;
 mod embed;
+mod generate;
 mod http;
 mod hybrid;
 mod phases;
@@ -45,6 +46,20 @@ struct QuerySet {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write N Kaggle-format records (arxiv-metadata-oai-snapshot) mixed from real records: the
+    /// scale data set (2.7 million by default, about 4 GB).
+    Generate {
+        /// Real records to mix (any format `paperboy import` reads), e.g. the arXiv listings.
+        #[arg(long)]
+        records: PathBuf,
+        #[arg(long, default_value_t = 2_700_000)]
+        count: usize,
+        /// The JSON-lines file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Digests for many subscribers, composed and handed to a local SMTP server (aiosmtpd).
     Digest {
         /// Records to import (any format `paperboy import` reads), e.g. the arXiv listings.
@@ -176,6 +191,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
+        Command::Generate {
+            records,
+            count,
+            out,
+            seed,
+        } => generate::run(generate::Options {
+            records,
+            count,
+            out,
+            seed,
+        }),
         Command::Digest {
             records,
             subscribers,

@@ -77,12 +77,14 @@ struct RunCache {
 
 fn item(base: &str, v: &PaperView) -> DigestItem {
     DigestItem {
-        title: v
-            .paper
-            .title
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
+        // Mail cannot typeset TeX: `$\alpha$-stable` reads "α-stable".
+        title: paperboy_core::tex::plain(
+            &v.paper
+                .title
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
         url: format!("{base}/papers/{}", v.paper.id),
         authors: v
             .paper

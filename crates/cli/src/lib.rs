@@ -50,20 +50,15 @@ pub async fn open_index_beside_server(
     settings: &Settings,
     store: &Arc<dyn Store>,
 ) -> anyhow::Result<Arc<SearchIndex>> {
-    match SearchIndex::open(&settings.index_dir()) {
-        Err(e) if e.is_locked() => {
-            tracing::info!("the server holds the search index; reading it as the server keeps it");
-            Ok(Arc::new(SearchIndex::open_read_only(
-                &settings.index_dir(),
-            )?))
-        }
-        Err(e) => Err(e.into()),
-        Ok((index, _)) => {
-            let index = Arc::new(index);
-            index.catch_up(&**store, |_| {}).await?;
-            Ok(index)
-        }
+    // Only a try: the index (and its lock) is dropped at the end of this statement.
+    let locked = matches!(SearchIndex::open(&settings.index_dir()), Err(e) if e.is_locked());
+    if locked {
+        tracing::info!("the server holds the search index; reading it as the server keeps it");
+        return Ok(Arc::new(SearchIndex::open_read_only(
+            &settings.index_dir(),
+        )?));
     }
+    open_index(settings, store).await
 }
 
 /// The embedding model and its vectors, when a model is installed (None, saying why, when not).

@@ -67,8 +67,9 @@ settings! {
     /// Administrators, by email address or username, besides the first account (always one).
     admins: Vec<String> = Vec::new(),
     /// The SMTP server mail goes through: `smtp://host:25` (plain), `smtp://host:587?tls=required`
-    /// (STARTTLS), `smtps://host:465` (TLS), with `user:password@` before the host for
-    /// authentication. Empty: no mail is sent and sign-in links are written to the log.
+    /// (STARTTLS; `?tls=opportunistic` when offered), `smtps://host:465` (TLS), with
+    /// `user:password@` (percent-encoded) before the host for authentication. Empty: no mail is
+    /// sent and sign-in links are written to the log.
     smtp_url: String = String::new(),
     /// The sender of paperboy's mail.
     mail_from: String = "paperboy <paperboy@localhost>".to_string(),

@@ -6,6 +6,7 @@ pub mod arxiv_id;
 pub mod paper;
 pub mod period;
 pub mod ranking;
+pub mod tex;
 
 /// Escapes text for HTML and XML (element content and quoted attribute values). Every crate that
 /// writes markup (pages, feeds, mail, search snippets) uses this one.

@@ -291,6 +291,19 @@ impl SearchIndex {
         d
     }
 
+    /// The arXiv id stored with a document.
+    fn stored_id(
+        &self,
+        searcher: &tantivy::Searcher,
+        addr: tantivy::DocAddress,
+    ) -> Result<Option<ArxivId>, SearchError> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        Ok(doc
+            .get_first(self.fields.id)
+            .and_then(|v| v.as_str())
+            .and_then(|s| ArxivId::parse(s).ok()))
+    }
+
     /// Category and date clauses of `q`, without its text.
     fn filter_clauses(&self, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.fields;
@@ -333,12 +346,7 @@ impl SearchIndex {
         )?;
         let mut out = HashSet::with_capacity(top.len());
         for (_, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = doc
-                .get_first(self.fields.id)
-                .and_then(|v| v.as_str())
-                .and_then(|s| ArxivId::parse(s).ok())
-            {
+            if let Some(id) = self.stored_id(&searcher, addr)? {
                 out.insert(id);
             }
         }
@@ -364,12 +372,7 @@ impl SearchIndex {
         let found = searcher.search(&query, &TopDocs::with_limit(cap.max(1)))?;
         let mut out = Vec::with_capacity(found.len());
         for (_, addr) in found {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = doc
-                .get_first(self.fields.id)
-                .and_then(|v| v.as_str())
-                .and_then(|s| ArxivId::parse(s).ok())
-            {
+            if let Some(id) = self.stored_id(&searcher, addr)? {
                 out.push(id);
             }
         }
@@ -437,12 +440,7 @@ impl SearchIndex {
         )?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            let id = doc
-                .get_first(self.fields.id)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            if let Ok(id) = ArxivId::parse(id) {
+            if let Some(id) = self.stored_id(&searcher, addr)? {
                 hits.push(Hit { id, score });
             }
         }
@@ -536,12 +534,7 @@ impl SearchIndex {
         )?;
         let mut out = Vec::with_capacity(top.len());
         for (_, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr)?;
-            if let Some(id) = doc
-                .get_first(f.id)
-                .and_then(|v| v.as_str())
-                .and_then(|s| ArxivId::parse(s).ok())
-            {
+            if let Some(id) = self.stored_id(&searcher, addr)? {
                 out.push(id);
             }
         }

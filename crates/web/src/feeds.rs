@@ -215,7 +215,7 @@ fn rss(feed: &Feed, self_url: &str, base: &str) -> String {
         out.push_str("<item>\n");
         out.push_str(&format!(
             "<title>{}</title>\n",
-            x(&crate::render::squash(&p.title))
+            x(&paperboy_core::tex::plain(&crate::render::squash(&p.title)))
         ));
         out.push_str(&format!("<link>{}/papers/{}</link>\n", x(base), p.id));
         out.push_str(&format!(
@@ -267,7 +267,7 @@ fn atom(feed: &Feed, self_url: &str, base: &str) -> String {
         out.push_str(&format!("<id>{}</id>\n", x(&guid(p))));
         out.push_str(&format!(
             "<title>{}</title>\n",
-            x(&crate::render::squash(&p.title))
+            x(&paperboy_core::tex::plain(&crate::render::squash(&p.title)))
         ));
         out.push_str(&format!(
             "<updated>{}</updated>\n",

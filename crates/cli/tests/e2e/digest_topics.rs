@@ -54,7 +54,7 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
     store
         .import(
             [
-                paper("2611.00001", "Chain-of-thought prompting for arithmetic word problems",
+                paper("2611.00001", "Chain-of-thought prompting for $O(n^2)$-step arithmetic",
                     "Language models solve grade-school arithmetic when asked to reason step by step.",
                     "cs.CL", "Ada Lovelace", today),
                 paper("2611.00002", "Inferring spatial conformations of polypeptide chains",
@@ -126,7 +126,10 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
     assert_eq!(mails.len(), 1);
     let text = &mails[0];
     assert!(text.contains("New in cs.CL"), "{text}");
-    assert!(text.contains("Chain-of-thought prompting"), "{text}");
+    assert!(
+        text.contains("Chain-of-thought prompting for O(n²)-step arithmetic"),
+        "TeX made readable: {text}"
+    );
     assert!(text.contains("New by Grace Hopper"), "{text}");
     assert!(
         text.contains("Compilers that explain their errors"),

@@ -818,18 +818,16 @@ pub(super) fn due_subscriptions(
 }
 
 pub(super) fn sent_before(conn: &Connection, sub: i64, papers: &[String]) -> Result<Vec<bool>> {
+    // One statement for all of them: SQLite probes the primary key for each listed id.
+    let list = serde_json::to_string(papers).expect("strings serialise");
     let mut stmt = conn.prepare_cached(
-        "SELECT 1 FROM digest_papers WHERE subscription_id = ?1 AND paper_id = ?2",
+        "SELECT paper_id FROM digest_papers
+         WHERE subscription_id = ?1 AND paper_id IN (SELECT value FROM json_each(?2))",
     )?;
-    papers
-        .iter()
-        .map(|p| {
-            Ok(stmt
-                .query_row(params![sub, p], |_| Ok(()))
-                .optional()?
-                .is_some())
-        })
-        .collect()
+    let sent: std::collections::HashSet<String> = stmt
+        .query_map(params![sub, list], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(papers.iter().map(|p| sent.contains(p)).collect())
 }
 
 pub(super) fn record_digest(
