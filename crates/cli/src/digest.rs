@@ -144,6 +144,8 @@ pub async fn run(
             if record_one(cx, sub, &period, sections, &secret, &mut cache, now).await? {
                 summary.recorded += 1;
             } else {
+                // Looked at for this period: the next look at the schedule skips it.
+                cx.store.pass_period(sub.id, &period).await?;
                 summary.nothing_new += 1;
             }
         }

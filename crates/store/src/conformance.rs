@@ -680,6 +680,19 @@ pub async fn digests_are_recorded_once_and_delivered_or_given_up(store: Arc<dyn 
         .await
         .unwrap();
     assert_eq!(due.len(), 2, "recorded subscribers are no longer due");
+    // One with nothing new is passed for the period, and due again the next.
+    store.pass_period(ids[2], "2026-01-05").await.unwrap();
+    store.pass_period(ids[2], "2026-01-04").await.unwrap(); // never backwards
+    let due = store
+        .due_subscriptions(Frequency::Daily, "2026-01-05", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.iter().map(|s| s.id).collect::<Vec<_>>(), [ids[1]]);
+    let next = store
+        .due_subscriptions(Frequency::Daily, "2026-01-06", 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(next.len(), 3);
     store
         .record_digest(ids[1], "2026-01-05", "d.2@pb", "msg2", &[], now)
         .await

@@ -325,6 +325,9 @@ pub trait Store: Send + Sync + 'static {
         papers: &[ArxivId],
         now: DateTime<Utc>,
     ) -> Result<bool>;
+    /// Records that a subscriber had nothing new for `period`: it is not due again until the
+    /// next period (without this, every look at the schedule would compose it again).
+    async fn pass_period(&self, subscription: i64, period: &str) -> Result<()>;
     /// Outbox mail due now for subscriptions still active, oldest first.
     async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>>;
     async fn mark_mail(&self, id: i64, outcome: Delivery, now: DateTime<Utc>) -> Result<()>;

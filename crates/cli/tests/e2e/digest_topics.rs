@@ -147,6 +147,14 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
         .await
         .unwrap();
     assert_eq!((s.recorded, s.nothing_new), (0, 1));
+    let again = digest::run(&cx(None), Frequency::Daily, now + Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.recorded, again.nothing_new),
+        (0, 0),
+        "looked at once per period, not at every look at the schedule"
+    );
 
     // With the model, the saved search finds the protein paper, which shares none of its
     // words, and leaves the database paper out; what was sent before is not sent again.

@@ -863,6 +863,15 @@ pub(super) fn record_digest(
     Ok(true)
 }
 
+pub(super) fn pass_period(conn: &mut Connection, sub: i64, period: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE subscriptions SET last_period = ?2
+         WHERE id = ?1 AND (last_period IS NULL OR last_period < ?2)",
+    )?
+    .execute(params![sub, period])?;
+    Ok(())
+}
+
 pub(super) fn due_mail(
     conn: &Connection,
     now: DateTime<Utc>,

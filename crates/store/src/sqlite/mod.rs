@@ -878,6 +878,12 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn pass_period(&self, subscription: i64, period: &str) -> Result<()> {
+        let p = period.to_owned();
+        self.write(move |c| community::pass_period(c, subscription, &p))
+            .await
+    }
+
     async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>> {
         self.read(move |c| community::due_mail(c, now, limit)).await
     }
