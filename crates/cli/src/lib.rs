@@ -61,23 +61,39 @@ pub async fn open_index_beside_server(
     open_index(settings, store).await
 }
 
+/// The embedding model in `dir` and its vectors (from the index file in `data_dir` when that is
+/// this model's); None when no model is installed there.
+async fn semantic_in(
+    dir: &std::path::Path,
+    data_dir: &std::path::Path,
+    store: &dyn Store,
+) -> Result<Option<paperboy_search::semantic::Semantic>, paperboy_search::semantic::SemanticError> {
+    if !dir.join("model.safetensors").exists() {
+        return Ok(None);
+    }
+    // The index file is named after the model folder; Semantic checks that it is this model's.
+    let model = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cache = paperboy_search::semantic::index_file(data_dir, &model);
+    paperboy_search::semantic::Semantic::open(dir, store, Some(&cache))
+        .await
+        .map(Some)
+}
+
 /// The embedding model and its vectors, when a model is installed (None, saying why, when not).
 pub async fn open_semantic(
     settings: &Settings,
     store: &Arc<dyn Store>,
 ) -> Option<Arc<paperboy_search::semantic::Semantic>> {
     let dir = settings.model_dir();
-    if !dir.join("model.safetensors").exists() {
-        tracing::warn!(dir = %dir.display(), "no embedding model: saved searches run by keyword");
-        return None;
-    }
-    let model = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let cache = paperboy_search::semantic::index_file(&settings.data_dir, &model);
-    match paperboy_search::semantic::Semantic::open(&dir, &**store, Some(&cache)).await {
-        Ok(s) => Some(Arc::new(s)),
+    match semantic_in(&dir, &settings.data_dir, &**store).await {
+        Ok(Some(s)) => Some(Arc::new(s)),
+        Ok(None) => {
+            tracing::warn!(dir = %dir.display(), "no embedding model: saved searches run by keyword");
+            None
+        }
         Err(e) => {
             tracing::error!(error = %e, "the embedding model failed to load: saved searches run by keyword");
             None
@@ -311,29 +327,22 @@ async fn load_semantic(
     store: Arc<dyn Store>,
     slot: Arc<paperboy_web::SemanticSlot>,
 ) {
-    if !dir.join("model.safetensors").exists() {
-        let why = format!(
-            "no embedding model in {} (install one with `paperboy model install`)",
-            dir.display()
-        );
-        tracing::warn!("{why}: search is keyword-only");
-        slot.set_unavailable(why);
-        return;
-    }
-    // The index file is named after the model folder; Semantic checks that it is this model's.
-    let model = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let cache = paperboy_search::semantic::index_file(&data_dir, &model);
-    match paperboy_search::semantic::Semantic::open(&dir, &*store, Some(&cache)).await {
-        Ok(semantic) => {
+    match semantic_in(&dir, &data_dir, &*store).await {
+        Ok(Some(semantic)) => {
             tracing::info!(
                 model = semantic.model_name(),
                 vectors = semantic.vectors().len(),
                 "search by meaning is ready"
             );
             slot.set(Arc::new(semantic));
+        }
+        Ok(None) => {
+            let why = format!(
+                "no embedding model in {} (install one with `paperboy model install`)",
+                dir.display()
+            );
+            tracing::warn!("{why}: search is keyword-only");
+            slot.set_unavailable(why);
         }
         Err(e) => {
             tracing::error!(error = %e, "the embedding model failed to load: search is keyword-only");

@@ -124,6 +124,11 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
+/// Whether `dir` holds an index of the format this build writes.
+fn current_format(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join(FORMAT_FILE)).is_ok_and(|f| f.trim() == FORMAT)
+}
+
 fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
@@ -146,11 +151,8 @@ impl SearchIndex {
     /// Opens the index in `dir`, creating it (empty) when missing or of another format.
     /// Returns whether it was (re)created, i.e. must be filled from the store.
     pub fn open(dir: &Path) -> Result<(SearchIndex, bool), SearchError> {
-        let format_ok = std::fs::read_to_string(dir.join(FORMAT_FILE))
-            .map(|f| f.trim() == FORMAT)
-            .unwrap_or(false);
-        let (schema, fields) = schema();
-        let (index, fresh) = match format_ok.then(|| Index::open_in_dir(dir)) {
+        let (schema, _) = schema();
+        let (index, fresh) = match current_format(dir).then(|| Index::open_in_dir(dir)) {
             Some(Ok(index)) => (index, false),
             other => {
                 if let Some(Err(e)) = other {
@@ -165,48 +167,39 @@ impl SearchIndex {
                 (index, true)
             }
         };
-        index.tokenizers().register(TOKENIZER, analyzer());
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let writer = index.writer(WRITER_HEAP)?;
-        Ok((
-            SearchIndex {
-                dir: dir.to_owned(),
-                index,
-                reader,
-                writer: Some(Mutex::new(writer)),
-                fields,
-            },
-            fresh,
-        ))
+        Ok((SearchIndex::over(dir, index, true)?, fresh))
     }
 
     /// Opens an existing index for searching only, beside a process that writes it (the server):
     /// nothing is locked, and it sees the writer's commits as of opening.
     pub fn open_read_only(dir: &Path) -> Result<SearchIndex, SearchError> {
-        let format_ok = std::fs::read_to_string(dir.join(FORMAT_FILE))
-            .map(|f| f.trim() == FORMAT)
-            .unwrap_or(false);
-        if !format_ok {
+        if !current_format(dir) {
             return Err(SearchError::Io(std::io::Error::new(
                 std::io::ErrorKind::NotFound,
                 format!("no search index of this version in {}", dir.display()),
             )));
         }
-        let index = Index::open_in_dir(dir)?;
+        SearchIndex::over(dir, Index::open_in_dir(dir)?, false)
+    }
+
+    /// The index in `dir` with paperboy's analyser, a reader, and (when `writable`) the writer,
+    /// which takes the index's lock.
+    fn over(dir: &Path, index: Index, writable: bool) -> Result<SearchIndex, SearchError> {
         let (_, fields) = schema();
         index.tokenizers().register(TOKENIZER, analyzer());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let writer = match writable {
+            true => Some(Mutex::new(index.writer(WRITER_HEAP)?)),
+            false => None,
+        };
         Ok(SearchIndex {
             dir: dir.to_owned(),
             index,
             reader,
-            writer: None,
+            writer,
             fields,
         })
     }

@@ -38,7 +38,7 @@ pub trait PaperSource: Send + Sync {
     ) -> Pin<Box<dyn Future<Output = Result<Paper, String>> + Send + 'a>>;
 }
 
-fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
+pub(crate) fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     f.map(|Form(t)| t)
         .map_err(|e| ApiError::invalid(e.body_text()).into())
 }

@@ -178,7 +178,7 @@ pub async fn subscribe(
     headers: HeaderMap,
     f: Result<Form<SubscribeForm>, FormRejection>,
 ) -> PageResult {
-    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let f = crate::community::form(f)?;
     viewer.check_csrf(&headers, f.csrf.as_deref())?;
     let email = f.email.as_deref().unwrap_or_default().trim().to_lowercase();
     if !crate::community::valid_email(&email) {
@@ -268,7 +268,7 @@ pub async fn confirm(
     f: Result<Form<CsrfField>, FormRejection>,
 ) -> PageResult {
     let t = token(q)?;
-    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let f = crate::community::form(f)?;
     viewer.check_csrf(&headers, f.csrf.as_deref())?;
     let sub = subscription_of(&state, CONFIRM, &t).await?;
     if !state.store.confirm_subscription(sub.id, Utc::now()).await? {
@@ -327,7 +327,7 @@ pub async fn manage(
     f: Result<Form<SubscribeForm>, FormRejection>,
 ) -> PageResult {
     let t = token(q)?;
-    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let f = crate::community::form(f)?;
     viewer.check_csrf(&headers, f.csrf.as_deref())?;
     let sub = subscription_of(&state, MANAGE, &t).await?;
     let (frequency, topics) = read_prefs(&f)?;
@@ -394,7 +394,7 @@ pub async fn account_digest(
     headers: HeaderMap,
     f: Result<Form<SubscribeForm>, FormRejection>,
 ) -> PageResult {
-    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let f = crate::community::form(f)?;
     viewer.check_csrf(&headers, f.csrf.as_deref())?;
     let a = viewer.require()?;
     let (frequency, topics) = read_prefs(&f)?;
@@ -416,7 +416,7 @@ pub async fn account_digest_stop(
     headers: HeaderMap,
     f: Result<Form<CsrfField>, FormRejection>,
 ) -> PageResult {
-    let Form(f) = f.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let f = crate::community::form(f)?;
     viewer.check_csrf(&headers, f.csrf.as_deref())?;
     let a = viewer.require()?;
     if let Some(sub) = state.store.subscription_by_email(&a.email).await? {
