@@ -19,6 +19,8 @@ use paperboy_search::semantic::{Fusion, Semantic};
 use paperboy_search::SearchIndex;
 use paperboy_store::{Frequency, SignUp, Topics};
 
+use crate::queries::Rng;
+
 pub struct Options {
     pub records: PathBuf,
     pub subscribers: usize,
@@ -100,23 +102,6 @@ const DOMAINS: &[&str] = &[
     "games",
     "translation",
 ];
-
-/// splitmix64: the same seed gives the same subscribers everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[(self.next() % items.len() as u64) as usize]
-    }
-}
 
 fn count_files(dir: &std::path::Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.count())
@@ -205,14 +190,16 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
         None => None,
     };
     // 300 votes from 100 accounts on the new papers, over the last day.
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     for a in 0..100 {
         let account = store
             .sign_in(&format!("voter{a}@example.org"), &[], now)
             .await?;
         for _ in 0..3 {
-            let at = now - chrono::Duration::minutes((rng.next() % 1440) as i64);
-            store.vote(account.id, rng.pick(&fresh), true, at).await?;
+            let at = now - chrono::Duration::minutes(rng.below(1440) as i64);
+            store
+                .vote(account.id, &fresh[rng.below(fresh.len())], true, at)
+                .await?;
         }
     }
     let categories: Vec<String> = categories.into_iter().collect();
@@ -222,12 +209,12 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
         .flat_map(|m| DOMAINS.iter().map(move |d| format!("{m} for {d}")))
         .take(o.queries.max(1))
         .collect();
-    let mut rng = Rng(42);
+    let mut rng = Rng::new(42);
     for n in 0..o.subscribers {
         let topics = Topics {
-            categories: vec![rng.pick(&categories).clone()],
-            authors: vec![rng.pick(&authors).clone()],
-            searches: vec![rng.pick(&queries).clone()],
+            categories: vec![categories[rng.below(categories.len())].clone()],
+            authors: vec![authors[rng.below(authors.len())].clone()],
+            searches: vec![queries[rng.below(queries.len())].clone()],
         };
         let SignUp::SendConfirmation(s) = store
             .sign_up(

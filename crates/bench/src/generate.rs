@@ -18,15 +18,6 @@ pub struct Options {
     pub seed: u64,
 }
 
-/// splitmix64: the same seed gives the same data set everywhere.
-fn next(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Months from 2007-04 (the first new-style id) to 2026-07, as arXiv's own ids run.
 const FIRST: (i32, u32) = (2007, 4);
 const MONTHS: usize = 232;
@@ -102,7 +93,7 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         99_999 * MONTHS
     );
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(&o.out)?);
-    let mut state = o.seed;
+    let mut rng = crate::queries::Rng::new(o.seed);
     let bar = indicatif::ProgressBar::new(o.count as u64);
     for i in 0..o.count {
         let (m, n) = (i / per_month, i % per_month + 1);
@@ -110,8 +101,8 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         let days = (month(m + 1) - start).num_days();
         let day = start + Duration::days((n as i64 * days) / (per_month as i64 + 1));
         let id = format!("{:02}{:02}.{n:05}", start.year() % 100, start.month());
-        let a = &papers[(next(&mut state) % papers.len() as u64) as usize];
-        let b = &papers[(next(&mut state) % papers.len() as u64) as usize];
+        let a = &papers[rng.below(papers.len())];
+        let b = &papers[rng.below(papers.len())];
         serde_json::to_writer(&mut out, &record(&id, day, a, b))?;
         out.write_all(b"\n")?;
         if i % 10_000 == 0 {
