@@ -339,3 +339,21 @@ pub fn item_ids(items: &Value) -> Vec<String> {
         .map(|i| i["paper"]["id"].as_str().expect("paper.id").to_owned())
         .collect()
 }
+
+/// A new address subscribed to daily digests of `topics` and confirmed; its subscription id.
+pub async fn confirmed_subscriber(
+    store: &dyn paperboy_store::Store,
+    email: &str,
+    topics: &paperboy_store::Topics,
+    now: chrono::DateTime<chrono::Utc>,
+) -> i64 {
+    let paperboy_store::SignUp::SendConfirmation(s) = store
+        .sign_up(email, paperboy_store::Frequency::Daily, topics, None, now)
+        .await
+        .unwrap()
+    else {
+        panic!("{email} is a new address")
+    };
+    store.confirm_subscription(s.id, now).await.unwrap();
+    s.id
+}

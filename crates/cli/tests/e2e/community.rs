@@ -8,7 +8,7 @@ use std::process::Stdio;
 use serde_json::Value;
 
 use crate::common::*;
-use crate::people::{Process, Visitor};
+use crate::people::{token_in, Process, Visitor};
 
 /// A local stand-in for the arXiv API that answers every query with a recorded response.
 async fn replay_arxiv() -> Option<(String, Vec<String>)> {
@@ -76,14 +76,7 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
     let mark = server.log_len();
     eve.post("/login", &[("email", "eve@example.org")]).await;
     let link = server.sign_in_link("eve@example.org", mark).await;
-    let token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = token_in(&link);
     assert_eq!(
         eve.post("/login/verify", &[("token", &token)]).await.status,
         303

@@ -11,7 +11,7 @@ use paperboy_core::{ArxivId, Author, Paper};
 use paperboy_mail::{Letter, Mailer, Templates};
 use paperboy_search::semantic::{Fusion, Semantic};
 use paperboy_search::SearchIndex;
-use paperboy_store::{Frequency, SignUp, Store, Topics};
+use paperboy_store::{Frequency, Store, Topics};
 
 use crate::common;
 
@@ -98,14 +98,7 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
         authors: vec!["Grace Hopper".into()],
         searches: vec!["protein folding".into()],
     };
-    let SignUp::SendConfirmation(sub) = store
-        .sign_up("reader@example.org", Frequency::Daily, &topics, None, now)
-        .await
-        .unwrap()
-    else {
-        panic!("a new address")
-    };
-    store.confirm_subscription(sub.id, now).await.unwrap();
+    common::confirmed_subscriber(&*store, "reader@example.org", &topics, now).await;
     let cx = |semantic: Option<Arc<Semantic>>| DigestContext {
         store: &store,
         index: &index,

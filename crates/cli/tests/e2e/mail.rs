@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use crate::common::*;
-use crate::people::{Process, Visitor};
-use crate::smtp::SmtpServer;
+use crate::people::{token_in, Process, Visitor};
+use crate::smtp::{mail_command, output_of, SmtpServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_links_arrive_by_real_smtp() {
@@ -49,15 +49,9 @@ async fn sign_in_links_arrive_by_real_smtp() {
         link.starts_with(&server.base),
         "{link} points at this server"
     );
-    let token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap();
+    let token = token_in(&link);
     assert_eq!(ada.get(&link).await.status, 200);
-    let r = ada.post("/login/verify", &[("token", token)]).await;
+    let r = ada.post("/login/verify", &[("token", &token)]).await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(
         ada.get("/account").await.status,
@@ -65,7 +59,7 @@ async fn sign_in_links_arrive_by_real_smtp() {
         "signed in by the mailed link"
     );
     assert!(
-        !server.log_contains(token),
+        !server.log_contains(&token),
         "with SMTP configured, the link is not written to the log"
     );
     server.stop().await;
@@ -80,6 +74,57 @@ fn link_in(mail: &Value, marker: &str) -> String {
         .find(|w| w.contains(marker))
         .unwrap_or_else(|| panic!("no {marker} link in {}", mail["text"]))
         .to_owned()
+}
+
+/// The first mail to `to`, waited for.
+async fn mail_to(smtp: &SmtpServer, to: &str) -> Value {
+    poll(&format!("a mail to {to}"), || async move {
+        smtp.messages().await.into_iter().find(|m| m["to"] == to)
+    })
+    .await
+}
+
+/// Signs `v` in as `email` by the link mailed to it.
+async fn sign_in_by_mail(v: &Visitor, smtp: &SmtpServer, email: &str) {
+    v.get("/papers").await;
+    v.post("/login", &[("email", email)]).await;
+    let link = link_in(&mail_to(smtp, email).await, "/login/verify?token=");
+    v.post("/login/verify", &[("token", &token_in(&link))])
+        .await;
+}
+
+/// `v` votes for the first paper of the day; its id and title.
+async fn vote_for_first(v: &Visitor) -> (String, String) {
+    let items = v.get("/api/daily_papers").await.json();
+    let pid = items[0]["paper"]["id"].as_str().unwrap().to_owned();
+    let title = items[0]["paper"]["title"].as_str().unwrap().to_owned();
+    let r = v
+        .post_json(&format!("/papers/{pid}/vote"), &[("up", "1")])
+        .await;
+    assert_eq!(r.status, 200);
+    (pid, title)
+}
+
+/// `email` subscribes to daily digests and confirms by the mailed link; the confirmation token.
+async fn subscribe_by_mail(base: &str, smtp: &SmtpServer, email: &str) -> String {
+    let reader = Visitor::new(base);
+    reader.get("/papers").await;
+    reader
+        .post("/subscribe", &[("email", email), ("frequency", "daily")])
+        .await;
+    let t = link_in(&mail_to(smtp, email).await, "/subscription/confirm?t=")
+        .split("t=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        reader
+            .post(&format!("/subscription/confirm?t={t}"), &[])
+            .await
+            .status,
+        200
+    );
+    t
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,23 +228,10 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
 
 /// `paperboy digest ...` over a data directory, with or without a server running on it.
 async fn digest(dir: &std::path::Path, base: &str, smtp: &SmtpServer, args: &[&str]) -> String {
-    let mut cmd = paperboy_command();
-    let out = cmd
-        .arg("digest")
-        .args(args)
-        .env("PAPERBOY_DATA_DIR", dir)
-        .env("PAPERBOY_SMTP_URL", smtp.url())
-        .env("PAPERBOY_PUBLIC_URL", base)
-        .env("PAPERBOY_MODEL_DIR", dir.join("no-model"))
-        .output()
-        .await
-        .expect("run paperboy digest");
-    assert!(
-        out.status.success(),
-        "paperboy digest {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let args: Vec<&str> = std::iter::once("digest")
+        .chain(args.iter().copied())
+        .collect();
+    output_of(mail_command(dir, &smtp.url(), base), &args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,66 +246,11 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
         ("PAPERBOY_DIGEST_POLL_SECONDS", "3600".into()),
     ])
     .await;
-    // Someone votes, so a paper is trending.
+    // Someone votes, so a paper is trending; a reader subscribes and confirms.
     let voter = Visitor::new(&server.base);
-    voter.get("/papers").await;
-    voter
-        .post("/login", &[("email", "voter@example.org")])
-        .await;
-    let mail = poll("the sign-in mail", || {
-        let smtp = &smtp;
-        async move { smtp.messages().await.into_iter().next() }
-    })
-    .await;
-    let link = link_in(&mail, "/login/verify?token=");
-    let token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
-    voter.post("/login/verify", &[("token", &token)]).await;
-    let items = voter.get("/api/daily_papers").await.json();
-    let pid = items[0]["paper"]["id"].as_str().unwrap().to_owned();
-    let title = items[0]["paper"]["title"].as_str().unwrap().to_owned();
-    let r = voter
-        .post_json(&format!("/papers/{pid}/vote"), &[("up", "1")])
-        .await;
-    assert_eq!(r.status, 200);
-
-    // A reader subscribes and confirms.
-    let reader = Visitor::new(&server.base);
-    reader.get("/papers").await;
-    reader
-        .post(
-            "/subscribe",
-            &[("email", "reader@example.org"), ("frequency", "daily")],
-        )
-        .await;
-    let confirm = poll("the confirmation mail", || {
-        let smtp = &smtp;
-        async move {
-            smtp.messages()
-                .await
-                .into_iter()
-                .find(|m| m["to"] == "reader@example.org")
-        }
-    })
-    .await;
-    let t = link_in(&confirm, "/subscription/confirm?t=")
-        .split("t=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        reader
-            .post(&format!("/subscription/confirm?t={t}"), &[])
-            .await
-            .status,
-        200
-    );
+    sign_in_by_mail(&voter, &smtp, "voter@example.org").await;
+    let (pid, title) = vote_for_first(&voter).await;
+    let t = subscribe_by_mail(&server.base, &smtp, "reader@example.org").await;
 
     let base = server.base.clone();
     let dir = server.dir.path().to_owned();
@@ -350,54 +327,9 @@ async fn the_server_sends_digests_on_its_own_schedule() {
     ])
     .await;
     let voter = Visitor::new(&server.base);
-    voter.get("/papers").await;
-    voter
-        .post("/login", &[("email", "voter@example.org")])
-        .await;
-    let mail = poll("the sign-in mail", || {
-        let smtp = &smtp;
-        async move { smtp.messages().await.into_iter().next() }
-    })
-    .await;
-    let link = link_in(&mail, "/login/verify?token=");
-    let token = link
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split('&')
-        .next()
-        .unwrap()
-        .to_owned();
-    voter.post("/login/verify", &[("token", &token)]).await;
-    let items = voter.get("/api/daily_papers").await.json();
-    let pid = items[0]["paper"]["id"].as_str().unwrap().to_owned();
-    voter
-        .post_json(&format!("/papers/{pid}/vote"), &[("up", "1")])
-        .await;
-
-    let reader = Visitor::new(&server.base);
-    reader.get("/papers").await;
-    reader
-        .post("/subscribe", &[("email", "reader@example.org")])
-        .await;
-    let confirm = poll("the confirmation mail", || {
-        let smtp = &smtp;
-        async move {
-            smtp.messages()
-                .await
-                .into_iter()
-                .find(|m| m["to"] == "reader@example.org")
-        }
-    })
-    .await;
-    let t = link_in(&confirm, "/subscription/confirm?t=")
-        .split("t=")
-        .nth(1)
-        .unwrap()
-        .to_owned();
-    reader
-        .post(&format!("/subscription/confirm?t={t}"), &[])
-        .await;
+    sign_in_by_mail(&voter, &smtp, "voter@example.org").await;
+    let (pid, _) = vote_for_first(&voter).await;
+    subscribe_by_mail(&server.base, &smtp, "reader@example.org").await;
 
     let digest = poll("the scheduled digest", || {
         let smtp = &smtp;
@@ -472,20 +404,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
         .clone();
     store.vote(voter.id, &pid, true, now).await.unwrap();
     for email in ["ok@example.org", "temp@example.org", "gone@example.org"] {
-        let paperboy_store::SignUp::SendConfirmation(s) = store
-            .sign_up(
-                email,
-                paperboy_store::Frequency::Daily,
-                &Default::default(),
-                None,
-                now,
-            )
-            .await
-            .unwrap()
-        else {
-            panic!("new")
-        };
-        store.confirm_subscription(s.id, now).await.unwrap();
+        confirmed_subscriber(&*store, email, &Default::default(), now).await;
     }
     drop(store);
 
@@ -495,25 +414,13 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
         .unwrap()
         .port();
     let run = |args: &'static [&'static str]| {
-        let dir = dir.path().to_owned();
-        async move {
-            let mut cmd = paperboy_command();
-            let out = cmd
-                .args(args)
-                .env("PAPERBOY_DATA_DIR", &dir)
-                .env("PAPERBOY_SMTP_URL", format!("smtp://127.0.0.1:{port}"))
-                .env("PAPERBOY_DIGEST_RETRY_SECONDS", "0")
-                .env("PAPERBOY_MODEL_DIR", dir.join("no-model"))
-                .output()
-                .await
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            String::from_utf8_lossy(&out.stdout).into_owned()
-        }
+        let mut cmd = mail_command(
+            dir.path(),
+            &format!("smtp://127.0.0.1:{port}"),
+            "http://127.0.0.1:9",
+        );
+        cmd.env("PAPERBOY_DIGEST_RETRY_SECONDS", "0");
+        output_of(cmd, args)
     };
     assert!(run(&["digest", "run"]).await.contains("3 digests recorded"));
     // Nothing listens yet: every mail waits for a retry.

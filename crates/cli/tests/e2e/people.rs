@@ -289,14 +289,19 @@ impl Visitor {
         let link = server.sign_in_link(email, mark).await;
         let page = self.get(&link).await;
         assert_eq!(page.status, 200);
-        let token = link
-            .split("token=")
-            .nth(1)
-            .and_then(|t| t.split('&').next())
-            .expect("token in link")
-            .to_owned();
-        let r = self.post("/login/verify", &[("token", &token)]).await;
+        let r = self
+            .post("/login/verify", &[("token", &token_in(&link))])
+            .await;
         assert_eq!(r.status, 303, "{}", r.body);
         assert!(self.cookie("pb_session").is_some(), "signed in");
     }
+}
+
+/// The `token` parameter of a sign-in link.
+pub fn token_in(link: &str) -> String {
+    link.split("token=")
+        .nth(1)
+        .and_then(|t| t.split('&').next())
+        .expect("token in link")
+        .to_owned()
 }

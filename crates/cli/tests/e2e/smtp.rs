@@ -75,6 +75,28 @@ impl Drop for SmtpServer {
     }
 }
 
+/// `paperboy` for mail work over the data directory `dir`: mail goes through `smtp_url`, links
+/// point at `base`, and there is no embedding model.
+pub fn mail_command(dir: &Path, smtp_url: &str, base: &str) -> tokio::process::Command {
+    let mut cmd = paperboy_command();
+    cmd.env("PAPERBOY_DATA_DIR", dir)
+        .env("PAPERBOY_SMTP_URL", smtp_url)
+        .env("PAPERBOY_PUBLIC_URL", base)
+        .env("PAPERBOY_MODEL_DIR", dir.join("no-model"));
+    cmd
+}
+
+/// Runs `cmd` with `args`, which must succeed; its standard output.
+pub async fn output_of(mut cmd: tokio::process::Command, args: &[&str]) -> String {
+    let out = cmd.args(args).output().await.expect("run paperboy");
+    assert!(
+        out.status.success(),
+        "paperboy {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub async fn read_maildir(dir: &Path) -> Vec<Value> {
     if !dir.join("new").exists() {
         return Vec::new();
