@@ -2,9 +2,9 @@
 //! answer is an Atom feed parsed by [`crate::atom`]; the paper asked for is picked out of it, so a
 //! feed with more (or other) entries never puts the wrong paper in.
 
-use std::time::Duration;
-
 use paperboy_core::{ArxivId, Paper};
+
+use crate::harvest::{Client, HarvestError};
 
 /// arXiv's API endpoint; a setting overrides it (tests point it at a local replay server).
 pub const DEFAULT_BASE: &str = "https://export.arxiv.org/api/query";
@@ -19,9 +19,11 @@ pub enum FetchError {
     NotFound(ArxivId),
 }
 
+/// Fetches papers by id through a polite [`Client`]; give it a clone of the OAI harvester's
+/// client and the two share arXiv's one-request-per-interval pacing.
 #[derive(Clone)]
 pub struct ArxivApi {
-    client: reqwest::Client,
+    client: Client,
     base: String,
 }
 
@@ -31,37 +33,31 @@ pub fn install_tls_provider() {
 }
 
 impl ArxivApi {
-    pub fn new(base: &str, timeout: Duration) -> Result<ArxivApi, FetchError> {
-        install_tls_provider();
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .user_agent(concat!("paperboy/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| FetchError::Unreachable(e.to_string()))?;
-        Ok(ArxivApi {
+    pub fn new(base: &str, client: Client) -> ArxivApi {
+        ArxivApi {
             client,
             base: base.trim_end_matches('/').to_owned(),
-        })
+        }
     }
 
     /// The paper with this id, as arXiv describes it now.
     pub async fn fetch(&self, id: &ArxivId) -> Result<Paper, FetchError> {
-        let response = self
+        let query = [("id_list", id.as_str()), ("max_results", "1")];
+        let papers = self
             .client
-            .get(&self.base)
-            .query(&[("id_list", id.as_str()), ("max_results", "1")])
-            .send()
+            .get(&self.base, &query, |body| {
+                // An Atom feed, even an empty one, has a <feed>; anything else is a bad page.
+                if !body.contains("<feed") {
+                    return Err("not an Atom feed".to_string());
+                }
+                Ok(crate::atom::parse_feed(body))
+            })
             .await
-            .map_err(|e| FetchError::Unreachable(without_url(&e)))?;
-        let status = response.status();
-        if !status.is_success() {
-            return Err(FetchError::Status(status.as_u16()));
-        }
-        let body = response
-            .text()
-            .await
-            .map_err(|e| FetchError::Unreachable(without_url(&e)))?;
-        crate::atom::parse_feed(&body)
+            .map_err(|e| match e {
+                HarvestError::Status { status, .. } => FetchError::Status(status),
+                other => FetchError::Unreachable(other.to_string()),
+            })?;
+        papers
             .into_iter()
             .filter_map(Result::ok)
             .find(|p| &p.id == id)
@@ -70,7 +66,7 @@ impl ArxivApi {
 }
 
 /// The error and its causes, one line ("error sending request: connection refused").
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(cause) = source {
@@ -84,6 +80,18 @@ fn without_url(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::harvest::Politeness;
+    use std::time::Duration;
+
+    fn api_at(base: &str) -> ArxivApi {
+        let politeness = Politeness {
+            interval: Duration::ZERO,
+            retries: 1,
+            retry_base: Duration::from_millis(10),
+            ..Politeness::default()
+        };
+        ArxivApi::new(base, Client::new("arxiv", politeness).unwrap())
+    }
 
     async fn replay(body: &'static str, status: u16) -> String {
         use axum::http::StatusCode;
@@ -120,7 +128,7 @@ mod tests {
             .filter_map(Result::ok)
             .collect();
         let wanted = papers[3].clone();
-        let api = ArxivApi::new(&replay(xml, 200).await, Duration::from_secs(5)).unwrap();
+        let api = api_at(&replay(xml, 200).await);
         let got = api.fetch(&wanted.id).await.unwrap();
         assert_eq!(got.id, wanted.id);
         assert_eq!(got.title, wanted.title);
@@ -133,11 +141,14 @@ mod tests {
 
     #[tokio::test]
     async fn errors_say_what_went_wrong() {
-        let api = ArxivApi::new(&replay("busy", 503).await, Duration::from_secs(5)).unwrap();
+        let api = api_at(&replay("gone", 410).await);
         let id = ArxivId::parse("2501.00001").unwrap();
-        assert!(matches!(api.fetch(&id).await, Err(FetchError::Status(503))));
+        assert!(matches!(api.fetch(&id).await, Err(FetchError::Status(410))));
+        let busy = api_at(&replay("busy", 503).await);
+        let err = busy.fetch(&id).await.unwrap_err();
+        assert!(err.to_string().contains("HTTP status 503"), "{err}");
         // Nothing listens on port 9 here.
-        let api = ArxivApi::new("http://127.0.0.1:9/api/query", Duration::from_secs(5)).unwrap();
+        let api = api_at("http://127.0.0.1:9/api/query");
         let err = api.fetch(&id).await.unwrap_err();
         assert!(matches!(err, FetchError::Unreachable(_)), "{err}");
     }

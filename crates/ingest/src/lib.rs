@@ -1,8 +1,9 @@
 //! Parsers that turn paper metadata files into paperboy's domain records: Hugging Face daily-papers
 //! API responses (raw and flattened), arXiv listings, the Kaggle arXiv snapshot, arXiv Atom API
-//! feeds and OAI-PMH `arXiv` records, plain, gzipped or in tar archives, and fetches from arXiv
-//! ([`arxiv_api`]). It reports what it read to a [`Sink`]; it never writes to a database or decides
-//! how records are merged (that is `paperboy_core::Paper::merge` and the store's job).
+//! feeds and OAI-PMH `arXiv` records, plain, gzipped or in tar archives; and it fetches them over
+//! HTTP, politely ([`harvest`]: OAI-PMH and HF daily harvesters; [`arxiv_api`]: one paper by id).
+//! It reports what it read to a [`Sink`]; it never writes to a database or decides how records are
+//! merged (that is `paperboy_core::Paper::merge` and the store's job).
 //!
 //! Entry points: [`read_path`], [`read_bytes`] and [`read_reader`] detect the format from the
 //! content and stream [`Record`]s (or per-record [`RecordError`]s) to a sink; [`atom::parse_feed`],
@@ -11,6 +12,7 @@
 
 pub mod arxiv_api;
 pub mod atom;
+pub mod harvest;
 pub mod hf;
 mod input;
 mod jsonl;

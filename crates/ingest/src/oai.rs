@@ -22,6 +22,9 @@ pub struct OaiPage {
     pub cursor: Option<u64>,
     /// An OAI `<error code="…">message</error>` (`noRecordsMatch`, `badResumptionToken`, …).
     pub error: Option<(String, String)>,
+    /// The newest header `<datestamp>` on the page (deleted records included): where an
+    /// incremental harvest may start next time.
+    pub latest_datestamp: Option<chrono::NaiveDate>,
 }
 
 const DOC_NAME: &str = "OAI-PMH response";
@@ -56,6 +59,7 @@ pub(crate) fn parse_named(name: &str, xml: &str) -> Result<OaiPage, IngestError>
         complete_list_size: None,
         cursor: None,
         error: None,
+        latest_datestamp: None,
     };
     if let Some(err) = oai.child("error") {
         page.error = Some((
@@ -67,6 +71,11 @@ pub(crate) fn parse_named(name: &str, xml: &str) -> Result<OaiPage, IngestError>
         return Ok(page);
     };
     for (i, record) in list.children_named("record").enumerate() {
+        let stamp = record
+            .child("header")
+            .and_then(|h| h.child_text("datestamp"))
+            .and_then(|s| parse_day(s.trim().get(..10).unwrap_or(s)).ok());
+        page.latest_datestamp = page.latest_datestamp.max(stamp);
         page.records
             .push(record_to_paper(record).map_err(|(reason, detail)| {
                 RecordError::new(format!("record {}", i + 1), reason, detail)

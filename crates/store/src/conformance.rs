@@ -769,6 +769,71 @@ pub async fn locks_are_exclusive_until_released(store: Arc<dyn Store>) {
     assert!(store.try_lock("../x").await.is_err(), "a name, not a path");
 }
 
+pub async fn harvest_state_moves_with_its_records(store: Arc<dyn Store>) {
+    assert_eq!(store.harvest_status("arxiv-oai").await.unwrap(), None);
+    store
+        .harvest_started("arxiv-oai", at("2026-01-05T06:00:00Z"))
+        .await
+        .unwrap();
+    let changes = store
+        .import_harvested(
+            "arxiv-oai",
+            vec![(paper("2501.00001", "One"), None), (paper("2501.00002", "Two"), None)],
+            r#"{"token":"page-2"}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(changes, vec![Change::New, Change::New]);
+    // The same page again (a resumed harvest): the state moves, nothing is counted twice.
+    store
+        .import_harvested(
+            "arxiv-oai",
+            vec![(paper("2501.00002", "Two"), None)],
+            r#"{"token":null}"#,
+        )
+        .await
+        .unwrap();
+    let s = store.harvest_status("arxiv-oai").await.unwrap().unwrap();
+    assert_eq!(s.state, r#"{"token":null}"#);
+    assert_eq!((s.papers_total, s.run_papers), (2, 2));
+    assert_eq!(s.last_success, None);
+    assert_eq!(store.stats().await.unwrap().papers, 2);
+    store
+        .harvest_ended("arxiv-oai", Some("HTTP 503"), at("2026-01-05T06:01:00Z"))
+        .await
+        .unwrap();
+    let s = store.harvest_status("arxiv-oai").await.unwrap().unwrap();
+    assert_eq!(s.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(s.last_error_at, Some(at("2026-01-05T06:01:00Z")));
+    // The next pass brings nothing new and succeeds: the error is cleared, the count is its own.
+    store
+        .harvest_started("arxiv-oai", at("2026-01-06T06:00:00Z"))
+        .await
+        .unwrap();
+    store
+        .harvest_ended("arxiv-oai", None, at("2026-01-06T06:02:00Z"))
+        .await
+        .unwrap();
+    let s = store.harvest_status("arxiv-oai").await.unwrap().unwrap();
+    assert_eq!(s.last_error, None);
+    assert_eq!(s.last_papers, Some(0));
+    assert_eq!(s.papers_total, 2);
+    assert_eq!(s.run_started, Some(at("2026-01-06T06:00:00Z")));
+    assert_eq!(s.last_success, Some(at("2026-01-06T06:02:00Z")));
+    store
+        .harvest_ended("hf-daily", None, at("2026-01-06T06:03:00Z"))
+        .await
+        .unwrap();
+    let all: Vec<String> = store
+        .harvest_statuses()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.source)
+        .collect();
+    assert_eq!(all, ["arxiv-oai", "hf-daily"]);
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -822,6 +887,11 @@ macro_rules! conformance {
             async fn locks_are_exclusive_until_released() {
                 let (store, _dir) = $make;
                 super::locks_are_exclusive_until_released(store).await;
+            }
+            #[tokio::test]
+            async fn harvest_state_moves_with_its_records() {
+                let (store, _dir) = $make;
+                super::harvest_state_moves_with_its_records(store).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

@@ -111,6 +111,27 @@ impl std::fmt::Debug for LockGuard {
     }
 }
 
+/// Where a live-sync source stands: its resume point and how its passes went.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HarvestStatus {
+    /// `arxiv-oai`, `hf-daily`, ...
+    pub source: String,
+    /// The harvester's resume point (JSON only it reads); `{}` before the first page.
+    pub state: String,
+    /// Papers new or changed by this source, all time.
+    pub papers_total: u64,
+    /// Papers new or changed by the pass under way, or by the last one once it ended.
+    pub run_papers: u64,
+    /// When the pass under way (or the last one) began.
+    pub run_started: Option<DateTime<Utc>>,
+    /// When the last pass that finished without error ended, and what it brought.
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_papers: Option<u64>,
+    /// The last pass's error; cleared by the next pass that succeeds.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+}
+
 /// Counts for the status page and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -181,6 +202,28 @@ pub trait Store: Send + Sync + 'static {
     /// The stored embeddings of `model` for these papers, in the same order (absent: none stored).
     async fn embeddings(&self, model: &str, ids: &[ArxivId]) -> Result<Vec<Option<Vec<f32>>>>;
     /// A cursor saved by a background worker (0 when never saved).
+    /// Merges a harvested batch like [`Store::import`] and, in the same transaction, sets the
+    /// source's resume point to `state` and counts the papers it made new or changed; a crash
+    /// keeps both or neither.
+    async fn import_harvested(
+        &self,
+        source: &str,
+        records: Vec<(Paper, Option<DailyEntry>)>,
+        state: &str,
+    ) -> Result<Vec<Change>>;
+    /// One source's status; None before its first pass.
+    async fn harvest_status(&self, source: &str) -> Result<Option<HarvestStatus>>;
+    /// Every source that ever ran, by name.
+    async fn harvest_statuses(&self) -> Result<Vec<HarvestStatus>>;
+    /// A pass of `source` begins: its paper count for the pass starts at zero.
+    async fn harvest_started(&self, source: &str, now: DateTime<Utc>) -> Result<()>;
+    /// A pass of `source` ended, well (`error` None) or not.
+    async fn harvest_ended(
+        &self,
+        source: &str,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     async fn cursor(&self, name: &str) -> Result<i64>;
     async fn set_cursor(&self, name: &str, value: i64) -> Result<()>;
 

@@ -11,7 +11,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::{
     Account, AuditEntry, Change, Comment, Delivery, Frequency, Listed, ListingFilter, LockGuard,
-    MailStats, Moderation, ModerationQueue, OutboxMail, PaperView, Result, SignUp, Store,
+    HarvestStatus, MailStats, Moderation, ModerationQueue, OutboxMail, PaperView, Result, SignUp, Store,
     StoreError, StoreStats, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
 };
 
@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_embeddings.sql"),
     include_str!("0003_community.sql"),
     include_str!("0004_digests.sql"),
+    include_str!("0005_harvests.sql"),
 ];
 
 mod community;
@@ -196,6 +197,16 @@ fn import_tx(
     records: Vec<(Paper, Option<DailyEntry>)>,
 ) -> Result<Vec<Change>> {
     let tx = conn.transaction()?;
+    let changes = import_in(&tx, records)?;
+    tx.commit()?;
+    Ok(changes)
+}
+
+/// The merge of [`import_tx`], inside a transaction the caller commits.
+fn import_in(
+    tx: &rusqlite::Transaction<'_>,
+    records: Vec<(Paper, Option<DailyEntry>)>,
+) -> Result<Vec<Change>> {
     let mut seq: i64 =
         tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM papers", [], |r| r.get(0))?;
     let mut changes = Vec::with_capacity(records.len());
@@ -275,8 +286,49 @@ fn import_tx(
             changes.push(paper_change.max(entry_change));
         }
     }
-    tx.commit()?;
     Ok(changes)
+}
+
+const HARVEST_COLUMNS: &str = "source, state, papers_total, run_papers, run_started, last_success,
+     last_papers, last_error, last_error_at";
+
+fn harvest_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HarvestRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        [r.get(4)?, r.get(5)?, r.get(8)?],
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+type HarvestRow = (
+    String,
+    String,
+    i64,
+    i64,
+    [Option<String>; 3],
+    Option<i64>,
+    Option<String>,
+);
+
+fn build_harvest(
+    (source, state, total, run, [started, success, error_at], last_papers, last_error): HarvestRow,
+) -> Result<HarvestStatus> {
+    let time = |t: Option<String>| t.as_deref().map(community::parse_ts).transpose();
+    Ok(HarvestStatus {
+        source,
+        state,
+        papers_total: total as u64,
+        run_papers: run as u64,
+        run_started: time(started)?,
+        last_success: time(success)?,
+        last_papers: last_papers.map(|n| n as u64),
+        last_error,
+        last_error_at: time(error_at)?,
+    })
 }
 
 const VIEW_SELECT: &str = "SELECT p.doc, p.local_upvotes,
@@ -553,6 +605,96 @@ impl Store for SqliteStore {
                 out.push((id, bytes_vector(&bytes)?));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    async fn import_harvested(
+        &self,
+        source: &str,
+        records: Vec<(Paper, Option<DailyEntry>)>,
+        state: &str,
+    ) -> Result<Vec<Change>> {
+        let (source, state) = (source.to_owned(), state.to_owned());
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            let changes = import_in(&tx, records)?;
+            let brought = changes.iter().filter(|c| **c != Change::Unchanged).count() as i64;
+            tx.execute(
+                "INSERT INTO harvests (source, state, papers_total, run_papers) VALUES (?1, ?2, ?3, ?3)
+                 ON CONFLICT (source) DO UPDATE SET state = ?2,
+                     papers_total = papers_total + ?3, run_papers = run_papers + ?3",
+                params![source, state, brought],
+            )?;
+            tx.commit()?;
+            Ok(changes)
+        })
+        .await
+    }
+
+    async fn harvest_status(&self, source: &str) -> Result<Option<HarvestStatus>> {
+        let source = source.to_owned();
+        self.read(move |conn| {
+            conn.query_row(
+                &format!("SELECT {HARVEST_COLUMNS} FROM harvests WHERE source = ?1"),
+                [source],
+                harvest_row,
+            )
+            .optional()?
+            .map(build_harvest)
+            .transpose()
+        })
+        .await
+    }
+
+    async fn harvest_statuses(&self) -> Result<Vec<HarvestStatus>> {
+        self.read(move |conn| {
+            let mut stmt =
+                conn.prepare(&format!("SELECT {HARVEST_COLUMNS} FROM harvests ORDER BY source"))?;
+            let rows = stmt
+                .query_map([], harvest_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            rows.into_iter().map(build_harvest).collect()
+        })
+        .await
+    }
+
+    async fn harvest_started(&self, source: &str, now: DateTime<Utc>) -> Result<()> {
+        let source = source.to_owned();
+        self.write(move |conn| {
+            conn.execute(
+                "INSERT INTO harvests (source, run_started) VALUES (?1, ?2)
+                 ON CONFLICT (source) DO UPDATE SET run_started = ?2, run_papers = 0",
+                params![source, community::ts(now)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn harvest_ended(
+        &self,
+        source: &str,
+        error: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let (source, error) = (source.to_owned(), error.map(str::to_owned));
+        self.write(move |conn| {
+            let now = community::ts(now);
+            match error {
+                None => conn.execute(
+                    "INSERT INTO harvests (source, last_success, last_papers) VALUES (?1, ?2, 0)
+                     ON CONFLICT (source) DO UPDATE SET last_success = ?2, last_papers = run_papers,
+                         last_error = NULL, last_error_at = NULL",
+                    params![source, now],
+                )?,
+                Some(e) => conn.execute(
+                    "INSERT INTO harvests (source, last_error, last_error_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source) DO UPDATE SET last_error = ?2, last_error_at = ?3",
+                    params![source, e, now],
+                )?,
+            };
+            Ok(())
         })
         .await
     }
