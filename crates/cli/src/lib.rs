@@ -12,6 +12,7 @@ use paperboy_store::Store;
 
 pub mod digest;
 pub mod eval;
+pub mod harvest;
 pub mod import;
 pub mod model;
 pub mod settings;
@@ -164,11 +165,12 @@ pub async fn serve_on(
         admins: settings.admins.clone(),
         limits: settings.limits(),
         trending_window_days: settings.trending_window_days,
+        sync_minutes: settings.sync_minutes,
     };
     let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
+    let sources = harvest::Sources::new(&settings, &[])?;
     let api =
-        paperboy_ingest::arxiv_api::ArxivApi::new(&settings.arxiv_api_url, Duration::from_secs(20))
-            .context("the arXiv API client")?;
+        paperboy_ingest::arxiv_api::ArxivApi::new(&settings.arxiv_api_url, sources.arxiv.clone());
     state.paper_source = Some(Arc::new(ArxivSource(api)));
     let smtp = mailer(&settings)?;
     if let Some(mailer) = &smtp {
@@ -191,6 +193,13 @@ pub async fn serve_on(
             Duration::from_secs(settings.index_poll_seconds.max(1)),
         )),
     ];
+    if settings.sync_minutes > 0 {
+        background.push(tokio::spawn(harvest::schedule(
+            state.store.clone(),
+            sources,
+            Duration::from_secs(settings.sync_minutes.saturating_mul(60)),
+        )));
+    }
     if let Some(mailer) = smtp {
         background.push(tokio::spawn(digest::schedule(
             digest::DigestContextOwned {

@@ -62,6 +62,19 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Run one pass of live sync now: bring what is new at arXiv (OAI-PMH, the `oai_sets`) and on
+    /// the Hugging Face daily list since the last pass, then update the search index. A pass that
+    /// is interrupted (or killed) resumes at the page it was on.
+    Harvest {
+        /// Only these sources (arxiv, hf) [default: the sync_sources setting].
+        #[arg(long = "source", value_name = "SOURCE")]
+        sources: Vec<String>,
+    },
+    /// Fetch papers by arXiv id from the arXiv API and add or update them, e.g. `paperboy fetch 2501.00001`.
+    Fetch {
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<String>,
+    },
     /// Rebuild the search index from the database.
     Reindex,
     /// Search papers from the terminal.
@@ -181,6 +194,7 @@ fn init_logging(settings: &Settings) {
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if settings.log_format == "json" {
         builder.json().init();
@@ -217,6 +231,67 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             let indexed = catch_up_index(&settings, &store).await?;
             println!("search index: {indexed} papers indexed");
             Ok(if any_rejected { EXIT_SOME_REJECTED } else { 0 })
+        }
+        Command::Harvest { sources } => {
+            let store = open_store(&settings, true)?;
+            let sources = paperboy_cli::harvest::Sources::new(&settings, &sources)?;
+            let mut code = 0;
+            for (name, outcome) in sources.pass_all(&store).await {
+                match outcome {
+                    Ok(Some(s)) => {
+                        println!("{name}: {s}");
+                        if s.rejected > 0 && code == 0 {
+                            code = EXIT_SOME_REJECTED;
+                        }
+                    }
+                    Ok(None) => {
+                        println!("{name}: another paperboy process is harvesting it; skipped")
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "paperboy: {name}: {e:#} (the next pass resumes where this stopped)"
+                        );
+                        code = EXIT_FAILED;
+                    }
+                }
+            }
+            let indexed = catch_up_index(&settings, &store).await?;
+            println!("search index: {indexed} papers indexed");
+            Ok(code)
+        }
+        Command::Fetch { ids } => {
+            let ids = ids
+                .iter()
+                .map(|s| paperboy_core::VersionedId::parse(s).map(|v| v.id))
+                .collect::<Result<Vec<_>, _>>()
+                .context("not an arXiv id")?;
+            let store = open_store(&settings, true)?;
+            let sources = paperboy_cli::harvest::Sources::new(&settings, &[])?;
+            let api = paperboy_ingest::arxiv_api::ArxivApi::new(
+                &settings.arxiv_api_url,
+                sources.arxiv.clone(),
+            );
+            let mut code = 0;
+            for id in ids {
+                match api.fetch(&id).await {
+                    Ok(paper) => {
+                        let title = paper.title.clone();
+                        let change = store.import(vec![(paper, None)]).await?;
+                        let what = match change.first() {
+                            Some(paperboy_store::Change::New) => "new",
+                            Some(paperboy_store::Change::Updated) => "updated",
+                            _ => "unchanged",
+                        };
+                        println!("{id}: {what}: {title}");
+                    }
+                    Err(e) => {
+                        eprintln!("paperboy: {id}: {e}");
+                        code = EXIT_FAILED;
+                    }
+                }
+            }
+            catch_up_index(&settings, &store).await?;
+            Ok(code)
         }
         Command::Reindex => {
             let store = open_store(&settings, false)?;

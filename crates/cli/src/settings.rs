@@ -85,8 +85,40 @@ settings! {
     /// Digests: seconds before the first retry of a mail the SMTP server refused for now (then
     /// doubled each time, at most 60 times this; 8 tries in all).
     digest_retry_seconds: u64 = 60,
-    /// The arXiv API that submissions fetch paper details from.
+    /// The arXiv API that submissions and `paperboy fetch` get one paper's details from.
     arxiv_api_url: String = paperboy_ingest::arxiv_api::DEFAULT_BASE.to_string(),
+    /// Live sync: minutes between passes of every source in `paperboy serve`; 0 turns the schedule
+    /// off (then `paperboy harvest` runs a pass by hand).
+    sync_minutes: u64 = 0,
+    /// Live sync: the sources, `arxiv` (OAI-PMH: new and changed papers) and `hf` (the Hugging
+    /// Face daily list, with upvotes, comments, GitHub links and submitters).
+    sync_sources: Vec<String> = vec!["arxiv".to_string(), "hf".to_string()],
+    /// Live sync: arXiv's OAI-PMH endpoint.
+    oai_url: String = paperboy_ingest::harvest::OAI_DEFAULT_BASE.to_string(),
+    /// Live sync: the OAI-PMH sets (arXiv's archives) harvested: `cs`, `math`, `stat`,
+    /// `physics:hep-th`, ... Empty harvests all of arXiv.
+    oai_sets: Vec<String> = vec!["cs".to_string()],
+    /// Live sync: Hugging Face's daily papers API.
+    hf_api_url: String = paperboy_ingest::harvest::HF_DEFAULT_BASE.to_string(),
+    /// Live sync: a source's first pass brings this many days back (OAI datestamps, HF days);
+    /// later passes continue from where the last one stopped.
+    sync_first_days: u32 = 7,
+    /// Live sync: days of the Hugging Face list fetched again on each pass, for their growing votes.
+    hf_refresh_days: u32 = 2,
+    /// Live sync: milliseconds between two requests to arXiv (OAI-PMH and the API together; arXiv
+    /// asks for 3 seconds).
+    arxiv_interval_ms: u64 = 3000,
+    /// Live sync: milliseconds between two requests to Hugging Face.
+    hf_interval_ms: u64 = 1000,
+    /// Live sync: tries of one request after the first (on 429/5xx answers, dropped connections,
+    /// malformed pages) before the pass stops and records the error; the next pass resumes there.
+    sync_retries: u32 = 5,
+    /// Live sync: milliseconds before the first retry, doubled each time, unless the server sends
+    /// `Retry-After` (honoured up to 10 minutes).
+    sync_retry_ms: u64 = 5000,
+    /// Live sync: the operator's contact (email or URL) in the User-Agent, so that arXiv and
+    /// Hugging Face can reach whoever runs this instance. Empty: the address in `mail_from`.
+    sync_contact: String = String::new(),
     /// Abuse limit: sign-in links per email address (and per IP address, times `limit_ip_factor`) per hour.
     limit_sign_in_mails_per_hour: u32 = 5,
     /// Abuse limit: votes and unvotes per account per minute.

@@ -165,7 +165,10 @@ impl Client {
                     if response.status().is_success() {
                         match response.text().await {
                             Err(e) => Failed {
-                                why: format!("body cut short: {}", crate::arxiv_api::without_url(&e)),
+                                why: format!(
+                                    "body cut short: {}",
+                                    crate::arxiv_api::without_url(&e)
+                                ),
                                 retry_after: None,
                             },
                             Ok(body) => {
@@ -223,7 +226,11 @@ impl Client {
 
 /// `Retry-After` in seconds or as an HTTP date.
 fn retry_after(headers: &reqwest::header::HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -456,7 +463,10 @@ impl HfHarvester {
             }
         }
         let (next_day, done) = if day < today {
-            (day + chrono::Days::new(1), day + chrono::Days::new(1) > today)
+            (
+                day + chrono::Days::new(1),
+                day + chrono::Days::new(1) > today,
+            )
         } else {
             (day, true)
         };
@@ -536,7 +546,10 @@ mod tests {
             b.get(&base, &[], |b| Ok::<_, String>(b.to_owned())),
             client.get(&base, &[], |b| Ok::<_, String>(b.to_owned())),
         );
-        assert_eq!((x.unwrap(), y.unwrap(), z.unwrap().len()), ("ok".into(), "ok".into(), 2));
+        assert_eq!(
+            (x.unwrap(), y.unwrap(), z.unwrap().len()),
+            ("ok".into(), "ok".into(), 2)
+        );
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 3);
         for pair in seen.windows(2) {
@@ -558,7 +571,11 @@ mod tests {
             let n = n.fetch_add(1, Ordering::SeqCst);
             async move {
                 match n {
-                    0 => (StatusCode::SERVICE_UNAVAILABLE, [("retry-after", "1")], "busy")
+                    0 => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        [("retry-after", "1")],
+                        "busy",
+                    )
                         .into_response(),
                     1 => (StatusCode::TOO_MANY_REQUESTS, "slow down").into_response(),
                     2 => "<not json".into_response(),
@@ -600,10 +617,15 @@ mod tests {
         let base = serve(app).await;
         let client = Client::new("test", fast()).unwrap();
         let err = client
-            .get(&format!("{base}missing"), &[], |b| Ok::<_, String>(b.to_owned()))
+            .get(&format!("{base}missing"), &[], |b| {
+                Ok::<_, String>(b.to_owned())
+            })
             .await
             .unwrap_err();
-        assert!(matches!(err, HarvestError::Status { status: 404, .. }), "{err}");
+        assert!(
+            matches!(err, HarvestError::Status { status: 404, .. }),
+            "{err}"
+        );
         let err = client
             .get(&base, &[], |b| Ok::<_, String>(b.to_owned()))
             .await

@@ -778,7 +778,10 @@ pub async fn harvest_state_moves_with_its_records(store: Arc<dyn Store>) {
     let changes = store
         .import_harvested(
             "arxiv-oai",
-            vec![(paper("2501.00001", "One"), None), (paper("2501.00002", "Two"), None)],
+            vec![
+                (paper("2501.00001", "One"), None),
+                (paper("2501.00002", "Two"), None),
+            ],
             r#"{"token":"page-2"}"#,
         )
         .await

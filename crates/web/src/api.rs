@@ -432,7 +432,26 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     let store_seq = state.store.last_seq().await?;
     let index_seq = state.index.applied_seq()?;
     let mail = state.store.mail_stats().await?;
+    let time = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339());
+    let sources: Vec<Value> = state
+        .store
+        .harvest_statuses()
+        .await?
+        .into_iter()
+        .map(|h| {
+            json!({
+                "source": h.source, "lastRunStarted": time(h.run_started),
+                "lastSuccess": time(h.last_success), "lastPapers": h.last_papers,
+                "runPapers": h.run_papers, "papersTotal": h.papers_total,
+                "lastError": h.last_error, "lastErrorAt": time(h.last_error_at),
+            })
+        })
+        .collect();
     Ok(Json(json!({
+        "sync": {
+            "everyMinutes": (state.settings.sync_minutes > 0).then_some(state.settings.sync_minutes),
+            "sources": sources,
+        },
         "digests": {
             "subscribers": mail.subscribers, "confirmed": mail.confirmed, "pending": mail.pending,
             "sent": mail.sent, "failed": mail.failed, "lastPeriod": mail.last_period,

@@ -49,6 +49,8 @@ pub struct WebSettings {
     pub limits: limits::Limits,
     /// Trending ranks papers listed or voted for in this many days.
     pub trending_window_days: i64,
+    /// Minutes between live-sync passes (0: no schedule), shown on the status page.
+    pub sync_minutes: u64,
 }
 
 impl Default for WebSettings {
@@ -62,6 +64,7 @@ impl Default for WebSettings {
             admins: Vec::new(),
             limits: Default::default(),
             trending_window_days: 30,
+            sync_minutes: 0,
         }
     }
 }

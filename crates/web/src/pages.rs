@@ -729,6 +729,34 @@ pub async fn status(State(state): State<AppState>) -> PageResult {
             dt { "Last period" } dd { (mail.last_period.clone().unwrap_or_else(|| "none yet".into())) }
             dt { "Mails" } dd { (mail.sent) " sent, " (mail.pending) " pending, " (mail.failed) " failed" }
         }
+        h2 { "Live sync" }
+        @let sources = state.store.harvest_statuses().await?;
+        @if state.settings.sync_minutes > 0 {
+            p { "Every " (state.settings.sync_minutes) " minutes." }
+        } @else {
+            p { "No schedule: sources sync when " code { "paperboy harvest" } " runs." }
+        }
+        @if !sources.is_empty() {
+            div.wide { table.sync {
+                thead { tr { th scope="col" { "Source" } th scope="col" { "Last success" } th scope="col" { "Papers then" } th scope="col" { "All time" } th scope="col" { "Last error" } } }
+                tbody {
+                    @for h in &sources {
+                        tr {
+                            th scope="row" { (h.source) }
+                            td { (h.last_success.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "never".into())) }
+                            td { (h.last_papers.map(|n| n.to_string()).unwrap_or_else(|| "-".into())) }
+                            td { (h.papers_total) }
+                            td {
+                                @match (&h.last_error, h.last_error_at) {
+                                    (Some(e), Some(at)) => { (at.format("%Y-%m-%d %H:%M UTC")) ": " (e) }
+                                    _ => "none",
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
         p { a href="/api/status" { "The same as JSON" } }
     };
     Ok(html_response(layout("Status", "", body)))

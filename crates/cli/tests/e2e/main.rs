@@ -9,6 +9,7 @@ mod common;
 mod community;
 mod digest_topics;
 mod escaping;
+mod harvest;
 mod hf_archive;
 mod hf_client;
 mod mail;
@@ -16,6 +17,9 @@ mod page_weight;
 // Shared with tests/race.rs, which uses parts this binary does not.
 #[allow(dead_code)]
 mod people;
+// Shared with tests/harvest_crash.rs.
+#[allow(dead_code)]
+mod replay;
 mod semantic;
 // Shared with tests/digest_crash.rs.
 #[allow(dead_code)]

@@ -10,9 +10,10 @@ use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use crate::{
-    Account, AuditEntry, Change, Comment, Delivery, Frequency, Listed, ListingFilter, LockGuard,
-    HarvestStatus, MailStats, Moderation, ModerationQueue, OutboxMail, PaperView, Result, SignUp, Store,
-    StoreError, StoreStats, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
+    Account, AuditEntry, Change, Comment, Delivery, Frequency, HarvestStatus, Listed,
+    ListingFilter, LockGuard, MailStats, Moderation, ModerationQueue, OutboxMail, PaperView,
+    Result, SignUp, Store, StoreError, StoreStats, SubmitOutcome, Subscription, Topics, TrendInput,
+    VoteOutcome,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -649,8 +650,9 @@ impl Store for SqliteStore {
 
     async fn harvest_statuses(&self) -> Result<Vec<HarvestStatus>> {
         self.read(move |conn| {
-            let mut stmt =
-                conn.prepare(&format!("SELECT {HARVEST_COLUMNS} FROM harvests ORDER BY source"))?;
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {HARVEST_COLUMNS} FROM harvests ORDER BY source"
+            ))?;
             let rows = stmt
                 .query_map([], harvest_row)?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
