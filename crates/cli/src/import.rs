@@ -140,7 +140,7 @@ pub async fn import(
     };
     bar.set_style(
         ProgressStyle::with_template(
-            "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {prefix} eta {eta}",
         )
         .expect("valid template")
         .progress_chars("=> "),
@@ -160,12 +160,15 @@ pub async fn import(
         result
     });
     let mut summary = Summary::default();
+    let started = std::time::Instant::now();
     while let Some(msg) = rx.recv().await {
         match msg {
             Msg::Batch(batch) => {
                 summary.read += batch.len() as u64;
                 let changes = store.import(batch).await?;
                 summary.add(&changes);
+                let rate = summary.read as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_prefix(format!("{} records, {rate:.0}/s", summary.read));
             }
             Msg::Rejected(e) => {
                 summary.read += 1;

@@ -24,12 +24,27 @@ use settings::Settings;
 pub static DEMO: &[u8] = include_bytes!("../../../demo/hf-daily-papers-demo.tar.gz");
 
 pub fn open_store(settings: &Settings, create: bool) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_mapping(settings, create, settings.sqlite_mmap_mb << 20)
+}
+
+/// The store for `paperboy import` and `reindex`: they read the whole database once to index it,
+/// so they read without the memory map, whose pages would all count as their memory.
+pub fn open_store_for_bulk(settings: &Settings, create: bool) -> anyhow::Result<Arc<dyn Store>> {
+    open_store_mapping(settings, create, 0)
+}
+
+fn open_store_mapping(
+    settings: &Settings,
+    create: bool,
+    mmap_bytes: u64,
+) -> anyhow::Result<Arc<dyn Store>> {
     if create {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("create data directory {}", settings.data_dir.display()))?;
     }
     let url = settings.database_url();
-    paperboy_store::open(&url, create).with_context(|| format!("open database {url}"))
+    paperboy_store::open_with(&url, create, mmap_bytes)
+        .with_context(|| format!("open database {url}"))
 }
 
 pub async fn open_index(

@@ -215,7 +215,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             paperboy_cli::serve(settings, shutdown_signal()).await
         }
         Command::Import { paths } => {
-            let store = open_store(&settings, true)?;
+            let store = paperboy_cli::open_store_for_bulk(&settings, true)?;
             let mut any_rejected = false;
             for path in paths {
                 let summary = import::import(
@@ -294,7 +294,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             Ok(code)
         }
         Command::Reindex => {
-            let store = open_store(&settings, false)?;
+            let store = paperboy_cli::open_store_for_bulk(&settings, false)?;
             let dir = settings.index_dir();
             if dir.exists() {
                 std::fs::remove_dir_all(&dir)

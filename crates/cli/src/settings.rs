@@ -37,6 +37,10 @@ settings! {
     bind: String = "127.0.0.1:8080".to_string(),
     /// The database: a SQLite file path or `sqlite://PATH`. Empty means `DATA_DIR/paperboy.sqlite3`.
     database_url: String = String::new(),
+    /// SQLite: MiB of the database file read through a memory map (fast reads beside a writer);
+    /// 0 reads through each connection's 64 MiB cache instead. Mapped pages count in the
+    /// process's RSS though the kernel drops them at will. `paperboy import` reads without the map.
+    sqlite_mmap_mb: u64 = 16384,
     /// Import the bundled demo slice (21 days of real Hugging Face daily papers) when the database is empty.
     demo_data: bool = true,
     /// Name shown in page titles and the header.

@@ -396,13 +396,20 @@ pub trait Store: Send + Sync + 'static {
 /// `create` says whether a missing database may be created: the server creates its default
 /// database, but a mistyped path given explicitly should fail rather than start empty.
 pub fn open(url: &str, create: bool) -> Result<Arc<dyn Store>> {
+    open_with(url, create, sqlite::DEFAULT_MMAP)
+}
+
+/// [`open`], with a SQLite memory map of at most `sqlite_mmap_bytes` (0: none); see
+/// [`sqlite::SqliteStore::open_with`].
+pub fn open_with(url: &str, create: bool, sqlite_mmap_bytes: u64) -> Result<Arc<dyn Store>> {
     if let Some(rest) = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     {
-        return Ok(Arc::new(sqlite::SqliteStore::open(
+        return Ok(Arc::new(sqlite::SqliteStore::open_with(
             Path::new(rest),
             create,
+            sqlite_mmap_bytes,
         )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -416,7 +423,11 @@ pub fn open(url: &str, create: bool) -> Result<Arc<dyn Store>> {
             "unknown database URL scheme in {url:?}: use sqlite://PATH"
         )));
     }
-    Ok(Arc::new(sqlite::SqliteStore::open(Path::new(url), create)?))
+    Ok(Arc::new(sqlite::SqliteStore::open_with(
+        Path::new(url),
+        create,
+        sqlite_mmap_bytes,
+    )?))
 }
 
 #[cfg(test)]

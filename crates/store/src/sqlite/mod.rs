@@ -27,6 +27,8 @@ const MIGRATIONS: &[&str] = &[
 
 mod community;
 const READERS: usize = 4;
+/// The memory map's default size: 16 GiB, more than most databases.
+pub const DEFAULT_MMAP: u64 = 16 << 30;
 
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -34,12 +36,22 @@ pub struct SqliteStore {
 
 struct Inner {
     path: PathBuf,
+    /// Bytes of the file each connection reads through a memory map (0: none).
+    mmap_bytes: u64,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
 
 impl SqliteStore {
     pub fn open(path: &Path, create: bool) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, create, DEFAULT_MMAP)
+    }
+
+    /// [`SqliteStore::open`], reading through a memory map of at most `mmap_bytes` (0: no map,
+    /// each connection's own 64 MiB cache). Mapped pages count in the process's resident memory
+    /// though the kernel may drop them at will; a bulk import that reads the whole file once
+    /// does better without.
+    pub fn open_with(path: &Path, create: bool, mmap_bytes: u64) -> Result<SqliteStore> {
         if !create && !path.exists() {
             return Err(StoreError::Config(format!(
                 "database {} does not exist (give the right path, or let `paperboy serve` create it)",
@@ -50,7 +62,7 @@ impl SqliteStore {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Config(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let mut writer = connect(path, true)?;
+        let mut writer = connect(path, true, mmap_bytes)?;
         migrate(&mut writer)?;
         // Writes take the write lock when they begin. A deferred transaction that reads first
         // and writes later can be refused with SQLITE_BUSY at once (no waiting) when its snapshot
@@ -59,6 +71,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
+                mmap_bytes,
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
             }),
@@ -74,7 +87,7 @@ impl SqliteStore {
             let conn = inner.readers.lock().expect("reader pool").pop();
             let conn = match conn {
                 Some(c) => c,
-                None => connect(&inner.path, false)?,
+                None => connect(&inner.path, false, inner.mmap_bytes)?,
             };
             let out = f(&conn);
             let mut pool = inner.readers.lock().expect("reader pool");
@@ -103,7 +116,7 @@ impl SqliteStore {
 
 /// Opens a connection. Only the writer sets WAL mode (it is stored in the file): a reader opened
 /// under load must not ask for a journal-mode change, which can meet a busy database.
-fn connect(path: &Path, writer: bool) -> Result<Connection> {
+fn connect(path: &Path, writer: bool, mmap_bytes: u64) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -115,13 +128,13 @@ fn connect(path: &Path, writer: bool) -> Result<Connection> {
     // Pages are read through a memory map rather than copied into each connection's cache: a
     // reader's cache is emptied whenever another connection has written, and with a 64 MiB
     // cache that emptying was a tenth of the digest sender's time.
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -65536;
-         PRAGMA mmap_size = 17179869184;",
-    )?;
+         PRAGMA mmap_size = {mmap_bytes};"
+    ))?;
     Ok(conn)
 }
 
