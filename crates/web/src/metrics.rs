@@ -121,5 +121,49 @@ pub async fn export(State(state): State<AppState>) -> impl IntoResponse {
             (store - index).max(0)
         );
     }
+    if let Ok(sources) = state.store.harvest_statuses().await {
+        if !sources.is_empty() {
+            let _ = writeln!(
+                out,
+                "# HELP paperboy_sync_papers_total Papers a live-sync source made new or changed.
+                 # TYPE paperboy_sync_papers_total counter"
+            );
+            for h in &sources {
+                let _ = writeln!(
+                    out,
+                    "paperboy_sync_papers_total{{source=\"{}\"}} {}",
+                    h.source, h.papers_total
+                );
+            }
+            let _ = writeln!(
+                out,
+                "# HELP paperboy_sync_last_success_seconds When a source's last pass succeeded (Unix time).
+                 # TYPE paperboy_sync_last_success_seconds gauge"
+            );
+            for h in &sources {
+                if let Some(t) = h.last_success {
+                    let _ = writeln!(
+                        out,
+                        "paperboy_sync_last_success_seconds{{source=\"{}\"}} {}",
+                        h.source,
+                        t.timestamp()
+                    );
+                }
+            }
+            let _ = writeln!(
+                out,
+                "# HELP paperboy_sync_failing 1 when a source's last pass ended in an error.
+                 # TYPE paperboy_sync_failing gauge"
+            );
+            for h in &sources {
+                let _ = writeln!(
+                    out,
+                    "paperboy_sync_failing{{source=\"{}\"}} {}",
+                    h.source,
+                    u8::from(h.last_error.is_some())
+                );
+            }
+        }
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

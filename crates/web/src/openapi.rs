@@ -80,7 +80,7 @@ pub fn spec() -> Value {
                 "parameters": [{ "name": "feed", "in": "path", "required": true, "schema": { "type": "string" }, "example": "daily.atom" }],
                 "responses": { "200": { "description": "The feed" }, "404": { "description": "No such feed" } }
             }},
-            "/api/status": { "get": { "summary": "Counts and the state of the search index", "responses": { "200": { "description": "Status" } } } },
+            "/api/status": { "get": { "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)", "responses": { "200": { "description": "Status" } } } },
             "/healthz": { "get": { "summary": "The process is up", "responses": { "200": { "description": "ok" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "Text exposition format" } } } }
         },

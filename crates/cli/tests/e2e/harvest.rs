@@ -249,5 +249,19 @@ async fn with_sync_on_new_papers_reach_the_pages_and_search_of_a_running_server(
         page.contains("Every 60 minutes") && page.contains("hf-daily"),
         "{page}"
     );
+    let (_, _, metrics) = server.text("/metrics").await;
+    let brought = status["sync"]["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "hf-daily")
+        .unwrap()["papersTotal"]
+        .clone();
+    assert!(
+        metrics.contains(&format!(
+            "paperboy_sync_papers_total{{source=\"hf-daily\"}} {brought}"
+        )) && metrics.contains("paperboy_sync_failing{source=\"hf-daily\"} 0"),
+        "{metrics}"
+    );
     server.stop().await;
 }
