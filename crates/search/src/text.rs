@@ -1,6 +1,6 @@
 //! The keyword index (tantivy, BM25).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -21,7 +21,10 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
 };
-use tantivy::{doc, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    doc, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, TantivyDocument,
+    Term,
+};
 
 /// Queries longer than this are refused: they are never a person's search and cost a lot.
 pub const MAX_QUERY_CHARS: usize = 250;
@@ -36,6 +39,15 @@ const TITLE_BOOST: f32 = 1.2;
 /// A query word in more than this share of the papers, and more than [`COMMON_MIN_DOCS`] of them,
 /// only adds to scores (see `terms_query`).
 const COMMON_SHARE: f64 = 0.05;
+/// What finds and counts a query's papers, and the common words' clauses added to the best of
+/// them (see `SearchIndex::plan`).
+struct Plan {
+    matching: Box<dyn Query>,
+    rescore: Vec<(Occur, Box<dyn Query>)>,
+}
+
+/// Candidates (at least) that a query's common words are scored on (see `plan`).
+const RESCORE_POOL: usize = 100;
 /// Postings shorter than this are cheap to walk: below it no word is treated as common, so small
 /// collections rank exactly as a plain OR (on 250 SciFact abstracts the split cost 0.01 nDCG).
 const COMMON_MIN_DOCS: u64 = 10_000;
@@ -378,25 +390,45 @@ impl SearchIndex {
         Ok(Some(out))
     }
 
+    /// The query of `q` as written: a phrase query when it has quotes, else every word in every
+    /// field, summed. What highlighting marks; searching plain words goes through [`Self::plan`].
     fn parse(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
         let chars = q.text.chars().count();
         if chars > MAX_QUERY_CHARS {
             return Err(SearchError::QueryTooLong(chars));
         }
-        if !q.text.contains('"') {
-            // Plain words: every analysed term in every field, BM25-scored and summed. Words such
-            // as "non-coding", "AND" or "p:0.05" are text here, never operators.
-            return self.terms_query(q);
-        }
-        // Quotes ask for phrases: the query language handles those (leniently, so a stray quote
-        // or colon still searches the words).
-        let f = &self.fields;
-        let mut parser = QueryParser::for_index(&self.index, vec![f.title, f.summary, f.authors]);
-        parser.set_field_boost(f.title, TITLE_BOOST);
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, parser.parse_query_lenient(&q.text).0)];
+        let text_query: Box<dyn Query> = if q.text.contains('"') {
+            // Quotes ask for phrases: the query language handles those (leniently, so a stray
+            // quote or colon still searches the words).
+            let f = &self.fields;
+            let mut parser =
+                QueryParser::for_index(&self.index, vec![f.title, f.summary, f.authors]);
+            parser.set_field_boost(f.title, TITLE_BOOST);
+            parser.parse_query_lenient(&q.text).0
+        } else {
+            // Words such as "non-coding", "AND" or "p:0.05" are text here, never operators.
+            let words = self.words(&q.text)?;
+            Box::new(BooleanQuery::new(
+                words.iter().flat_map(|w| self.word_clauses(w)).collect(),
+            ))
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
         clauses.extend(self.filter_clauses(q));
         Ok(Box::new(BooleanQuery::new(clauses)))
+    }
+
+    /// The distinct analysed words of `text`, in order.
+    fn words(&self, text: &str) -> Result<Vec<String>, SearchError> {
+        let mut analyzer = self.index.tokenizer_for_field(self.fields.title)?;
+        let mut stream = analyzer.token_stream(text);
+        let mut words: Vec<String> = Vec::new();
+        while stream.advance() {
+            let t = &stream.token().text;
+            if !words.contains(t) {
+                words.push(t.clone());
+            }
+        }
+        Ok(words)
     }
 
     /// One word in title (boosted), abstract and authors, as BM25 clauses to be summed.
@@ -415,65 +447,61 @@ impl SearchIndex {
             .collect()
     }
 
-    /// Plain words as BM25 over title, abstract and authors, summed, with the filters of `q`.
-    ///
-    /// Small collections get exactly that: papers matching any word. Past [`COMMON_MIN_DOCS`]
-    /// papers, two things keep a query from walking most of the index (at a million papers a
-    /// title query's plain OR took 23 ms at p99, matching 476k papers at the median):
+    /// How `q` is searched. Small collections, and quoted phrases, get [`Self::parse`]: papers
+    /// matching any word, BM25 summed. Past [`COMMON_MIN_DOCS`] papers, plain words keep a
+    /// query with a rarer word from walking most of the index (at a million papers a title
+    /// query's plain OR took 23 ms at p99, matching 476k papers at the median):
     /// - words in more than [`COMMON_SHARE`] of the papers ("for", "with", "learning" on arXiv)
-    ///   only add to the score of papers that match a rarer word, as Lucene's common-terms query
-    ///   does (a query of only common words treats them all as the rarer ones);
-    /// - when at least `offset + limit` papers have every one of the rarer words, the query is
-    ///   those papers (an intersection, driven by the rarest word's postings); otherwise any of
-    ///   them.
-    ///
-    /// Either way a paper found scores what the plain OR gives it.
-    fn terms_query(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
-        let f = &self.fields;
-        let mut analyzer = self.index.tokenizer_for_field(f.title)?;
-        let mut stream = analyzer.token_stream(&q.text);
-        let mut words: Vec<String> = Vec::new();
-        while stream.advance() {
-            let t = &stream.token().text;
-            if !words.contains(t) {
-                words.push(t.clone());
-            }
-        }
+    ///   do not decide what matches: their BM25 is added to the best [`RESCORE_POOL`] candidates
+    ///   only (a query of only common words is the plain OR: nothing cheaper finds its best);
+    /// - when at least `offset + limit` papers have every one of the rarer words, the matches are
+    ///   those papers (an intersection, driven by the rarest word's postings); otherwise papers
+    ///   with any of them.
+    fn plan(&self, q: &SearchQuery) -> Result<Plan, SearchError> {
         let searcher = self.reader.searcher();
-        let at_scale = searcher.num_docs() > COMMON_MIN_DOCS;
-        let mut rare: Vec<&str> = Vec::new();
-        let mut common: Vec<&str> = Vec::new();
-        if at_scale {
-            let common_above =
-                ((searcher.num_docs() as f64 * COMMON_SHARE) as u64).max(COMMON_MIN_DOCS);
-            for w in &words {
-                let mut df = 0;
-                for field in [f.title, f.summary] {
-                    df = df.max(searcher.doc_freq(&Term::from_field_text(field, w))?);
-                }
-                if df > common_above {
-                    common.push(w);
-                } else {
-                    rare.push(w);
-                }
-            }
-            if rare.is_empty() {
-                std::mem::swap(&mut rare, &mut common);
-            }
-        } else {
-            rare = words.iter().map(String::as_str).collect();
+        if q.text.contains('"') || searcher.num_docs() <= COMMON_MIN_DOCS {
+            return Ok(Plan {
+                matching: self.parse(q)?,
+                rescore: Vec::new(),
+            });
         }
-        let optional: Vec<(Occur, Box<dyn Query>)> =
-            common.iter().flat_map(|w| self.word_clauses(w)).collect();
-        let build = |required: Box<dyn Query>| -> Box<dyn Query> {
-            let mut clauses = vec![(Occur::Must, required)];
-            clauses.extend(self.filter_clauses(q));
-            for (occur, c) in &optional {
-                clauses.push((*occur, c.box_clone()));
+        let chars = q.text.chars().count();
+        if chars > MAX_QUERY_CHARS {
+            return Err(SearchError::QueryTooLong(chars));
+        }
+        let f = &self.fields;
+        let words = self.words(&q.text)?;
+        let common_above =
+            ((searcher.num_docs() as f64 * COMMON_SHARE) as u64).max(COMMON_MIN_DOCS);
+        let (mut rare, mut common) = (Vec::new(), Vec::new());
+        for w in &words {
+            let mut df = 0;
+            for field in [f.title, f.summary] {
+                df = df.max(searcher.doc_freq(&Term::from_field_text(field, w))?);
             }
+            if df > common_above {
+                common.push(w.as_str());
+            } else {
+                rare.push(w.as_str());
+            }
+        }
+        if rare.is_empty() || common.is_empty() && rare.len() < 2 {
+            // Only common words ("large language models"): no rarer word to start from, and
+            // intersecting or scoring their postings costs what the plain OR costs, or more
+            // (at 2.7 M papers an intersection of four such words took 240 ms). One rarer word
+            // alone: nothing to intersect or add.
+            return Ok(Plan {
+                matching: self.parse(q)?,
+                rescore: Vec::new(),
+            });
+        }
+        let with_filters = |text_query: Box<dyn Query>| -> Box<dyn Query> {
+            let mut clauses = vec![(Occur::Must, text_query)];
+            clauses.extend(self.filter_clauses(q));
             Box::new(BooleanQuery::new(clauses))
         };
-        if at_scale && rare.len() > 1 {
+        let rescore = common.iter().flat_map(|w| self.word_clauses(w)).collect();
+        if rare.len() > 1 {
             let every: Vec<(Occur, Box<dyn Query>)> = rare
                 .iter()
                 .map(|w| {
@@ -481,25 +509,62 @@ impl SearchIndex {
                     (Occur::Must, q)
                 })
                 .collect();
-            let all = build(Box::new(BooleanQuery::new(every)));
+            let all = with_filters(Box::new(BooleanQuery::new(every)));
             if all.count(&searcher)? >= q.offset + q.limit.max(1) {
-                return Ok(all);
+                return Ok(Plan {
+                    matching: all,
+                    rescore,
+                });
             }
         }
-        let any: Vec<(Occur, Box<dyn Query>)> =
-            rare.iter().flat_map(|w| self.word_clauses(w)).collect();
-        Ok(build(Box::new(BooleanQuery::new(any))))
+        let any = rare.iter().flat_map(|w| self.word_clauses(w)).collect();
+        Ok(Plan {
+            matching: with_filters(Box::new(BooleanQuery::new(any))),
+            rescore,
+        })
     }
 
     /// BM25 search with filters; hits best first.
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
-        let query = self.parse(q)?;
+        let plan = self.plan(q)?;
         let searcher = self.reader.searcher();
         let limit = q.limit.max(1);
-        let (top, total) = searcher.search(
-            &query,
-            &(TopDocs::with_limit(limit).and_offset(q.offset), Count),
-        )?;
+        let top: Vec<(Score, DocAddress)>;
+        let total;
+        if plan.rescore.is_empty() {
+            (top, total) = searcher.search(
+                &plan.matching,
+                &(TopDocs::with_limit(limit).and_offset(q.offset), Count),
+            )?;
+        } else {
+            // The best candidates by the rarer words, then the common words' BM25 added to
+            // each: a second query over just those papers (by id, scoring nothing itself).
+            let pool = (q.offset + limit).max(RESCORE_POOL);
+            let (candidates, count) =
+                searcher.search(&plan.matching, &(TopDocs::with_limit(pool), Count))?;
+            total = count;
+            let mut ids = Vec::with_capacity(candidates.len());
+            for (_, addr) in &candidates {
+                if let Some(id) = self.stored_id(&searcher, *addr)? {
+                    ids.push(Term::from_field_text(self.fields.id, id.as_str()));
+                }
+            }
+            let only_these: Box<dyn Query> =
+                Box::new(BoostQuery::new(Box::new(TermSetQuery::new(ids)), 0.0));
+            let mut clauses = vec![(Occur::Must, only_these)];
+            clauses.extend(plan.rescore);
+            let extra: HashMap<DocAddress, Score> = searcher
+                .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(pool))?
+                .into_iter()
+                .map(|(score, addr)| (addr, score))
+                .collect();
+            let mut rescored: Vec<(Score, DocAddress)> = candidates
+                .into_iter()
+                .map(|(score, addr)| (score + extra.get(&addr).copied().unwrap_or(0.0), addr))
+                .collect();
+            rescored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            top = rescored.into_iter().skip(q.offset).take(limit).collect();
+        }
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             if let Some(id) = self.stored_id(&searcher, addr)? {
