@@ -29,7 +29,8 @@ enum Harvester {
 /// the OAI harvester (one pacing for all requests to arXiv).
 pub struct Sources {
     sources: Vec<(&'static str, Harvester)>,
-    pub arxiv: Client,
+    arxiv: Client,
+    arxiv_api_url: String,
     first_days: u32,
 }
 
@@ -112,8 +113,14 @@ impl Sources {
         Ok(Sources {
             sources,
             arxiv,
+            arxiv_api_url: settings.arxiv_api_url.clone(),
             first_days: settings.sync_first_days,
         })
+    }
+
+    /// One paper by id from the arXiv API, paced with the OAI harvester's requests.
+    pub fn arxiv_api(&self) -> paperboy_ingest::arxiv_api::ArxivApi {
+        paperboy_ingest::arxiv_api::ArxivApi::new(&self.arxiv_api_url, self.arxiv.clone())
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -188,7 +195,7 @@ fn parse_state<S: serde::de::DeserializeOwned + Default>(
     name: &str,
     stored: &str,
 ) -> anyhow::Result<S> {
-    if stored.trim().is_empty() || stored.trim() == "{}" {
+    if stored.trim().is_empty() {
         return Ok(S::default());
     }
     serde_json::from_str(stored).with_context(|| format!("the stored {name} harvest state"))

@@ -184,9 +184,7 @@ pub async fn serve_on(
     };
     let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
     let sources = harvest::Sources::new(&settings, &[])?;
-    let api =
-        paperboy_ingest::arxiv_api::ArxivApi::new(&settings.arxiv_api_url, sources.arxiv.clone());
-    state.paper_source = Some(Arc::new(ArxivSource(api)));
+    state.paper_source = Some(Arc::new(ArxivSource(sources.arxiv_api())));
     let smtp = mailer(&settings)?;
     if let Some(mailer) = &smtp {
         state.mailer = Arc::new(SmtpSignIn {

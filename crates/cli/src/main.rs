@@ -266,11 +266,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                 .collect::<Result<Vec<_>, _>>()
                 .context("not an arXiv id")?;
             let store = open_store(&settings, true)?;
-            let sources = paperboy_cli::harvest::Sources::new(&settings, &[])?;
-            let api = paperboy_ingest::arxiv_api::ArxivApi::new(
-                &settings.arxiv_api_url,
-                sources.arxiv.clone(),
-            );
+            let api = paperboy_cli::harvest::Sources::new(&settings, &[])?.arxiv_api();
             let mut code = 0;
             for id in ids {
                 match api.fetch(&id).await {

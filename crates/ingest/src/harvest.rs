@@ -119,10 +119,6 @@ impl Client {
         })
     }
 
-    pub fn politeness(&self) -> &Politeness {
-        &self.inner.politeness
-    }
-
     /// Waits until the interval since the last request has passed, and takes the turn.
     async fn take_turn(&self) {
         let mut last = self.inner.last.lock().await;

@@ -37,8 +37,15 @@ const TOKENIZER: &str = "en_stem";
 /// published level while a title match still wins ties on arXiv, where titles are searched for.
 const TITLE_BOOST: f32 = 1.2;
 /// A query word in more than this share of the papers, and more than [`COMMON_MIN_DOCS`] of them,
-/// only adds to scores (see `terms_query`).
+/// only adds to scores (see `SearchIndex::plan`).
 const COMMON_SHARE: f64 = 0.05;
+/// Candidates (at least) that a query's common words are scored on (see `plan`).
+const RESCORE_POOL: usize = 100;
+/// Postings shorter than this are cheap to walk: below it no word is treated as common, so small
+/// collections rank exactly as a plain OR (on 250 SciFact abstracts the split cost 0.01 nDCG).
+const COMMON_MIN_DOCS: u64 = 10_000;
+const WRITER_HEAP: usize = 200_000_000;
+
 /// What finds and counts a query's papers, and the common words' clauses added to the best of
 /// them (see `SearchIndex::plan`).
 struct Plan {
@@ -46,12 +53,14 @@ struct Plan {
     rescore: Vec<(Occur, Box<dyn Query>)>,
 }
 
-/// Candidates (at least) that a query's common words are scored on (see `plan`).
-const RESCORE_POOL: usize = 100;
-/// Postings shorter than this are cheap to walk: below it no word is treated as common, so small
-/// collections rank exactly as a plain OR (on 250 SciFact abstracts the split cost 0.01 nDCG).
-const COMMON_MIN_DOCS: u64 = 10_000;
-const WRITER_HEAP: usize = 200_000_000;
+/// Refuses queries over [`MAX_QUERY_CHARS`].
+fn check_length(text: &str) -> Result<(), SearchError> {
+    let chars = text.chars().count();
+    if chars > MAX_QUERY_CHARS {
+        return Err(SearchError::QueryTooLong(chars));
+    }
+    Ok(())
+}
 /// Papers read from the store, and committed, per batch when catching up.
 const CATCH_UP_BATCH: usize = 5_000;
 /// The same when building a fresh index: fewer commits leave fewer segments to merge (with 5,000,
@@ -393,10 +402,7 @@ impl SearchIndex {
     /// The query of `q` as written: a phrase query when it has quotes, else every word in every
     /// field, summed. What highlighting marks; searching plain words goes through [`Self::plan`].
     fn parse(&self, q: &SearchQuery) -> Result<Box<dyn Query>, SearchError> {
-        let chars = q.text.chars().count();
-        if chars > MAX_QUERY_CHARS {
-            return Err(SearchError::QueryTooLong(chars));
-        }
+        check_length(&q.text)?;
         let text_query: Box<dyn Query> = if q.text.contains('"') {
             // Quotes ask for phrases: the query language handles those (leniently, so a stray
             // quote or colon still searches the words).
@@ -458,16 +464,16 @@ impl SearchIndex {
     ///   those papers (an intersection, driven by the rarest word's postings); otherwise papers
     ///   with any of them.
     fn plan(&self, q: &SearchQuery) -> Result<Plan, SearchError> {
-        let searcher = self.reader.searcher();
-        if q.text.contains('"') || searcher.num_docs() <= COMMON_MIN_DOCS {
-            return Ok(Plan {
+        check_length(&q.text)?;
+        let plain = || -> Result<Plan, SearchError> {
+            Ok(Plan {
                 matching: self.parse(q)?,
                 rescore: Vec::new(),
-            });
-        }
-        let chars = q.text.chars().count();
-        if chars > MAX_QUERY_CHARS {
-            return Err(SearchError::QueryTooLong(chars));
+            })
+        };
+        let searcher = self.reader.searcher();
+        if q.text.contains('"') || searcher.num_docs() <= COMMON_MIN_DOCS {
+            return plain();
         }
         let f = &self.fields;
         let words = self.words(&q.text)?;
@@ -490,10 +496,7 @@ impl SearchIndex {
             // intersecting or scoring their postings costs what the plain OR costs, or more
             // (at 2.7 M papers an intersection of four such words took 240 ms). One rarer word
             // alone: nothing to intersect or add.
-            return Ok(Plan {
-                matching: self.parse(q)?,
-                rescore: Vec::new(),
-            });
+            return plain();
         }
         let with_filters = |text_query: Box<dyn Query>| -> Box<dyn Query> {
             let mut clauses = vec![(Occur::Must, text_query)];
@@ -529,48 +532,52 @@ impl SearchIndex {
         let plan = self.plan(q)?;
         let searcher = self.reader.searcher();
         let limit = q.limit.max(1);
-        let top: Vec<(Score, DocAddress)>;
-        let total;
         if plan.rescore.is_empty() {
-            (top, total) = searcher.search(
+            let (top, total) = searcher.search(
                 &plan.matching,
                 &(TopDocs::with_limit(limit).and_offset(q.offset), Count),
             )?;
-        } else {
-            // The best candidates by the rarer words, then the common words' BM25 added to
-            // each: a second query over just those papers (by id, scoring nothing itself).
-            let pool = (q.offset + limit).max(RESCORE_POOL);
-            let (candidates, count) =
-                searcher.search(&plan.matching, &(TopDocs::with_limit(pool), Count))?;
-            total = count;
-            let mut ids = Vec::with_capacity(candidates.len());
-            for (_, addr) in &candidates {
-                if let Some(id) = self.stored_id(&searcher, *addr)? {
-                    ids.push(Term::from_field_text(self.fields.id, id.as_str()));
+            let mut hits = Vec::with_capacity(top.len());
+            for (score, addr) in top {
+                if let Some(id) = self.stored_id(&searcher, addr)? {
+                    hits.push(Hit { id, score });
                 }
             }
-            let only_these: Box<dyn Query> =
-                Box::new(BoostQuery::new(Box::new(TermSetQuery::new(ids)), 0.0));
-            let mut clauses = vec![(Occur::Must, only_these)];
-            clauses.extend(plan.rescore);
-            let extra: HashMap<DocAddress, Score> = searcher
-                .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(pool))?
-                .into_iter()
-                .map(|(score, addr)| (addr, score))
-                .collect();
-            let mut rescored: Vec<(Score, DocAddress)> = candidates
-                .into_iter()
-                .map(|(score, addr)| (score + extra.get(&addr).copied().unwrap_or(0.0), addr))
-                .collect();
-            rescored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            top = rescored.into_iter().skip(q.offset).take(limit).collect();
+            return Ok(SearchResults { hits, total });
         }
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
+        // The best candidates by the rarer words, then the common words' BM25 added to each: a
+        // second query over just those papers (by id, scoring nothing itself).
+        let pool = (q.offset + limit).max(RESCORE_POOL);
+        let (candidates, total) =
+            searcher.search(&plan.matching, &(TopDocs::with_limit(pool), Count))?;
+        let mut found = Vec::with_capacity(candidates.len());
+        for (score, addr) in candidates {
             if let Some(id) = self.stored_id(&searcher, addr)? {
-                hits.push(Hit { id, score });
+                found.push((score, addr, id));
             }
         }
+        let ids = found
+            .iter()
+            .map(|(_, _, id)| Term::from_field_text(self.fields.id, id.as_str()));
+        let only_these: Box<dyn Query> =
+            Box::new(BoostQuery::new(Box::new(TermSetQuery::new(ids)), 0.0));
+        let mut clauses = vec![(Occur::Must, only_these)];
+        clauses.extend(plan.rescore);
+        let extra: HashMap<DocAddress, Score> = searcher
+            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(pool))?
+            .into_iter()
+            .map(|(score, addr)| (addr, score))
+            .collect();
+        for (score, addr, _) in &mut found {
+            *score += extra.get(addr).copied().unwrap_or(0.0);
+        }
+        found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        let hits = found
+            .into_iter()
+            .skip(q.offset)
+            .take(limit)
+            .map(|(score, _, id)| Hit { id, score })
+            .collect();
         Ok(SearchResults { hits, total })
     }
 
