@@ -35,18 +35,9 @@ for tool in /usr/bin/time wrk curl; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y time wrk curl)" >&2; exit 2; }
 done
 
-WORK=${1:-$(mktemp -u /tmp/paperboy-bench.XXXXXX)}
-[ -e "$WORK" ] && { echo "$WORK exists: give a new directory" >&2; exit 2; }
-mkdir -p "$WORK"
-DIR=$WORK/data
-PB=$ROOT/target/release/paperboy
-BENCH=$ROOT/target/release/paperboy-bench
-SERVER_PID=
-
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-}
-trap cleanup EXIT
+. "$ROOT/crates/bench/lib.sh"
+new_work_dir "${1:-}" paperboy-bench
+trap kill_server EXIT
 
 # `/usr/bin/time -v` output -> "SECONDS MAX_RSS_KB"
 time_of() {
@@ -54,26 +45,6 @@ time_of() {
                 /Maximum resident set size/ { rss = $2 }
                 END { printf "%.2f %d\n", s, rss }' "$1"
 }
-bytes_of() { du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.1f MiB", b / 1048576 }'; }
-
-start_server() { # sets SERVER_PID and BASE (the address the server reports it bound)
-    PAPERBOY_LOG_LEVEL=warn "$PB" serve --data-dir "$DIR" --bind "127.0.0.1:$PORT" --no-demo \
-        >"$WORK/server.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 600); do
-        kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-        BASE=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/server.log" | head -1 || true)
-        if [ -n "$BASE" ] && curl -fsS "$BASE/api/status" 2>/dev/null | grep -q '"pendingChanges":0'; then return 0; fi
-        sleep 0.5
-    done
-    echo "server did not become ready" >&2; exit 1
-}
-stop_server() {
-    kill -0 "$SERVER_PID" 2>/dev/null || { echo "the server died; its log:" >&2; cat "$WORK/server.log" >&2; exit 1; }
-    kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
-}
-
 {
 echo "# paperboy benchmark run"
 echo

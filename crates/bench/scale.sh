@@ -17,23 +17,16 @@ DATA=${DATA:-$ROOT/../shared/data}
 ARXIV=$DATA/arxiv-listings/arxiv_listings_2025-03_2026-07.jsonl.gz
 QUERIES=${QUERIES:-200}
 ROUNDS=${ROUNDS:-5}
-WORK=${2:-$(mktemp -u /tmp/paperboy-scale.XXXXXX)}
-[ -e "$WORK" ] && { echo "$WORK exists: give a new directory" >&2; exit 2; }
-mkdir -p "$WORK"
-DIR=$WORK/data
-PB=$ROOT/target/release/paperboy
-BENCH=$ROOT/target/release/paperboy-bench
-SERVER_PID=
+. "$ROOT/crates/bench/lib.sh"
+new_work_dir "${2:-}" paperboy-scale
 cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+    kill_server
     [ -n "${KEEP:-}" ] || rm -rf "$WORK/records.jsonl" "$DIR"
 }
 trap cleanup EXIT
 if [ -z "${SKIP_BUILD:-}" ]; then
     (cd "$ROOT" && cargo build --release -p paperboy-bench -p paperboy-cli) >&2
 fi
-bytes_of() { du -sb "$@" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
-mib() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
 kb_of() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # Runs "$@" with its output to $OUT and $ERR, sampling its resident and anonymous memory every
@@ -84,15 +77,7 @@ if [ -z "${NO_FTS:-}" ]; then
     rm -rf "$WORK/fts"
 fi
 
-PAPERBOY_LOG_LEVEL=warn "$PB" serve --data-dir "$DIR" --bind 127.0.0.1:0 --no-demo >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-BASE=
-for _ in $(seq 1 1200); do
-    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-    BASE=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/server.log" | head -1 || true)
-    if [ -n "$BASE" ] && curl -fsS "$BASE/api/status" 2>/dev/null | grep -q '"pendingChanges":0'; then break; fi
-    sleep 0.5
-done
+start_server 1200
 {
 echo
 "$BENCH" http --header --url "$BASE" --records "$ARXIV" --queries "$QUERIES" --rounds 1 --path /api/papers/search --params limit=10
