@@ -35,6 +35,9 @@ pub fn period(frequency: Frequency, now: DateTime<Utc>) -> String {
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct RunSummary {
+    /// Another process (another node on the same database) held this frequency's recorder
+    /// lock, so this run did nothing: one recorder at a time.
+    pub busy: bool,
     pub recorded: u64,
     pub nothing_new: u64,
     /// Distinct topics looked up (each once per run, however many subscribers share it).
@@ -105,6 +108,18 @@ pub async fn run(
     frequency: Frequency,
     now: DateTime<Utc>,
 ) -> anyhow::Result<RunSummary> {
+    // The recorder's lease: two recorders would only compose the same digests twice (a period is
+    // recorded once per subscriber whatever happens), but that is work wasted on every node.
+    let Some(_lease) = cx
+        .store
+        .try_lock(&format!("digest-recorder-{}", frequency.as_str()))
+        .await?
+    else {
+        return Ok(RunSummary {
+            busy: true,
+            ..RunSummary::default()
+        });
+    };
     let period = period(frequency, now);
     let window = match frequency {
         Frequency::Daily => chrono::Duration::days(3),
@@ -349,13 +364,17 @@ pub const SENDER_LOCK: &str = "digest-sender";
 
 /// Sends every outbox mail due at `now`, each at most once per call; a temporary failure waits
 /// `retry_base` times 1, 2, 4 ... (at most 60 times) before its next try. None, having sent
-/// nothing, when another sender holds [`SENDER_LOCK`].
+/// nothing, when another sender holds [`SENDER_LOCK`]. Where the store shares its outbox
+/// (PostgreSQL), senders of every node work at once, each on the mail it claimed.
 pub async fn send(
     store: &Arc<dyn Store>,
     mailer: &Mailer,
     now: DateTime<Utc>,
     retry_base: chrono::Duration,
 ) -> anyhow::Result<Option<SendSummary>> {
+    if store.outbox_is_shared() {
+        return send_locked(store, mailer, now, retry_base).await.map(Some);
+    }
     let Some(_lock) = store.try_lock(SENDER_LOCK).await? else {
         return Ok(None);
     };
@@ -484,6 +503,9 @@ pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
                             topics = s.topics,
                             "digests recorded"
                         ),
+                        Ok(s) if s.busy => {
+                            tracing::debug!("another node is recording digests")
+                        }
                         Ok(_) => {}
                         Err(e) => {
                             tracing::error!(error = %e, "recording digests failed; will retry")

@@ -14,6 +14,7 @@ pub mod digest;
 pub mod eval;
 pub mod harvest;
 pub mod import;
+pub mod migrate;
 pub mod model;
 pub mod settings;
 
@@ -44,7 +45,7 @@ fn open_store_mapping(
     }
     let url = settings.database_url();
     paperboy_store::open_with(&url, create, mmap_bytes)
-        .with_context(|| format!("open database {url}"))
+        .with_context(|| format!("open database {}", paperboy_store::postgres::redact(&url)))
 }
 
 pub async fn open_index(
@@ -181,6 +182,7 @@ pub async fn serve_on(
         limits: settings.limits(),
         trending_window_days: settings.trending_window_days,
         sync_minutes: settings.sync_minutes,
+        ready_max_lag: settings.ready_max_lag,
     };
     let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
     let sources = harvest::Sources::new(&settings, &[])?;

@@ -86,8 +86,23 @@ enum Command {
         #[arg(long)]
         category: Option<String>,
     },
-    /// Write a consistent copy of the database to FILE (SQLite VACUUM INTO). Safe while serving.
+    /// Write a consistent copy of the database to FILE, a new SQLite file (SQLite: VACUUM INTO;
+    /// PostgreSQL: every table read in one snapshot). Safe while serving.
     Backup { file: PathBuf },
+    /// Copy everything (papers, votes, accounts, subscriptions, outbox, ...) from one database
+    /// into another, new and empty one, and check the row counts, e.g.
+    /// `paperboy migrate --from sqlite://paperboy-data/paperboy.sqlite3 --to postgres://paperboy@db/paperboy`.
+    /// Stop the servers writing to FROM first. The search index needs no copying: each node
+    /// rebuilds its own from the database.
+    Migrate {
+        /// The database to copy (a SQLite path, sqlite:// or postgres:// URL).
+        #[arg(long)]
+        from: String,
+        /// The database to copy into: a SQLite file that does not exist yet, or an empty
+        /// PostgreSQL database.
+        #[arg(long)]
+        to: String,
+    },
     /// Print every setting with its current value and what it means.
     Settings,
     /// The sentence-embedding model used for search by meaning.
@@ -334,6 +349,20 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             println!("backed up {} to {}", store.backend(), file.display());
             Ok(0)
         }
+        Command::Migrate { from, to } => {
+            let counts =
+                paperboy_cli::migrate::run(&from, &to, std::io::stderr().is_terminal()).await?;
+            let total: u64 = counts.iter().map(|(_, n)| n).sum();
+            for (table, n) in &counts {
+                println!("{table:>14}: {n}");
+            }
+            println!(
+                "copied {total} rows from {} to {}; every table's count checked",
+                paperboy_store::postgres::redact(&from),
+                paperboy_store::postgres::redact(&to)
+            );
+            Ok(0)
+        }
         Command::Digest(cmd) => {
             let store = paperboy_cli::open_store(&settings, false)?;
             let mailer = paperboy_cli::mailer(&settings)?.context(
@@ -362,6 +391,12 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                         wake: None,
                     };
                     let s = paperboy_cli::digest::run(&cx, frequency, now).await?;
+                    if s.busy {
+                        println!(
+                            "another paperboy process is recording these digests; nothing done"
+                        );
+                        return Ok(0);
+                    }
                     println!(
                         "period {}: {} digests recorded, {} subscribers had nothing new ({} topics)",
                         paperboy_cli::digest::period(frequency, now),
@@ -444,7 +479,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
         }
         Command::Settings => {
             for (name, default, doc) in settings::documentation() {
-                let current = serde_json::to_value(&settings)
+                let current = serde_json::to_value(settings.redacted())
                     .ok()
                     .and_then(|v| v.get(name).cloned());
                 println!(

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 macro_rules! settings {
     ($( $(#[doc = $doc:literal])* $name:ident : $ty:ty = $default:expr ),* $(,)?) => {
-        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[derive(Clone, Serialize, Deserialize)]
         #[serde(default, deny_unknown_fields)]
         pub struct Settings { $( $(#[doc = $doc])* pub $name: $ty, )* }
 
@@ -35,7 +35,9 @@ settings! {
     data_dir: PathBuf = PathBuf::from("./paperboy-data"),
     /// Address and port the web server listens on.
     bind: String = "127.0.0.1:8080".to_string(),
-    /// The database: a SQLite file path or `sqlite://PATH`. Empty means `DATA_DIR/paperboy.sqlite3`.
+    /// The database: a SQLite file path or `sqlite://PATH` (empty means `DATA_DIR/paperboy.sqlite3`),
+    /// or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for PostgreSQL, where several paperboy
+    /// nodes can share one database (the database must exist; paperboy creates its tables).
     database_url: String = String::new(),
     /// SQLite: MiB of the database file read through a memory map (fast reads beside a writer);
     /// 0 reads through each connection's 64 MiB cache instead. Mapped pages count in the
@@ -49,8 +51,12 @@ settings! {
     log_format: String = "text".to_string(),
     /// Log filter, e.g. `info` or `paperboy=debug,tower_http=info`. RUST_LOG overrides it.
     log_level: String = "info".to_string(),
-    /// Seconds between checks that the search index has every change in the database.
+    /// Seconds between checks that the search index has every change in the database (with
+    /// several nodes on one PostgreSQL database, how soon a node sees another's changes).
     index_poll_seconds: u64 = 5,
+    /// `/readyz` answers 503 while the search index is more than this many changes behind the
+    /// database (a node rebuilding its index serves, but a load balancer routes around it).
+    ready_max_lag: u64 = 1000,
     /// The sentence-embedding model folder (any BERT-family sentence-transformers model). Empty means
     /// `DATA_DIR/models/all-MiniLM-L6-v2`, which `paperboy model install` fills. Without a model,
     /// search is keyword-only and says so.
@@ -150,7 +156,23 @@ fn toml_edit_value<T: Serialize>(v: &T) -> Option<String> {
     })
 }
 
+impl std::fmt::Debug for Settings {
+    /// Every setting, with the passwords in `database_url` and `smtp_url` replaced by `***`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = serde_json::to_value(self.redacted()).map_err(|_| std::fmt::Error)?;
+        write!(f, "Settings {shown}")
+    }
+}
+
 impl Settings {
+    /// These settings with passwords hidden: for logs, `paperboy settings` and errors.
+    pub fn redacted(&self) -> Settings {
+        let mut s = self.clone();
+        s.database_url = paperboy_store::postgres::redact(&s.database_url);
+        s.smtp_url = paperboy_store::postgres::redact(&s.smtp_url);
+        s
+    }
+
     /// Reads defaults, then the settings file, then the environment.
     pub fn load(config: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
         let mut fig = Figment::from(Serialized::defaults(Settings::default()));
@@ -262,6 +284,28 @@ mod tests {
             assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
             Ok(())
         });
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let s = Settings {
+            database_url: "postgres://paperboy:hunter2@db:5432/paperboy".into(),
+            smtp_url: "smtp://mail:pa%40ss@smtp.example:587".into(),
+            ..Settings::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("pa%40ss"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://paperboy:***@db:5432/paperboy"),
+            "{shown}"
+        );
+        assert_eq!(
+            s.database_url(),
+            "postgres://paperboy:hunter2@db:5432/paperboy"
+        );
     }
 
     #[test]

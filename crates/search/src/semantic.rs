@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,6 +36,10 @@ pub struct Semantic {
     vectors: VectorIndex,
     embedded: AtomicU64,
     pending: AtomicU64,
+    /// The change-feed position the vectors in memory reflect. The store's cursor says what has
+    /// been embedded and stored, by any process; this says what this process has in memory, so
+    /// a node sharing a database with others loads the vectors they embedded.
+    applied: AtomicI64,
     /// The index file, rewritten after embedding rounds (at most every `SAVE_EVERY` while busy).
     cache: Option<PathBuf>,
     saved_at: Mutex<Instant>,
@@ -131,6 +135,8 @@ impl Semantic {
             vectors,
             embedded: AtomicU64::new(0),
             pending: AtomicU64::new(0),
+            // Everything up to the cursor read above was stored before it moved: loaded now.
+            applied: AtomicI64::new(cursor),
             cache: cache.map(Path::to_owned),
             saved_at: Mutex::new(Instant::now()),
         };
@@ -152,6 +158,7 @@ impl Semantic {
             vectors: VectorIndex::new(dim),
             embedded: AtomicU64::new(0),
             pending: AtomicU64::new(0),
+            applied: AtomicI64::new(0),
             cache: None,
             saved_at: Mutex::new(Instant::now()),
         }
@@ -263,7 +270,7 @@ impl Semantic {
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, SemanticError> {
         let name = self.cursor_name();
-        let mut seq = store.cursor(&name).await?;
+        let mut seq = self.applied.load(Ordering::Acquire);
         let mut done = 0u64;
         loop {
             let last_seq = store.last_seq().await?;
@@ -284,11 +291,26 @@ impl Semantic {
             let ids: Vec<ArxivId> = visible.iter().map(|p| p.id.clone()).collect();
             let stored = store.embedding_hashes(self.embedder.name(), &ids).await?;
             let mut todo: Vec<(ArxivId, i64, String)> = Vec::new();
+            let mut stored_already = Vec::new();
             for (p, old) in visible.into_iter().zip(stored) {
                 let text = paper_text(&p);
                 let hash = text_hash(&text);
                 if old != Some(hash) {
                     todo.push((p.id, hash, text));
+                } else {
+                    stored_already.push(p.id);
+                }
+            }
+            // Embedded by another process (another node on the same database), or by this one
+            // before a change that left the text alone: the stored vector is the one to hold.
+            if !stored_already.is_empty() {
+                let vectors = store
+                    .embeddings(self.embedder.name(), &stored_already)
+                    .await?;
+                for (id, v) in stored_already.into_iter().zip(vectors) {
+                    if let Some(v) = v {
+                        self.vectors.upsert(id, &v);
+                    }
                 }
             }
             let embedder = self.embedder.clone();
@@ -320,6 +342,7 @@ impl Semantic {
                 self.vectors.upsert(id, &v);
             }
             seq = last;
+            self.applied.store(seq, Ordering::Release);
             progress(done, (last_seq - seq).max(0) as u64);
             if self.saved_at.lock().expect("saved_at").elapsed() > SAVE_EVERY {
                 self.save(seq);

@@ -10,7 +10,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{ArxivId, DailyEntry, Paper};
 
+mod codec;
 pub mod community;
+pub mod copy;
+pub mod postgres;
 pub mod sqlite;
 
 pub use community::{
@@ -22,6 +25,8 @@ pub use community::{
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(#[from] ::postgres::Error),
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),
     #[error("{0}")]
@@ -389,9 +394,34 @@ pub trait Store: Send + Sync + 'static {
     async fn backup(&self, dest: &Path) -> Result<()>;
     /// A short name for logs and the status page: `sqlite`, `postgres`.
     fn backend(&self) -> &'static str;
+
+    /// Whether digest senders of several processes may work the outbox at once, each
+    /// [`Store::due_mail`] claiming its rows for its process (PostgreSQL). Otherwise one sender at
+    /// a time holds the `digest-sender` lock (SQLite).
+    fn outbox_is_shared(&self) -> bool {
+        false
+    }
+
+    // --- Moving house (see `copy`) ---
+
+    /// Sends every row of every table in [`copy::TABLES`], in that order and in batches, read in
+    /// one consistent snapshot.
+    async fn export(&self, out: copy::RowSender) -> Result<()>;
+    /// Inserts rows as they are (ids included) into `table`, in one transaction.
+    async fn import_rows(
+        &self,
+        table: &'static copy::Table,
+        rows: Vec<Vec<copy::Value>>,
+    ) -> Result<()>;
+    /// After the last [`Store::import_rows`]: new ids continue after the copied ones.
+    async fn finish_import(&self) -> Result<()>;
+    async fn count_rows(&self, table: &'static copy::Table) -> Result<u64>;
+    /// No row in any table.
+    async fn is_empty(&self) -> Result<bool>;
 }
 
-/// Opens the store named by `url`: `sqlite://PATH`, `sqlite:PATH` or a plain file path.
+/// Opens the store named by `url`: `sqlite://PATH`, `sqlite:PATH` or a plain file path, or
+/// `postgres://USER:PASSWORD@HOST:PORT/DB` (`postgresql://` too) for PostgreSQL.
 ///
 /// `create` says whether a missing database may be created: the server creates its default
 /// database, but a mistyped path given explicitly should fail rather than start empty.
@@ -413,14 +443,12 @@ pub fn open_with(url: &str, create: bool, sqlite_mmap_bytes: u64) -> Result<Arc<
         )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Config(
-            "PostgreSQL is not available in this build yet: use a SQLite path or sqlite:// URL"
-                .into(),
-        ));
+        return Ok(Arc::new(postgres::PgStore::open(url)?));
     }
     if url.contains("://") {
         return Err(StoreError::Config(format!(
-            "unknown database URL scheme in {url:?}: use sqlite://PATH"
+            "unknown database URL scheme in {}: use sqlite://PATH or postgres://...",
+            postgres::redact(url)
         )));
     }
     Ok(Arc::new(sqlite::SqliteStore::open_with(

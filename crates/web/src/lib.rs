@@ -51,6 +51,8 @@ pub struct WebSettings {
     pub trending_window_days: i64,
     /// Minutes between live-sync passes (0: no schedule), shown on the status page.
     pub sync_minutes: u64,
+    /// `/readyz` fails while the search index is more than this many changes behind the store.
+    pub ready_max_lag: u64,
 }
 
 impl Default for WebSettings {
@@ -65,6 +67,7 @@ impl Default for WebSettings {
             limits: Default::default(),
             trending_window_days: 30,
             sync_minutes: 0,
+            ready_max_lag: 1000,
         }
     }
 }
@@ -234,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/status", get(api::status))
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::export))
         .fallback(pages::not_found)
         .layer(middleware::from_fn_with_state(
@@ -253,6 +257,39 @@ pub fn router(state: AppState) -> Router {
             ),
         ))
         .with_state(state)
+}
+
+/// Readiness, for a load balancer: the database answers (within 2 s) and the search index is at
+/// most `ready_max_lag` changes behind it. `/healthz` only says the process is up.
+async fn readyz(State(state): State<AppState>) -> Response {
+    use axum::http::StatusCode;
+    let unready = |why: String| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {why}\n"),
+        )
+    };
+    let last = match tokio::time::timeout(Duration::from_secs(2), state.store.last_seq()).await {
+        Ok(Ok(n)) => n,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: the database is unreachable");
+            return unready("the database is unreachable".into()).into_response();
+        }
+        Err(_) => return unready("the database did not answer within 2 s".into()).into_response(),
+    };
+    let applied = match state.index.applied_seq() {
+        Ok(n) => n,
+        Err(e) => return unready(format!("the search index is unreadable: {e}")).into_response(),
+    };
+    let lag = (last - applied).max(0) as u64;
+    if lag > state.settings.ready_max_lag {
+        return unready(format!(
+            "the search index is {lag} changes behind the database (at most {} allowed)",
+            state.settings.ready_max_lag
+        ))
+        .into_response();
+    }
+    format!("ready: search index {lag} changes behind\n").into_response()
 }
 
 /// Counts and times every request by its route, and logs it.

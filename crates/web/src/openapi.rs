@@ -82,6 +82,7 @@ pub fn spec() -> Value {
             }},
             "/api/status": { "get": { "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)", "responses": { "200": { "description": "Status" } } } },
             "/healthz": { "get": { "summary": "The process is up", "responses": { "200": { "description": "ok" } } } },
+            "/readyz": { "get": { "summary": "Ready for traffic: the database answers and the search index has caught up (within ready_max_lag changes)", "responses": { "200": { "description": "ready" }, "503": { "description": "not ready, and why" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "Text exposition format" } } } }
         },
         "components": { "schemas": {

@@ -28,6 +28,11 @@ impl Process {
             .prefix("paperboy-e2e-proc-")
             .tempdir()
             .expect("temporary directory");
+        Process::start_in(dir, env).await
+    }
+
+    /// [`Process::start`] over the data directory `dir` (a node restarted where it was).
+    pub async fn start_in(dir: tempfile::TempDir, env: &[(&str, String)]) -> Process {
         let mut cmd = paperboy_command();
         cmd.arg("serve")
             .env("PAPERBOY_DATA_DIR", dir.path())
@@ -143,6 +148,13 @@ impl Process {
         self.log.lock().unwrap().len()
     }
 
+    /// Kills the server with SIGKILL (no shutdown at all); gives back the data directory.
+    pub async fn kill(mut self) -> tempfile::TempDir {
+        self.child.start_kill().expect("kill");
+        self.child.wait().await.expect("wait");
+        self.dir
+    }
+
     /// Stops the server with SIGTERM and checks that it exits 0; gives back the data directory.
     pub async fn stop(mut self) -> tempfile::TempDir {
         let pid = self.child.id().expect("running") as i32;
@@ -199,6 +211,14 @@ impl Visitor {
         }
     }
 
+    /// The same person (same cookies) talking to another server: another node of a cluster.
+    pub fn at(&self, base: &str) -> Visitor {
+        Visitor {
+            base: base.to_owned(),
+            ..self.clone()
+        }
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.cookies.lock().unwrap().get(name).cloned()
     }
@@ -217,11 +237,15 @@ impl Visitor {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        self.try_send(req).await.expect("request")
+    }
+
+    async fn try_send(&self, req: reqwest::RequestBuilder) -> reqwest::Result<Reply> {
         let req = match self.jar_header() {
             Some(h) => req.header(COOKIE, h),
             None => req,
         };
-        let r = req.send().await.expect("request");
+        let r = req.send().await?;
         for v in r.headers().get_all(SET_COOKIE) {
             let v = v.to_str().unwrap();
             let first = v.split(';').next().unwrap();
@@ -234,11 +258,11 @@ impl Visitor {
                 jar.insert(k.to_owned(), val.to_owned());
             }
         }
-        Reply {
+        Ok(Reply {
             status: r.status().as_u16(),
             headers: r.headers().clone(),
-            body: r.text().await.unwrap_or_default(),
-        }
+            body: r.text().await?,
+        })
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -261,6 +285,26 @@ impl Visitor {
         }
         self.send(self.http.post(format!("{}{path}", self.base)).form(&form))
             .await
+    }
+
+    /// [`Visitor::post_json`], with the connection's failure as an error (a node went down).
+    pub async fn try_post_json(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Result<Reply> {
+        let mut form: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        form.push(("csrf".into(), self.csrf()));
+        self.try_send(
+            self.http
+                .post(format!("{}{path}", self.base))
+                .header("accept", "application/json")
+                .form(&form),
+        )
+        .await
     }
 
     /// POSTs a form asking for JSON, as the page's script does.

@@ -5,22 +5,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::{day_str, from_json, parse_day};
+use crate::codec::{day_str, from_json, parse_day, parse_ts, to_json, ts, username_base};
 use crate::{
     Account, AuditEntry, Comment, Delivery, Frequency, MailStats, Moderation, ModerationQueue,
     OutboxMail, Result, SignUp, StoreError, SubmitOutcome, Subscription, Topics, TrendInput,
     VoteOutcome,
 };
-
-pub(super) fn ts(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
-pub(super) fn parse_ts(s: &str) -> Result<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
-}
 
 const ACCOUNT_COLUMNS: &str = "id, email, username, display_name, is_admin, blocked, created_at";
 
@@ -95,26 +85,6 @@ pub(super) fn redeem_login_token(
         .optional()?;
     tx.commit()?;
     Ok(email)
-}
-
-/// `Ada.Lovelace+papers@example.org` -> `ada.lovelace`: letters, digits, `.`, `_`, `-`.
-fn username_base(email: &str) -> String {
-    let local = email.split('@').next().unwrap_or_default();
-    let local = local.split('+').next().unwrap_or_default();
-    let mut name: String = local
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        .take(24)
-        .collect::<String>()
-        .to_lowercase();
-    name = name
-        .trim_matches(|c| matches!(c, '.' | '_' | '-'))
-        .to_owned();
-    if name.is_empty() {
-        "reader".into()
-    } else {
-        name
-    }
 }
 
 pub(super) fn sign_in(
@@ -706,7 +676,7 @@ pub(super) fn sign_up(
     now: DateTime<Utc>,
 ) -> Result<SignUp> {
     let email = email.trim().to_lowercase();
-    let topics = super::to_json(topics);
+    let topics = to_json(topics);
     let tx = conn.transaction()?;
     let existing = subscription_where(&tx, "email = ?1", &email)?;
     let id = match &existing {
@@ -777,7 +747,7 @@ pub(super) fn update_subscription(
 ) -> Result<bool> {
     Ok(conn.execute(
         "UPDATE subscriptions SET frequency = ?2, topics = ?3 WHERE id = ?1",
-        params![id, frequency.as_str(), super::to_json(topics)],
+        params![id, frequency.as_str(), to_json(topics)],
     )? > 0)
 }
 
@@ -969,29 +939,4 @@ pub(super) fn mail_stats(conn: &Connection) -> Result<MailStats> {
         failed: failed as u64,
         last_period: last,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_come_from_the_address() {
-        assert_eq!(
-            username_base("Ada.Lovelace+papers@example.org"),
-            "ada.lovelace"
-        );
-        assert_eq!(username_base("<script>@x"), "script");
-        assert_eq!(username_base("...@x"), "reader");
-    }
-
-    #[test]
-    fn times_round_trip_and_sort_as_text() {
-        let a = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.123456Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(parse_ts(&ts(a)).unwrap(), a);
-        let b = a + chrono::Duration::microseconds(1);
-        assert!(ts(a) < ts(b));
-    }
 }

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 mod community;
+use crate::codec::{bytes_vector, day_str, from_json, parse_day, sort_date, to_json, vector_bytes};
 const READERS: usize = 4;
 /// The memory map's default size: 16 GiB, more than most databases.
 pub const DEFAULT_MMAP: u64 = 16 << 30;
@@ -156,56 +157,6 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("domain types serialise")
-}
-
-fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
-    serde_json::from_str(s).map_err(|e| {
-        StoreError::Corrupt(format!("{e}: {}", s.chars().take(80).collect::<String>()))
-    })
-}
-
-/// The date a paper sorts by in "all papers": published, else its first daily list, else its id's month.
-fn sort_date(p: &Paper) -> String {
-    if let Some(d) = p.published {
-        return d.format("%Y-%m-%dT%H:%M:%SZ").to_string();
-    }
-    if let Some(d) = p.daily_date {
-        return format!("{}T00:00:00Z", d.format("%Y-%m-%d"));
-    }
-    match p.id.year_month() {
-        Some((y, m)) => format!("{y:04}-{m:02}-01T00:00:00Z"),
-        None => String::new(),
-    }
-}
-
-/// Vectors are stored as little-endian f32s.
-fn vector_bytes(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-fn bytes_vector(b: &[u8]) -> Result<Vec<f32>> {
-    if !b.len().is_multiple_of(4) {
-        return Err(StoreError::Corrupt(format!(
-            "a vector of {} bytes",
-            b.len()
-        )));
-    }
-    Ok(b.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
-}
-
-fn day_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
-}
-
-fn parse_day(s: &str) -> Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|e| StoreError::Corrupt(format!("day {s:?}: {e}")))
-}
-
 fn import_tx(
     conn: &mut Connection,
     records: Vec<(Paper, Option<DailyEntry>)>,
@@ -331,7 +282,7 @@ type HarvestRow = (
 fn build_harvest(
     (source, state, total, run, [started, success, error_at], last_papers, last_error): HarvestRow,
 ) -> Result<HarvestStatus> {
-    let time = |t: Option<String>| t.as_deref().map(community::parse_ts).transpose();
+    let time = |t: Option<String>| t.as_deref().map(crate::codec::parse_ts).transpose();
     Ok(HarvestStatus {
         source,
         state,
@@ -680,7 +631,7 @@ impl Store for SqliteStore {
             conn.execute(
                 "INSERT INTO harvests (source, run_started) VALUES (?1, ?2)
                  ON CONFLICT (source) DO UPDATE SET run_started = ?2, run_papers = 0",
-                params![source, community::ts(now)],
+                params![source, crate::codec::ts(now)],
             )?;
             Ok(())
         })
@@ -695,7 +646,7 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         let (source, error) = (source.to_owned(), error.map(str::to_owned));
         self.write(move |conn| {
-            let now = community::ts(now);
+            let now = crate::codec::ts(now);
             match error {
                 None => conn.execute(
                     "INSERT INTO harvests (source, last_success, last_papers) VALUES (?1, ?2, 0)
@@ -776,7 +727,7 @@ impl Store for SqliteStore {
         self.write(move |c| {
             c.execute(
                 "INSERT INTO sessions (token_hash, account_id, created_at) VALUES (?1, ?2, ?3)",
-                params![h, account_id, community::ts(now)],
+                params![h, account_id, crate::codec::ts(now)],
             )?;
             Ok(())
         })
@@ -1130,6 +1081,80 @@ impl Store for SqliteStore {
         self.read(move |conn| {
             conn.execute("VACUUM INTO ?1", [dest])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn export(&self, out: crate::copy::RowSender) -> Result<()> {
+        self.read(move |conn| {
+            // One read transaction: every table from the same snapshot.
+            let tx = conn.unchecked_transaction()?;
+            for (t, table) in crate::copy::TABLES.iter().enumerate() {
+                let mut stmt = tx.prepare(&format!(
+                    "SELECT {} FROM {} ORDER BY {}",
+                    table.column_list(),
+                    table.name,
+                    table.key
+                ))?;
+                let mut rows = stmt.query([])?;
+                let mut batch = Vec::with_capacity(crate::copy::BATCH);
+                while let Some(r) = rows.next()? {
+                    batch.push(crate::copy::sqlite_values(table, r)?);
+                    if batch.len() == crate::copy::BATCH {
+                        out.send(t, std::mem::take(&mut batch))?;
+                    }
+                }
+                out.send(t, batch)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn import_rows(
+        &self,
+        table: &'static crate::copy::Table,
+        rows: Vec<Vec<crate::copy::Value>>,
+    ) -> Result<()> {
+        self.write(move |conn| {
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(&table.insert_sql(false))?;
+                for row in &rows {
+                    stmt.execute(rusqlite::params_from_iter(row))?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_import(&self) -> Result<()> {
+        // Rowid tables go on after their largest id by themselves.
+        Ok(())
+    }
+
+    async fn count_rows(&self, table: &'static crate::copy::Table) -> Result<u64> {
+        self.read(move |conn| {
+            let n: i64 =
+                conn.query_row(&format!("SELECT COUNT(*) FROM {}", table.name), [], |r| {
+                    r.get(0)
+                })?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn is_empty(&self) -> Result<bool> {
+        self.read(|conn| {
+            for table in crate::copy::TABLES {
+                let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", table.name);
+                if conn.query_row(&sql, [], |r| r.get::<_, bool>(0))? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         })
         .await
     }

@@ -1,0 +1,46 @@
+//! `paperboy migrate`: every row of one database copied into another (SQLite to PostgreSQL and
+//! back), with a progress bar, then each table's row count checked against what was read.
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+use paperboy_store::postgres::redact;
+
+/// Copies `from` into `to` and returns the rows copied per table. A SQLite destination must not
+/// exist yet (it is created); a PostgreSQL one must be empty.
+pub async fn run(
+    from: &str,
+    to: &str,
+    show_progress: bool,
+) -> anyhow::Result<paperboy_store::copy::Counts> {
+    let source = paperboy_store::open_with(from, false, 0)
+        .with_context(|| format!("open the source database {}", redact(from)))?;
+    let is_pg = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+    if !is_pg(to) {
+        let path = to
+            .strip_prefix("sqlite://")
+            .or_else(|| to.strip_prefix("sqlite:"))
+            .unwrap_or(to);
+        if std::path::Path::new(path).exists() {
+            anyhow::bail!("{path} already exists: migrate copies into a new SQLite file");
+        }
+    }
+    let dest = paperboy_store::open_with(to, true, 0)
+        .with_context(|| format!("open the destination database {}", redact(to)))?;
+    let bar = if show_progress && std::io::stderr().is_terminal() {
+        indicatif::ProgressBar::new_spinner()
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{spinner} {msg}, elapsed {elapsed}",
+    )?);
+    let counts = paperboy_store::copy::copy(&*source, &*dest, &|table, n| {
+        bar.set_message(format!("{table}: {n} rows"));
+        bar.tick();
+    })
+    .await
+    .context("copy")?;
+    bar.finish_and_clear();
+    Ok(counts)
+}
