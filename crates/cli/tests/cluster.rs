@@ -22,7 +22,6 @@ mod people;
 #[allow(dead_code)]
 mod smtp;
 
-use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use paperboy_store::postgres::TestDatabase;
@@ -30,23 +29,6 @@ use serde_json::Value;
 
 use common::*;
 use people::{Process, Visitor};
-
-/// The real arXiv Atom response, served where submissions look papers up; its paper ids.
-async fn replay_arxiv() -> Option<(String, Vec<String>)> {
-    let path = shared_data("fixtures/atom_api_query_all_science_2019-08-10.xml")?;
-    let xml: &'static str = Box::leak(std::fs::read_to_string(path).unwrap().into_boxed_str());
-    let ids: Vec<String> = paperboy_ingest::atom::parse_feed(xml)
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|p| p.id.to_string())
-        .collect();
-    let app =
-        axum::Router::new().route("/api/query", axum::routing::get(move || async move { xml }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Some((format!("http://{addr}/api/query"), ids))
-}
 
 fn node_env(db: &TestDatabase, extra: &[(&str, String)]) -> Vec<(&'static str, String)> {
     let mut env: Vec<(&'static str, String)> = vec![
@@ -175,6 +157,20 @@ async fn three_nodes_count_every_vote_while_one_is_killed_and_restarted() {
         let id = paperboy_core::ArxivId::parse(id).unwrap();
         assert_eq!(store.count_votes(&id).await.unwrap(), 12);
     }
+
+    // A comment made on node 2 is on the paper's page of node 0 at once.
+    let r = people[1]
+        .at(&nodes[2].base)
+        .post(
+            &format!("/papers/{}/comments", papers[1]),
+            &[("body", "Seen from every node")],
+        )
+        .await;
+    assert!(r.status < 400, "{} {}", r.status, r.body);
+    let page = Visitor::new(&nodes[0].base)
+        .get(&format!("/papers/{}", papers[1]))
+        .await;
+    assert!(page.body.contains("Seen from every node"), "{}", page.body);
 
     // A paper submitted on node 0 is found by search on nodes 1 and 2 within seconds.
     let new_id = &arxiv_ids[1];
@@ -331,28 +327,7 @@ async fn three_nodes_send_each_digest_once_though_one_dies_mid_run() {
         "the node died mid-run ({at_kill} of {SUBSCRIBERS} delivered)"
     );
     let messages = smtp.messages().await;
-    let mut per_recipient: HashMap<String, Vec<String>> = HashMap::new();
-    for m in &messages {
-        per_recipient
-            .entry(m["to"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(m["message_id"].as_str().unwrap().to_owned());
-    }
-    assert_eq!(
-        per_recipient.len(),
-        SUBSCRIBERS,
-        "every subscriber got a digest"
-    );
-    let mut repeats = 0;
-    for (to, ids) in &per_recipient {
-        let distinct: HashSet<&String> = ids.iter().collect();
-        assert_eq!(
-            distinct.len(),
-            1,
-            "{to}: one digest, not two different ones"
-        );
-        repeats += ids.len() - 1;
-    }
+    let repeats = smtp::one_digest_each(&messages, SUBSCRIBERS);
     eprintln!(
         "{} messages for {SUBSCRIBERS} subscribers, {repeats} repeated",
         messages.len()

@@ -12,7 +12,6 @@ mod common;
 #[allow(dead_code)]
 mod smtp;
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -88,28 +87,7 @@ async fn killing_the_sender_loses_nothing_and_repeats_at_most_what_was_in_flight
     eprintln!("after {kills} kills, the last send: {}", out.trim());
 
     let messages = smtp.messages().await;
-    let mut per_recipient: HashMap<String, Vec<String>> = HashMap::new();
-    for m in &messages {
-        per_recipient
-            .entry(m["to"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(m["message_id"].as_str().unwrap().to_owned());
-    }
-    assert_eq!(
-        per_recipient.len(),
-        SUBSCRIBERS,
-        "every subscriber got the digest"
-    );
-    let mut repeats = 0;
-    for (to, ids) in &per_recipient {
-        let distinct: std::collections::HashSet<&String> = ids.iter().collect();
-        assert_eq!(
-            distinct.len(),
-            1,
-            "{to}: one digest for the period, not two different ones"
-        );
-        repeats += ids.len() - 1;
-    }
+    let repeats = smtp::one_digest_each(&messages, SUBSCRIBERS);
     eprintln!(
         "{} messages for {SUBSCRIBERS} subscribers: {repeats} repeats after {kills} kills",
         messages.len()

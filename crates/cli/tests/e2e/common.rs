@@ -357,3 +357,21 @@ pub async fn confirmed_subscriber(
     store.confirm_subscription(s.id, now).await.unwrap();
     s.id
 }
+
+/// A local stand-in for the arXiv API that answers every query with the recorded Atom response
+/// (real data); its URL and the ids of the papers in it. None when the data is absent.
+pub async fn replay_arxiv() -> Option<(String, Vec<String>)> {
+    let path = shared_data("fixtures/atom_api_query_all_science_2019-08-10.xml")?;
+    let xml: &'static str = Box::leak(std::fs::read_to_string(path).unwrap().into_boxed_str());
+    let ids: Vec<String> = paperboy_ingest::atom::parse_feed(xml)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|p| p.id.to_string())
+        .collect();
+    let app =
+        axum::Router::new().route("/api/query", axum::routing::get(move || async move { xml }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Some((format!("http://{addr}/api/query"), ids))
+}

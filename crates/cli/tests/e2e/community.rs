@@ -10,23 +10,6 @@ use serde_json::Value;
 use crate::common::*;
 use crate::people::{token_in, Process, Visitor};
 
-/// A local stand-in for the arXiv API that answers every query with a recorded response.
-async fn replay_arxiv() -> Option<(String, Vec<String>)> {
-    let path = shared_data("fixtures/atom_api_query_all_science_2019-08-10.xml")?;
-    let xml: &'static str = Box::leak(std::fs::read_to_string(path).unwrap().into_boxed_str());
-    let ids: Vec<String> = paperboy_ingest::atom::parse_feed(xml)
-        .into_iter()
-        .filter_map(Result::ok)
-        .map(|p| p.id.to_string())
-        .collect();
-    let app =
-        axum::Router::new().route("/api/query", axum::routing::get(move || async move { xml }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Some((format!("http://{addr}/api/query"), ids))
-}
-
 fn first_paper(items: &Value) -> (String, i64) {
     let first = &items.as_array().expect("items")[0];
     (

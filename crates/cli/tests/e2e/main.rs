@@ -14,6 +14,7 @@ mod hf_archive;
 mod hf_client;
 mod mail;
 mod page_weight;
+mod readiness;
 // Shared with tests/race.rs, which uses parts this binary does not.
 #[allow(dead_code)]
 mod people;

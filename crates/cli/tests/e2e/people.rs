@@ -309,18 +309,7 @@ impl Visitor {
 
     /// POSTs a form asking for JSON, as the page's script does.
     pub async fn post_json(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let mut form: Vec<(String, String)> = fields
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        form.push(("csrf".into(), self.csrf()));
-        self.send(
-            self.http
-                .post(format!("{}{path}", self.base))
-                .header("accept", "application/json")
-                .form(&form),
-        )
-        .await
+        self.try_post_json(path, fields).await.expect("request")
     }
 
     /// Signs in as `email` through the emailed link (read from the server's log).

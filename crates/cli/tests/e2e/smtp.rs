@@ -97,6 +97,34 @@ pub async fn output_of(mut cmd: tokio::process::Command, args: &[&str]) -> Strin
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Checks that each of `subscribers` recipients got exactly one digest Message-ID (a message
+/// sent again after a crash keeps its Message-ID); returns how many messages were such repeats.
+pub fn one_digest_each(messages: &[Value], subscribers: usize) -> usize {
+    let mut per_recipient: std::collections::HashMap<&str, Vec<&str>> = Default::default();
+    for m in messages {
+        per_recipient
+            .entry(m["to"].as_str().unwrap())
+            .or_default()
+            .push(m["message_id"].as_str().unwrap());
+    }
+    assert_eq!(
+        per_recipient.len(),
+        subscribers,
+        "every subscriber got the digest"
+    );
+    let mut repeats = 0;
+    for (to, ids) in &per_recipient {
+        let distinct: std::collections::HashSet<&&str> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "{to}: one digest for the period, not two different ones"
+        );
+        repeats += ids.len() - 1;
+    }
+    repeats
+}
+
 pub async fn read_maildir(dir: &Path) -> Vec<Value> {
     if !dir.join("new").exists() {
         return Vec::new();

@@ -551,39 +551,11 @@ pub(super) fn trend_inputs(c: &mut Client, since: DateTime<Utc>) -> Result<Vec<T
              OR p.id IN (SELECT paper_id FROM votes WHERE created_at >= $2))",
         &[&since_day, &ts(since)],
     )?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let id: String = r.try_get(0)?;
-        let doc: String = r.try_get(1)?;
-        let entry: Option<String> = r.try_get(2)?;
-        let votes: Option<String> = r.try_get(3)?;
-        let paper: Paper = from_json(&doc)?;
-        let entry: Option<DailyEntry> = entry.as_deref().map(from_json).transpose()?;
-        let imported = entry
-            .as_ref()
-            .map(|e| e.upvotes)
-            .into_iter()
-            .chain(paper.hf_upvotes)
-            .max()
-            .unwrap_or(0);
-        let listed_at = entry.as_ref().map(|e| {
-            e.published_at
-                .unwrap_or_else(|| e.day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-        });
-        let votes = votes
-            .unwrap_or_default()
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(parse_ts)
-            .collect::<Result<Vec<_>>>()?;
-        out.push(TrendInput {
-            id: parse_id(&id)?,
-            imported,
-            listed_at,
-            votes,
-        });
-    }
-    Ok(out)
+    rows.iter()
+        .map(|r| {
+            crate::codec::trend_input(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)
+        })
+        .collect()
 }
 
 // --- Digests ---

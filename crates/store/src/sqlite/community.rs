@@ -556,36 +556,11 @@ pub(super) fn trend_inputs(conn: &Connection, since: DateTime<Utc>) -> Result<Ve
             r.get::<_, Option<String>>(3)?,
         ))
     })?;
-    let mut out = Vec::new();
-    for row in rows {
+    rows.map(|row| {
         let (id, doc, entry, votes) = row?;
-        let paper: Paper = from_json(&doc)?;
-        let entry: Option<DailyEntry> = entry.as_deref().map(from_json).transpose()?;
-        let imported = entry
-            .as_ref()
-            .map(|e| e.upvotes)
-            .into_iter()
-            .chain(paper.hf_upvotes)
-            .max()
-            .unwrap_or(0);
-        let listed_at = entry.as_ref().map(|e| {
-            e.published_at
-                .unwrap_or_else(|| e.day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-        });
-        let votes = votes
-            .unwrap_or_default()
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(parse_ts)
-            .collect::<Result<Vec<_>>>()?;
-        out.push(TrendInput {
-            id: ArxivId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-            imported,
-            listed_at,
-            votes,
-        });
-    }
-    Ok(out)
+        crate::codec::trend_input(&id, &doc, entry.as_deref(), votes.as_deref())
+    })
+    .collect()
 }
 
 // --- Digests (migration 0004) ---
