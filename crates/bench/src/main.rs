@@ -20,6 +20,7 @@ mod phases;
 mod queries;
 mod search;
 mod stats;
+mod votes;
 
 #[derive(Parser)]
 #[command(
@@ -168,6 +169,34 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         batch: usize,
     },
+    /// Write throughput of votes through the store: concurrent voters cast and retract votes for
+    /// a fixed time on a SQLite file or a PostgreSQL database; checks every paper's count after.
+    Votes {
+        /// A new SQLite file (path or sqlite://PATH) or an empty PostgreSQL database
+        /// (postgres://USER:PASSWORD@HOST:PORT/DB).
+        #[arg(long)]
+        url: String,
+        /// Name of the store in the table (default: SQLite or PostgreSQL, from the URL).
+        #[arg(long)]
+        label: Option<String>,
+        /// Papers voted on.
+        #[arg(long, default_value_t = 50)]
+        papers: usize,
+        /// Accounts signed in to vote (shared out among the voters).
+        #[arg(long, default_value_t = 1_000)]
+        accounts: usize,
+        /// Voters: tokio tasks voting at once, each waiting for its vote's answer.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// How long the voters vote.
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Print the table header first.
+        #[arg(long)]
+        header: bool,
+    },
     /// Print the query set, one per line, or write it as a wrk Lua script.
     Queries {
         #[command(flatten)]
@@ -303,6 +332,32 @@ fn main() -> anyhow::Result<()> {
             queries: set.queries,
             seed: set.seed,
         }),
+        Command::Votes {
+            url,
+            label,
+            papers,
+            accounts,
+            concurrency,
+            seconds,
+            seed,
+            header,
+        } => {
+            if header {
+                votes::header();
+            }
+            votes::run(
+                &runtime()?,
+                votes::Options {
+                    url,
+                    label,
+                    papers,
+                    accounts,
+                    concurrency,
+                    duration: std::time::Duration::from_secs_f64(seconds),
+                    seed,
+                },
+            )
+        }
         Command::Analysis { records } => analysis::run(analysis::Options { records }),
         Command::Queries {
             set,

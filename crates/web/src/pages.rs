@@ -342,13 +342,14 @@ async fn listing_page(
     let end = (start + PAGE_SIZE).min(entries.len());
     let shown = &entries[start.min(end)..end];
     let votes = Votes::load(state, viewer, shown.iter().map(|l| l.paper.id.clone())).await?;
-    let latest = state.store.latest_day().await?;
     let (prev, next) = match period {
         Period::Day(d) => {
             let (p, n) = state.store.neighbour_days(d).await?;
             (p.map(Period::Day), n.map(Period::Day))
         }
         _ => {
+            // Only weeks and months need it: a day's neighbours come from the store.
+            let latest = state.store.latest_day().await?;
             let next = period.next();
             let has_next = latest.is_some_and(|l| next.range().0 <= l);
             (Some(period.prev()), has_next.then_some(next))
