@@ -158,8 +158,9 @@ pub(super) fn session(c: &mut Client, hash: &str) -> Result<Option<Account>> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    c.query_opt(sql.as_str(), &[&hash])?
-        .as_ref()
+    // Every signed-in request reads its session: one round trip (see `super::TEXT`).
+    c.query_typed(sql.as_str(), &[(&hash, super::TEXT)])?
+        .first()
         .map(account_row)
         .transpose()
 }

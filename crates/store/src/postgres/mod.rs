@@ -378,6 +378,14 @@ fn build_view(r: &postgres::Row) -> Result<PaperView> {
     })
 }
 
+/// Parameter types for [`Client::query_typed`]. The client's plain `query` prepares a named
+/// statement, executes it and closes it: two round trips and a parse per query. The reads every
+/// page makes (listings, papers, sessions) name their parameters' types instead and go in one
+/// round trip (parse, bind and execute of an unnamed statement together).
+pub(super) const TEXT: postgres::types::Type = postgres::types::Type::TEXT;
+const INT8: postgres::types::Type = postgres::types::Type::INT8;
+const TEXT_ARRAY: postgres::types::Type = postgres::types::Type::TEXT_ARRAY;
+
 const HARVEST_COLUMNS: &str = "source, state, papers_total, run_papers, run_started, last_success,
      last_papers, last_error, last_error_at";
 
@@ -427,11 +435,11 @@ impl Store for PgStore {
     async fn paper(&self, id: &ArxivId) -> Result<Option<PaperView>> {
         let id = id.to_string();
         self.run(move |c| {
-            c.query_opt(
+            c.query_typed(
                 &format!("{VIEW_SELECT} WHERE p.id = $1 AND NOT p.hidden"),
-                &[&id],
+                &[(&id, TEXT)],
             )?
-            .as_ref()
+            .first()
             .map(build_view)
             .transpose()
         })
@@ -441,9 +449,9 @@ impl Store for PgStore {
     async fn papers(&self, ids_in: &[ArxivId]) -> Result<Vec<PaperView>> {
         let wanted = ids(ids_in);
         self.run(move |c| {
-            let rows = c.query(
+            let rows = c.query_typed(
                 &format!("{VIEW_SELECT} WHERE p.id = ANY($1) AND NOT p.hidden"),
-                &[&wanted],
+                &[(&wanted, TEXT_ARRAY)],
             )?;
             let mut by_id = std::collections::HashMap::with_capacity(rows.len());
             for r in &rows {
@@ -467,13 +475,13 @@ impl Store for PgStore {
     ) -> Result<Vec<Listed>> {
         let (from, to, submitter) = (day_str(from), day_str(to), filter.submitter.clone());
         self.run(move |c| {
-            let rows = c.query(
+            let rows = c.query_typed(
                 "SELECT e.doc, p.doc, p.local_upvotes, p.local_comments
                  FROM daily_entries e JOIN papers p ON p.id = e.paper_id
                  WHERE e.day BETWEEN $1 AND $2 AND NOT p.hidden
                    AND ($3::text IS NULL OR e.submitter = $3)
                  ORDER BY e.day, e.position",
-                &[&from, &to, &submitter],
+                &[(&from, TEXT), (&to, TEXT), (&submitter, TEXT)],
             )?;
             rows.iter()
                 .map(|r| {
@@ -492,8 +500,9 @@ impl Store for PgStore {
     async fn latest_day(&self) -> Result<Option<NaiveDate>> {
         self.run(|c| {
             let day: Option<String> = c
-                .query_one("SELECT MAX(day) FROM daily_entries", &[])?
-                .get(0);
+                .query_typed("SELECT MAX(day) FROM daily_entries", &[])?
+                .first()
+                .and_then(|r| r.get(0));
             day.as_deref().map(parse_day).transpose()
         })
         .await
@@ -505,11 +514,14 @@ impl Store for PgStore {
     ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
         let day = day_str(day);
         self.run(move |c| {
-            let r = c.query_one(
+            let rows = c.query_typed(
                 "SELECT (SELECT MAX(day) FROM daily_entries WHERE day < $1),
                         (SELECT MIN(day) FROM daily_entries WHERE day > $1)",
-                &[&day],
+                &[(&day, TEXT)],
             )?;
+            let r = rows
+                .first()
+                .ok_or_else(|| StoreError::Corrupt("no row from an aggregate".into()))?;
             let (prev, next): (Option<String>, Option<String>) = (r.get(0), r.get(1));
             Ok((
                 prev.as_deref().map(parse_day).transpose()?,
@@ -556,9 +568,9 @@ impl Store for PgStore {
 
     async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper, bool)>> {
         self.run(move |c| {
-            let rows = c.query(
+            let rows = c.query_typed(
                 "SELECT seq, doc, hidden FROM papers WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&seq, &(limit as i64)],
+                &[(&seq, INT8), (&(limit as i64), INT8)],
             )?;
             rows.iter()
                 .map(|r| Ok((r.get(0), from_json(r.get(1))?, !r.get::<_, bool>(2))))
@@ -872,9 +884,9 @@ impl Store for PgStore {
     async fn votes_of(&self, account_id: i64, papers: &[ArxivId]) -> Result<Vec<bool>> {
         let wanted = ids(papers);
         self.run(move |c| {
-            let rows = c.query(
+            let rows = c.query_typed(
                 "SELECT paper_id FROM votes WHERE account_id = $1 AND paper_id = ANY($2)",
-                &[&account_id, &wanted],
+                &[(&account_id, INT8), (&wanted, TEXT_ARRAY)],
             )?;
             let voted: std::collections::HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
             Ok(wanted.iter().map(|id| voted.contains(id)).collect())
