@@ -267,16 +267,7 @@ async fn three_nodes_send_each_digest_once_though_one_dies_mid_run() {
     .unwrap();
     assert!(summary.to_string().contains("new"), "{summary}");
     let now = chrono::Utc::now();
-    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
-    let latest = store.latest_day().await.unwrap().unwrap();
-    let first = store
-        .listing(latest, latest, &Default::default())
-        .await
-        .unwrap()[0]
-        .paper
-        .id
-        .clone();
-    store.vote(voter.id, &first, true, now).await.unwrap();
+    smtp::vote_for_the_first_paper(&*store, now).await;
     for n in 0..SUBSCRIBERS {
         let email = format!("reader{n}@example.org");
         confirmed_subscriber(&*store, &email, &Default::default(), now).await;

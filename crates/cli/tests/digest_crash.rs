@@ -37,16 +37,7 @@ async fn killing_the_sender_loses_nothing_and_repeats_at_most_what_was_in_flight
     // The demo papers, one fresh vote so something is trending, 2,000 confirmed subscribers.
     let store = import_demo(&settings).await;
     let now = Utc::now();
-    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
-    let latest = store.latest_day().await.unwrap().unwrap();
-    let first = store
-        .listing(latest, latest, &Default::default())
-        .await
-        .unwrap()[0]
-        .paper
-        .id
-        .clone();
-    store.vote(voter.id, &first, true, now).await.unwrap();
+    smtp::vote_for_the_first_paper(&*store, now).await;
     for n in 0..SUBSCRIBERS {
         let email = format!("reader{n}@example.org");
         confirmed_subscriber(&*store, &email, &Topics::default(), now).await;

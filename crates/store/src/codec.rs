@@ -86,6 +86,31 @@ pub(crate) fn username_base(email: &str) -> String {
     }
 }
 
+/// A submitted paper's entry on `day`'s list at `position`: no imported votes, submitted now.
+pub(crate) fn submitted_entry(
+    paper: &mut Paper,
+    day: NaiveDate,
+    position: i64,
+    by: paperboy_core::Submitter,
+    now: DateTime<Utc>,
+) -> paperboy_core::DailyEntry {
+    paper.daily_date.get_or_insert(day);
+    paperboy_core::DailyEntry {
+        day,
+        paper_id: paper.id.clone(),
+        position: position as u32,
+        upvotes: 0,
+        num_comments: 0,
+        submitted_by: Some(by),
+        published_at: Some(now),
+        title: None,
+        summary: None,
+        thumbnail: None,
+        is_author_participating: false,
+        extra: Default::default(),
+    }
+}
+
 /// A trending input from a paper's stored row: its id, document, newest daily entry (JSON) and
 /// vote times (space-separated), as both backends' queries give them.
 pub(crate) fn trend_input(

@@ -156,3 +156,21 @@ print(json.dumps(out))
     );
     serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
 }
+
+/// One fresh vote (by a new account) for the first paper of the latest list, so that something is
+/// trending in a digest (for the digest tests).
+pub async fn vote_for_the_first_paper(
+    store: &dyn paperboy_store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
+    let latest = store.latest_day().await.unwrap().unwrap();
+    let first = store
+        .listing(latest, latest, &Default::default())
+        .await
+        .unwrap()[0]
+        .paper
+        .id
+        .clone();
+    store.vote(voter.id, &first, true, now).await.unwrap();
+}

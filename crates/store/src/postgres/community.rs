@@ -4,7 +4,7 @@
 //! writer serialised two transactions, a row or table lock does it here (see the comments).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
+use paperboy_core::{ArxivId, Paper, Submitter};
 use postgres::error::SqlState;
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, Row};
@@ -275,21 +275,7 @@ pub(super) fn submit(
         )?
         .try_get(0)?;
     let mut paper = paper;
-    paper.daily_date.get_or_insert(day);
-    let entry = DailyEntry {
-        day,
-        paper_id: paper.id.clone(),
-        position: position as u32,
-        upvotes: 0,
-        num_comments: 0,
-        submitted_by: Some(by),
-        published_at: Some(now),
-        title: None,
-        summary: None,
-        thumbnail: None,
-        is_author_participating: false,
-        extra: Default::default(),
-    };
+    let entry = crate::codec::submitted_entry(&mut paper, day, position, by, now);
     super::import_in(&mut tx, vec![(paper, Some(entry))])?;
     tx.commit()?;
     Ok(SubmitOutcome::Added(day))

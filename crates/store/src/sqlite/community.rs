@@ -2,7 +2,7 @@
 //! transaction or one read, called from the `Store` impl on the blocking pool.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
+use paperboy_core::{ArxivId, Paper, Submitter};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use crate::codec::{day_str, from_json, parse_day, parse_ts, to_json, ts, username_base};
@@ -258,21 +258,7 @@ pub(super) fn submit(
         |r| r.get(0),
     )?;
     let mut paper = paper;
-    paper.daily_date.get_or_insert(day);
-    let entry = DailyEntry {
-        day,
-        paper_id: paper.id.clone(),
-        position: position as u32,
-        upvotes: 0,
-        num_comments: 0,
-        submitted_by: Some(by),
-        published_at: Some(now),
-        title: None,
-        summary: None,
-        thumbnail: None,
-        is_author_participating: false,
-        extra: Default::default(),
-    };
+    let entry = crate::codec::submitted_entry(&mut paper, day, position, by, now);
     // The duplicate check and the insert share the writer lock, so two submissions of one paper
     // cannot both pass the check; the import merges the paper like any other record.
     super::import_tx(conn, vec![(paper, Some(entry))])?;
