@@ -15,15 +15,11 @@ pub async fn run(
 ) -> anyhow::Result<paperboy_store::copy::Counts> {
     let source = paperboy_store::open_with(from, false, 0)
         .with_context(|| format!("open the source database {}", redact(from)))?;
-    let is_pg = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
-    if !is_pg(to) {
-        let path = to
-            .strip_prefix("sqlite://")
-            .or_else(|| to.strip_prefix("sqlite:"))
-            .unwrap_or(to);
-        if std::path::Path::new(path).exists() {
-            anyhow::bail!("{path} already exists: migrate copies into a new SQLite file");
-        }
+    if let Some(path) = paperboy_store::sqlite_path(to).filter(|p| p.exists()) {
+        anyhow::bail!(
+            "{} already exists: migrate copies into a new SQLite file",
+            path.display()
+        );
     }
     let dest = paperboy_store::open_with(to, true, 0)
         .with_context(|| format!("open the destination database {}", redact(to)))?;

@@ -432,12 +432,9 @@ pub fn open(url: &str, create: bool) -> Result<Arc<dyn Store>> {
 /// [`open`], with a SQLite memory map of at most `sqlite_mmap_bytes` (0: none); see
 /// [`sqlite::SqliteStore::open_with`].
 pub fn open_with(url: &str, create: bool, sqlite_mmap_bytes: u64) -> Result<Arc<dyn Store>> {
-    if let Some(rest) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    if let Some(path) = sqlite_path(url) {
         return Ok(Arc::new(sqlite::SqliteStore::open_with(
-            Path::new(rest),
+            path,
             create,
             sqlite_mmap_bytes,
         )?));
@@ -445,17 +442,22 @@ pub fn open_with(url: &str, create: bool, sqlite_mmap_bytes: u64) -> Result<Arc<
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         return Ok(Arc::new(postgres::PgStore::open(url)?));
     }
-    if url.contains("://") {
-        return Err(StoreError::Config(format!(
-            "unknown database URL scheme in {}: use sqlite://PATH or postgres://...",
-            postgres::redact(url)
-        )));
+    Err(StoreError::Config(format!(
+        "unknown database URL scheme in {}: use sqlite://PATH or postgres://...",
+        postgres::redact(url)
+    )))
+}
+
+/// The file a SQLite database URL names (`sqlite://PATH`, `sqlite:PATH` or a plain path); None
+/// for a URL of another scheme.
+pub fn sqlite_path(url: &str) -> Option<&Path> {
+    if let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        return Some(Path::new(rest));
     }
-    Ok(Arc::new(sqlite::SqliteStore::open_with(
-        Path::new(url),
-        create,
-        sqlite_mmap_bytes,
-    )?))
+    (!url.contains("://")).then(|| Path::new(url))
 }
 
 #[cfg(test)]
