@@ -1219,12 +1219,13 @@ impl Store for PgStore {
 
     async fn is_empty(&self) -> Result<bool> {
         self.run(|c| {
-            let mut empty = true;
             for table in crate::copy::TABLES {
                 let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", table.name);
-                empty &= !c.query_one(&sql, &[])?.get::<_, bool>(0);
+                if c.query_one(&sql, &[])?.get::<_, bool>(0) {
+                    return Ok(false);
+                }
             }
-            Ok(empty)
+            Ok(true)
         })
         .await
     }
