@@ -42,6 +42,11 @@ impl Element {
     }
 }
 
+/// Elements nested deeper than this end the parse with an error. arXiv's documents are under ten
+/// deep; a hostile one of 100,000 would otherwise build a tree whose recursive drop (and any
+/// recursive walk) overflows the stack and kills the process.
+pub(crate) const MAX_DEPTH: usize = 128;
+
 /// Parses a document into a tree under a synthetic root. On a syntax error the tree holds what was
 /// read before it (open elements marked incomplete) and the error is returned beside it.
 pub(crate) fn parse(xml: &str) -> (Element, Option<String>) {
@@ -53,8 +58,16 @@ pub(crate) fn parse(xml: &str) -> (Element, Option<String>) {
     let mut error = None;
     loop {
         let event = reader.read_event();
+        let depth = stack.len();
         let top = stack.last_mut().expect("the root is never popped");
         match event {
+            Ok(Event::Start(_)) if depth > MAX_DEPTH => {
+                error = Some(format!(
+                    "elements nested more than {MAX_DEPTH} deep at byte {}",
+                    reader.buffer_position()
+                ));
+                break;
+            }
             Ok(Event::Start(e)) => match element(&e) {
                 Ok(el) => stack.push(el),
                 Err(msg) => {
@@ -188,6 +201,23 @@ mod tests {
         assert_eq!(t.text, "Mendeleev's & A<b> &nbsp;<raw>");
         assert_eq!(t.attr("k"), Some("v&w"));
         assert!(feed.child("e").unwrap().complete);
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let n = 100_000;
+        let doc = format!("<feed>{}{}</feed>", "<a>".repeat(n), "</a>".repeat(n));
+        let (root, err) = parse(&doc);
+        assert!(err.unwrap().contains("nested more than 128 deep"));
+        let mut depth = 0;
+        let mut el = &root;
+        while let Some(c) = el.children.first() {
+            depth += 1;
+            el = c;
+        }
+        assert_eq!(depth, MAX_DEPTH, "what was read before the limit is kept");
+        let fine = format!("<feed>{}{}</feed>", "<a>".repeat(100), "</a>".repeat(100));
+        assert_eq!(parse(&fine).1, None);
     }
 
     #[test]

@@ -90,7 +90,8 @@ pub fn search(
             mode: Mode::Keyword,
         });
     };
-    let wanted = q.offset + q.limit.max(1);
+    let (offset, limit) = q.window();
+    let wanted = offset + limit;
     let candidates = fusion.candidates.max(wanted);
     let filtered = q.category.is_some() || q.from.is_some() || q.to.is_some();
     // With filters, look deeper into the vector ranking: the filters then drop what does not match.
@@ -136,8 +137,8 @@ pub fn search(
     let total = fused.len();
     let hits = fused
         .into_iter()
-        .skip(q.offset)
-        .take(q.limit.max(1))
+        .skip(offset)
+        .take(limit)
         .map(|(id, score)| Hit { id, score })
         .collect();
     Ok(Ranked { hits, total, mode })

@@ -14,5 +14,6 @@ pub mod text;
 pub mod vectors;
 
 pub use text::{
-    HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults, MAX_QUERY_CHARS,
+    HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults, MAX_DEPTH,
+    MAX_QUERY_CHARS,
 };

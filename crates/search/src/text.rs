@@ -102,6 +102,20 @@ pub struct SearchQuery {
     pub limit: usize,
 }
 
+/// How deep into a ranking any query reads: results past this many are never looked at, so a
+/// request for page 10^15 cannot make the index allocate `offset + limit` slots. Callers bound
+/// their page numbers too; this is the index's own guard.
+pub const MAX_DEPTH: usize = 10_000;
+
+impl SearchQuery {
+    /// The part of the ranking this query asks for, within [`MAX_DEPTH`]: `(offset, limit)`, the
+    /// limit 0 when the offset is at or past the depth (no hits, only the count).
+    pub fn window(&self) -> (usize, usize) {
+        let offset = self.offset.min(MAX_DEPTH);
+        (offset, self.limit.max(1).min(MAX_DEPTH - offset))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Hit {
     pub id: ArxivId,
@@ -513,7 +527,8 @@ impl SearchIndex {
                 })
                 .collect();
             let all = with_filters(Box::new(BooleanQuery::new(every)));
-            if all.count(&searcher)? >= q.offset + q.limit.max(1) {
+            let (offset, limit) = q.window();
+            if all.count(&searcher)? >= offset + limit.max(1) {
                 return Ok(Plan {
                     matching: all,
                     rescore,
@@ -531,11 +546,18 @@ impl SearchIndex {
     pub fn search(&self, q: &SearchQuery) -> Result<SearchResults, SearchError> {
         let plan = self.plan(q)?;
         let searcher = self.reader.searcher();
-        let limit = q.limit.max(1);
+        let (offset, limit) = q.window();
+        if limit == 0 {
+            let total = plan.matching.count(&searcher)?;
+            return Ok(SearchResults {
+                hits: Vec::new(),
+                total,
+            });
+        }
         if plan.rescore.is_empty() {
             let (top, total) = searcher.search(
                 &plan.matching,
-                &(TopDocs::with_limit(limit).and_offset(q.offset), Count),
+                &(TopDocs::with_limit(limit).and_offset(offset), Count),
             )?;
             let mut hits = Vec::with_capacity(top.len());
             for (score, addr) in top {
@@ -547,7 +569,7 @@ impl SearchIndex {
         }
         // The best candidates by the rarer words, then the common words' BM25 added to each: a
         // second query over just those papers (by id, scoring nothing itself).
-        let pool = (q.offset + limit).max(RESCORE_POOL);
+        let pool = (offset + limit).max(RESCORE_POOL);
         let (candidates, total) =
             searcher.search(&plan.matching, &(TopDocs::with_limit(pool), Count))?;
         let mut found = Vec::with_capacity(candidates.len());
@@ -574,7 +596,7 @@ impl SearchIndex {
         found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let hits = found
             .into_iter()
-            .skip(q.offset)
+            .skip(offset)
             .take(limit)
             .map(|(score, _, id)| Hit { id, score })
             .collect();
@@ -664,7 +686,8 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let top = searcher.search(
             &BooleanQuery::new(clauses),
-            &TopDocs::with_limit(limit.max(1)).order_by_fast_field::<i64>("day", Order::Desc),
+            &TopDocs::with_limit(limit.clamp(1, MAX_DEPTH))
+                .order_by_fast_field::<i64>("day", Order::Desc),
         )?;
         let mut out = Vec::with_capacity(top.len());
         for (_, addr) in top {

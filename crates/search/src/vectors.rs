@@ -537,6 +537,8 @@ impl VectorIndex {
     /// The `k` most similar vectors by a full scan: every vector compared with the quantised
     /// query, the best `2k + 16` rescored with the f32 query.
     pub fn nearest_exact(&self, query: &[f32], k: usize) -> Vec<(ArxivId, f32)> {
+        // No caller's k sizes an allocation past what the index holds.
+        let k = k.min(self.len());
         if query.len() != self.dim || k == 0 {
             return Vec::new();
         }
@@ -566,6 +568,7 @@ impl VectorIndex {
     /// The `k` most similar vectors found by walking the graph with a candidate list of
     /// `max(ef, k)`.
     pub fn nearest_graph(&self, query: &[f32], k: usize, ef: usize) -> Vec<(ArxivId, f32)> {
+        let k = k.min(self.len());
         if query.len() != self.dim || k == 0 {
             return Vec::new();
         }
