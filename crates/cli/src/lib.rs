@@ -179,6 +179,8 @@ pub async fn serve_on(
         query_embed_timeout: Duration::from_millis(settings.query_embed_timeout_ms.max(1)),
         public_url: public_url(&settings, listener.local_addr()?),
         admins: settings.admins.clone(),
+        admin_accounts: paperboy_web::auth::resolve_admins(&*store, &settings.admins).await?,
+        session_days: settings.session_days,
         limits: settings.limits(),
         trending_window_days: settings.trending_window_days,
         sync_minutes: settings.sync_minutes,

@@ -74,8 +74,14 @@ settings! {
     /// The address people reach this server at (sign-in links and feeds point there). Empty means
     /// `http://` and the address the server listens on. With `https://`, cookies are marked Secure.
     public_url: String = String::new(),
-    /// Administrators, by email address or username, besides the first account (always one).
+    /// Administrators besides the first account (always one). An entry with `@` is an email
+    /// address; any other entry is a username and names only the account that holds it when
+    /// the server starts (logged at start; a name nobody holds is a warning): an account that
+    /// renames to it, or signs up with it, later is not an administrator.
     admins: Vec<String> = Vec::new(),
+    /// Days a sign-in lasts: a session older than this signs nobody in (checked on the server
+    /// at each request; the cookie's Max-Age says the same), and expired sessions are removed.
+    session_days: u32 = 30,
     /// The SMTP server mail goes through: `smtp://host:25` (plain), `smtp://host:587?tls=required`
     /// (STARTTLS; `?tls=opportunistic` when offered), `smtps://host:465` (TLS), with
     /// `user:password@` (percent-encoded) before the host for authentication. Empty: no mail is

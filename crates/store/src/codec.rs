@@ -40,6 +40,19 @@ pub(crate) fn sort_date(p: &Paper) -> String {
     }
 }
 
+/// How long until a counted event at `oldest` leaves a rate-limit window of `window` (at least
+/// a second, so that a refusal always says when to try again).
+pub(crate) fn rate_wait(
+    oldest: DateTime<Utc>,
+    now: DateTime<Utc>,
+    window: std::time::Duration,
+) -> std::time::Duration {
+    let age = (now - oldest).to_std().unwrap_or_default();
+    window
+        .saturating_sub(age)
+        .max(std::time::Duration::from_secs(1))
+}
+
 /// Vectors are stored as little-endian f32s.
 pub(crate) fn vector_bytes(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()

@@ -55,6 +55,9 @@ pub enum Moderation {
     ShowComment(i64),
     Block(String),
     Unblock(String),
+    /// A moderator deletes another reader's comment (an author deleting their own is no
+    /// moderation and leaves no audit row).
+    DeleteComment(i64),
 }
 
 impl Moderation {
@@ -66,13 +69,16 @@ impl Moderation {
             Moderation::ShowComment(_) => "show comment",
             Moderation::Block(_) => "block account",
             Moderation::Unblock(_) => "unblock account",
+            Moderation::DeleteComment(_) => "delete comment",
         }
     }
 
     pub fn target(&self) -> String {
         match self {
             Moderation::HidePaper(id) | Moderation::ShowPaper(id) => id.to_string(),
-            Moderation::HideComment(id) | Moderation::ShowComment(id) => format!("comment {id}"),
+            Moderation::HideComment(id)
+            | Moderation::ShowComment(id)
+            | Moderation::DeleteComment(id) => format!("comment {id}"),
             Moderation::Block(u) | Moderation::Unblock(u) => u.clone(),
         }
     }
@@ -156,6 +162,42 @@ pub struct Subscription {
     pub unsubscribed_at: Option<DateTime<Utc>>,
     pub bouncing: bool,
     pub last_period: Option<String>,
+    /// Preferences a sign-up asked for while the address was already confirmed: they replace
+    /// the current ones only when the owner follows the link mailed to the address.
+    pub pending: Option<Preferences>,
+}
+
+/// How often and about what: what a sign-up asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preferences {
+    pub frequency: Frequency,
+    pub topics: Topics,
+}
+
+/// How [`Preferences`] are stored (the `pending` column): JSON with the frequency by name.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub(crate) struct StoredPreferences {
+    frequency: String,
+    topics: Topics,
+}
+
+impl Preferences {
+    pub(crate) fn to_json(&self) -> String {
+        crate::codec::to_json(&StoredPreferences {
+            frequency: self.frequency.as_str().to_owned(),
+            topics: self.topics.clone(),
+        })
+    }
+
+    pub(crate) fn from_json(s: &str) -> crate::Result<Preferences> {
+        let p: StoredPreferences = crate::codec::from_json(s)?;
+        Ok(Preferences {
+            frequency: Frequency::parse(&p.frequency).ok_or_else(|| {
+                crate::StoreError::Corrupt(format!("frequency {:?}", p.frequency))
+            })?,
+            topics: p.topics,
+        })
+    }
 }
 
 impl Subscription {
@@ -169,9 +211,10 @@ impl Subscription {
 /// tell whether an address is subscribed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignUp {
-    /// A confirmation mail should go to the address now.
+    /// A confirmation mail should go to the address now: to confirm it, or, for an address
+    /// already confirmed, to confirm the change of preferences held in `pending`.
     SendConfirmation(Subscription),
-    /// Nothing to send (already confirmed, or a confirmation went out within the hour).
+    /// Nothing to send (a confirmation went out within the hour).
     Quiet(Subscription),
 }
 

@@ -296,14 +296,59 @@ pub async fn sign_in_links_and_sessions(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(named.is_admin, "named in the settings");
+    let by_name = store
+        .sign_in("chief@anywhere.example", &["chief".into()], now)
+        .await
+        .unwrap();
+    assert_eq!(by_name.username, "chief");
+    assert!(
+        !by_name.is_admin,
+        "a username in admins is no address: taking the name makes nobody an administrator"
+    );
 
-    store.create_session("s1", ada.id, now).await.unwrap();
-    store.create_session("s2", ada.id, now).await.unwrap();
-    assert_eq!(store.session("s1").await.unwrap().unwrap().id, ada.id);
+    let month = chrono::Duration::days(30);
+    store
+        .create_session("s1", ada.id, now, now - month)
+        .await
+        .unwrap();
+    store
+        .create_session("s2", ada.id, now, now - month)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.session("s1", now - month).await.unwrap().unwrap().id,
+        ada.id
+    );
+    assert!(
+        store
+            .session("s1", now + chrono::Duration::seconds(1))
+            .await
+            .unwrap()
+            .is_none(),
+        "a session made before not_before has expired"
+    );
     store.end_session("s1").await.unwrap();
-    assert!(store.session("s1").await.unwrap().is_none());
+    assert!(store.session("s1", now - month).await.unwrap().is_none());
     assert_eq!(store.end_all_sessions(ada.id).await.unwrap(), 1);
-    assert!(store.session("s2").await.unwrap().is_none());
+    assert!(store.session("s2", now - month).await.unwrap().is_none());
+
+    // A session from 2019 signs nobody in, and the next sign-in removes it.
+    let old = at("2019-05-01T00:00:00Z");
+    store
+        .create_session("s2019", ada.id, old, old - month)
+        .await
+        .unwrap();
+    assert!(store.session("s2019", now - month).await.unwrap().is_none());
+    let forever = at("1970-01-01T00:00:00Z");
+    assert!(store.session("s2019", forever).await.unwrap().is_some());
+    store
+        .create_session("s3", ada.id, now, now - month)
+        .await
+        .unwrap();
+    assert!(
+        store.session("s2019", forever).await.unwrap().is_none(),
+        "expired rows are removed"
+    );
 
     let renamed = store
         .update_profile(other.id, "lovelace", "Ada L.")
@@ -314,6 +359,17 @@ pub async fn sign_in_links_and_sessions(store: Arc<dyn Store>) {
         store.update_profile(other.id, "ADA", "x").await,
         Err(StoreError::Conflict(_))
     ));
+    let renamed = store.update_profile(other.id, "CHIEF2", "x").await.unwrap();
+    let again = store
+        .sign_in(&renamed.email, &["chief2".into()], now)
+        .await
+        .unwrap();
+    assert!(!again.is_admin, "renaming to a listed name gives no rights");
+    let renamed = store
+        .update_profile(other.id, "lovelace", "Ada L.")
+        .await
+        .unwrap();
+    assert_eq!(renamed.username, "lovelace");
     assert_eq!(
         store
             .account_by_username("Lovelace")
@@ -440,7 +496,10 @@ pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
     assert_eq!(store.comments(&id, true).await.unwrap().len(), 2);
     assert_eq!(store.paper(&id).await.unwrap().unwrap().local_comments, 1);
 
-    store.create_session("su", user.id, now).await.unwrap();
+    store
+        .create_session("su", user.id, now, now - chrono::Duration::days(30))
+        .await
+        .unwrap();
     assert!(store
         .moderate(
             &admin.username,
@@ -451,7 +510,11 @@ pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
         .await
         .unwrap());
     assert!(
-        store.session("su").await.unwrap().is_none(),
+        store
+            .session("su", now - chrono::Duration::days(30))
+            .await
+            .unwrap()
+            .is_none(),
         "blocking signs out"
     );
     assert!(
@@ -494,6 +557,142 @@ pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
     assert!(store.delete_comment(c.id).await.unwrap());
     assert!(store.comment(c.id).await.unwrap().is_none());
     assert!(!store.delete_comment(c.id).await.unwrap());
+
+    // A moderator deleting someone else's comment is moderation: it has its audit row.
+    store
+        .import(vec![(paper("2501.00008", "Eight"), None)])
+        .await
+        .unwrap();
+    let eight = ArxivId::parse("2501.00008").unwrap();
+    let reader = store.sign_in("reader@x.org", &[], now).await.unwrap();
+    let d = store
+        .add_comment(&eight, reader.id, "off topic", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store
+        .moderate(
+            &admin.username,
+            Moderation::DeleteComment(d.id),
+            "off topic",
+            now
+        )
+        .await
+        .unwrap());
+    assert!(store.comment(d.id).await.unwrap().is_none());
+    assert_eq!(
+        store.paper(&eight).await.unwrap().unwrap().local_comments,
+        0
+    );
+    let log = store.audit_log(10).await.unwrap();
+    assert_eq!(
+        (
+            log[0].action.as_str(),
+            log[0].target.clone(),
+            log[0].actor.as_str()
+        ),
+        (
+            "delete comment",
+            format!("comment {}", d.id),
+            admin.username.as_str()
+        )
+    );
+    assert!(!store
+        .moderate(&admin.username, Moderation::DeleteComment(d.id), "", now)
+        .await
+        .unwrap());
+    assert_eq!(store.audit_log(10).await.unwrap().len(), log.len());
+}
+
+/// Rate limits count across every handle on the database (every node of a cluster): two
+/// stores opened on one database share one allowance.
+pub async fn rate_limits_hold_across_handles(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    use std::time::Duration;
+    let now = at("2026-01-01T10:00:00Z");
+    let minute = Duration::from_secs(60);
+    let keys = |ip: &str| vec![("acct:1".to_string(), 3), (format!("ip:{ip}"), 4)];
+    for (i, store) in [&first, &second, &first].into_iter().enumerate() {
+        let t = now + chrono::Duration::seconds(i as i64);
+        assert_eq!(
+            store
+                .rate_limit("vote", &keys("a"), minute, t)
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    let t = now + chrono::Duration::seconds(10);
+    let wait = second
+        .rate_limit("vote", &keys("b"), minute, t)
+        .await
+        .unwrap()
+        .expect("the account's three are used, on whichever node");
+    assert_eq!(
+        wait,
+        Duration::from_secs(50),
+        "until the oldest leaves the window"
+    );
+    assert_eq!(
+        first
+            .rate_limit("vote", &[("ip:b".into(), 4)], minute, t)
+            .await
+            .unwrap(),
+        None,
+        "a refusal counts nothing: ip:b is still fresh"
+    );
+    assert_eq!(
+        first
+            .rate_limit("comment", &keys("a"), minute, t)
+            .await
+            .unwrap(),
+        None,
+        "each action has its own allowance"
+    );
+    let later = now + chrono::Duration::seconds(61);
+    assert_eq!(
+        second
+            .rate_limit("vote", &keys("b"), minute, later)
+            .await
+            .unwrap(),
+        None,
+        "the window slides"
+    );
+    // Concurrent requests on both handles never pass more than the allowance.
+    let t = now + chrono::Duration::hours(1);
+    let tries = (0..20).map(|i| {
+        let store = if i % 2 == 0 {
+            first.clone()
+        } else {
+            second.clone()
+        };
+        async move {
+            store
+                .rate_limit("submit", &[("acct:9".into(), 5)], minute, t)
+                .await
+                .unwrap()
+                .is_none()
+        }
+    });
+    let passed = futures_join_all(tries)
+        .await
+        .into_iter()
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(passed, 5);
+}
+
+async fn futures_join_all<F: std::future::Future + Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futs.map(tokio::spawn).collect();
+    let mut out = Vec::with_capacity(handles.len());
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
 }
 
 pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Store>) {
@@ -568,6 +767,30 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
     let s = store.subscription(sub.id).await.unwrap().unwrap();
     assert!(s.active());
     assert_eq!(s.topics, topics);
+    // Someone signs the confirmed address up again with other preferences: nothing changes
+    // but a confirmation mail to the address, holding the change until its owner confirms.
+    let change = store
+        .sign_up(
+            "ada@example.org",
+            Frequency::Daily,
+            &Topics::default(),
+            None,
+            now + chrono::Duration::hours(5),
+        )
+        .await
+        .unwrap();
+    let SignUp::SendConfirmation(held) = change else {
+        panic!("a change to a confirmed subscription is mailed for confirmation: {change:?}")
+    };
+    assert!(held.active());
+    assert_eq!((held.frequency, &held.topics), (Frequency::Weekly, &topics));
+    assert_eq!(
+        held.pending,
+        Some(crate::Preferences {
+            frequency: Frequency::Daily,
+            topics: Topics::default()
+        })
+    );
     let quiet = store
         .sign_up(
             "ada@example.org",
@@ -579,8 +802,15 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
         .await
         .unwrap();
     assert!(
-        matches!(quiet, SignUp::Quiet(ref s) if s.active()),
-        "confirmed: no new mail"
+        matches!(quiet, SignUp::Quiet(ref s) if s.active() && s.topics == topics),
+        "within the hour: no second mail, and still nothing changed"
+    );
+    assert!(store.confirm_subscription(sub.id, now).await.unwrap());
+    let s = store.subscription(sub.id).await.unwrap().unwrap();
+    assert_eq!(
+        (s.frequency, &s.topics, &s.pending),
+        (Frequency::Daily, &Topics::default(), &None),
+        "the owner's confirmation applies the change"
     );
 
     assert!(store.unsubscribe(sub.id, now).await.unwrap());
@@ -906,7 +1136,10 @@ pub async fn fill(store: &Arc<dyn Store>) {
     let now = at("2026-01-05T06:00:00Z");
     let ada = store.sign_in("ada@example.org", &[], now).await.unwrap();
     let bob = store.sign_in("Bob@example.org", &[], now).await.unwrap();
-    store.create_session("h1", ada.id, now).await.unwrap();
+    store
+        .create_session("h1", ada.id, now, now - chrono::Duration::days(30))
+        .await
+        .unwrap();
     store
         .create_login_token("t1", "ada@example.org", now)
         .await
@@ -1065,6 +1298,12 @@ macro_rules! conformance {
                 let Some((store, dir)) = $make else { return };
                 super::a_copy_holds_the_same_rows(store, dir.path()).await;
             }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rate_limits_hold_across_handles() {
+                let Some((store, dir)) = $make else { return };
+                let second = reopen(&store, &dir);
+                super::rate_limits_hold_across_handles(store, second).await;
+            }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {
                 let Some((store, dir)) = $make else { return };
@@ -1072,6 +1311,30 @@ macro_rules! conformance {
             }
         }
     };
+}
+
+/// Where a test's database is, to open a second handle on it (a second node).
+trait Fixture {
+    fn url(&self) -> String;
+}
+
+impl Fixture for tempfile::TempDir {
+    fn url(&self) -> String {
+        self.path()
+            .join("paperboy.sqlite3")
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+impl Fixture for PgFixture {
+    fn url(&self) -> String {
+        self._db.url().to_owned()
+    }
+}
+
+fn reopen(_first: &Arc<dyn Store>, fixture: &impl Fixture) -> Arc<dyn Store> {
+    crate::open(&fixture.url(), false).unwrap()
 }
 
 fn sqlite_store() -> Option<(Arc<dyn Store>, tempfile::TempDir)> {

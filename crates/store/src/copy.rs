@@ -199,6 +199,7 @@ pub static TABLES: &[Table] = &[
             ("unsubscribed_at", Text),
             ("bouncing", Bool),
             ("last_period", Text),
+            ("pending", Text),
         ],
         key: "id",
         identity: true,
@@ -235,6 +236,12 @@ pub static TABLES: &[Table] = &[
         name: "settings_kv",
         columns: &[("name", Text), ("value", Text)],
         key: "name",
+        identity: false,
+    },
+    Table {
+        name: "rate_events",
+        columns: &[("action", Text), ("key", Text), ("at", Text)],
+        key: "action, key, at",
         identity: false,
     },
     Table {

@@ -18,7 +18,7 @@ pub mod sqlite;
 
 pub use community::{
     Account, AuditEntry, Comment, Delivery, Frequency, MailStats, Moderation, ModerationQueue,
-    OutboxMail, SignUp, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
+    OutboxMail, Preferences, SignUp, SubmitOutcome, Subscription, Topics, TrendInput, VoteOutcome,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -249,16 +249,22 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<String>>;
     /// The account of `email`, created when new (username from the address, made unique). The
-    /// first account, and any whose email or username is in `admins`, is an administrator.
+    /// first account, and any whose email is in `admins`, is an administrator. Only addresses
+    /// count: a username in `admins` is resolved by the web layer once, at start, because a
+    /// reader may take a free name or rename to one.
     async fn sign_in(&self, email: &str, admins: &[String], now: DateTime<Utc>) -> Result<Account>;
+    /// Stores a new session and removes every session created before `expired_before`.
     async fn create_session(
         &self,
         token_hash: &str,
         account_id: i64,
         now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
     ) -> Result<()>;
-    /// The account a session token (hashed) belongs to.
-    async fn session(&self, token_hash: &str) -> Result<Option<Account>>;
+    /// The account a session token (hashed) belongs to, if the session was created at or after
+    /// `not_before` (older ones have expired).
+    async fn session(&self, token_hash: &str, not_before: DateTime<Utc>)
+        -> Result<Option<Account>>;
     async fn end_session(&self, token_hash: &str) -> Result<()>;
     /// Ends every session of an account; returns how many there were.
     async fn end_all_sessions(&self, account_id: i64) -> Result<u64>;
@@ -327,9 +333,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// A server-wide secret (64 hex digits), made on first use and kept: it signs links.
     async fn secret(&self, name: &str) -> Result<String>;
-    /// Records a sign-up (new, or new preferences for a known address). A confirmation is due
-    /// when the address is unconfirmed and none was sent in the last hour; re-subscribing after
-    /// unsubscribing needs a new confirmation.
+    /// Records a sign-up. A new or unconfirmed address takes the preferences at once and needs
+    /// confirming; re-subscribing after unsubscribing starts over. For an address already
+    /// confirmed, nothing changes: the preferences are kept as `pending` until the owner
+    /// confirms them ([`Store::confirm_subscription`]). A confirmation mail is due unless one
+    /// went out in the last hour.
     async fn sign_up(
         &self,
         email: &str,
@@ -341,7 +349,8 @@ pub trait Store: Send + Sync + 'static {
     async fn subscription(&self, id: i64) -> Result<Option<Subscription>>;
     /// The subscription of an address (any case), ended or not.
     async fn subscription_by_email(&self, email: &str) -> Result<Option<Subscription>>;
-    /// Confirms an address (double opt-in); false when there is no such subscription.
+    /// Confirms an address (double opt-in) and applies its pending preferences, if any; false
+    /// when there is no such subscription or it was ended.
     async fn confirm_subscription(&self, id: i64, now: DateTime<Utc>) -> Result<bool>;
     async fn update_subscription(
         &self,
@@ -384,6 +393,18 @@ pub trait Store: Send + Sync + 'static {
     /// held. Cancelled mail loses its body when cancelled. Returns how many were dropped.
     async fn forget_bodies(&self, ids: &[i64]) -> Result<u64>;
     async fn mail_stats(&self) -> Result<MailStats>;
+
+    /// Counts one `action` for each key against its allowance `max` per `window`, or refuses
+    /// without counting anything when a key has used its allowance: then the answer is how long
+    /// until the oldest counted one leaves the window. Every node of a cluster sees the same
+    /// counts (the check and the count are one step across nodes).
+    async fn rate_limit(
+        &self,
+        action: &str,
+        keys: &[(String, u32)],
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>>;
 
     /// An exclusive lock named `name` held until the guard drops or the process ends (however
     /// it ends): one digest sender at a time. None when another holder has it.

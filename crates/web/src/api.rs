@@ -33,14 +33,62 @@ fn params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 fn limit(s: Option<&str>, max: usize, default: usize) -> Result<usize, ApiError> {
-    match s.filter(|s| !s.is_empty()) {
-        None => Ok(default),
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=max).contains(&n) => Ok(n),
-            _ => Err(ApiError::invalid(format!(
-                "limit must be a whole number from 1 to {max}, not {s:?}"
-            ))),
-        },
+    query::whole("limit", s, (1, max), default)
+}
+
+/// Longest cursor `/api/papers` takes: a timestamp, `~` and an arXiv id fit in 60.
+pub const MAX_CURSOR_CHARS: usize = 200;
+/// Longest `submitter` name `/api/daily_papers` takes.
+pub const MAX_SUBMITTER_CHARS: usize = 100;
+/// Longest `category` a search or a category feed takes (arXiv's are under 20).
+pub const MAX_CATEGORY_CHARS: usize = 64;
+
+/// The shapes of parameters, as `/openapi.json` states them; the code checks the same patterns.
+pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+pub const WEEK_PATTERN: &str = "^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$";
+pub const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+/// Text without control characters (PostgreSQL refuses NUL in what it compares).
+pub const NO_CONTROLS: &str = "^[^\\x00-\\x1f\\x7f]*$";
+pub const CURSOR_PATTERN: &str = "^[^\\x00-\\x1f\\x7f]*~[^\\x00-\\x1f\\x7f]*$";
+
+/// Whether `s` has the shape `pattern` describes, read as the document's readers read it:
+/// Python's JSON Schema validators let `$` match before one final newline.
+pub fn shaped(pattern: &'static str, s: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static COMPILED: OnceLock<Mutex<HashMap<&'static str, regex::Regex>>> = OnceLock::new();
+    let mut cache = COMPILED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let re = cache
+        .entry(pattern)
+        .or_insert_with(|| regex::Regex::new(pattern).expect("the document's patterns compile"));
+    re.is_match(s.strip_suffix('\n').unwrap_or(s))
+}
+
+/// A parameter that must have a documented shape.
+fn checked<'a>(
+    name: &str,
+    s: Option<&'a str>,
+    pattern: &'static str,
+    what: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match s {
+        Some(v) if !shaped(pattern, v) => Err(ApiError::invalid(format!(
+            "{name} must be {what}, not {v:?}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Free text without control characters, at most `max` characters.
+fn plain_text<'a>(name: &str, s: Option<&'a str>, max: usize) -> Result<Option<&'a str>, ApiError> {
+    match s {
+        Some(v) if v.chars().count() > max || !shaped(NO_CONTROLS, v) => Err(ApiError::invalid(
+            format!("{name} is at most {max} characters, without control characters"),
+        )),
+        other => Ok(other),
     }
 }
 
@@ -217,31 +265,39 @@ pub async fn daily_papers(
     q: Result<Query<DailyParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = params(q)?;
-    let page = match q.p.as_deref().filter(|s| !s.is_empty()) {
-        None => 0,
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("p must be a page number from 0, not {s:?}")))?,
-    };
+    let page = query::page_number("p", q.p.as_deref())?;
     let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
     let sort = Sort::parse(q.sort.as_deref())?;
+    let submitter = plain_text("submitter", q.submitter.as_deref(), MAX_SUBMITTER_CHARS)?;
     let filter = ListingFilter {
-        submitter: q.submitter.clone().filter(|s| !s.is_empty()),
+        submitter: submitter.filter(|s| !s.is_empty()).map(str::to_owned),
     };
-    let given = [&q.date, &q.week, &q.month]
-        .iter()
-        .filter(|v| v.as_deref().is_some_and(|s| !s.is_empty()))
-        .count();
-    if given > 1 {
-        return Err(ApiError::invalid(
-            "give at most one of date, week and month",
-        ));
-    }
-    let period = match (q.date.as_deref(), q.week.as_deref(), q.month.as_deref()) {
-        (Some(d), _, _) if !d.is_empty() => Some(Period::parse_day(d)?),
-        (_, Some(w), _) if !w.is_empty() => Some(Period::parse_week(w)?),
-        (_, _, Some(m)) if !m.is_empty() => Some(Period::parse_month(m)?),
-        _ => None,
+    let date = checked("date", q.date.as_deref(), DATE_PATTERN, "a date YYYY-MM-DD")?;
+    let week = checked(
+        "week",
+        q.week.as_deref(),
+        WEEK_PATTERN,
+        "an ISO week YYYY-Www",
+    )?;
+    let month = checked(
+        "month",
+        q.month.as_deref(),
+        MONTH_PATTERN,
+        "a month YYYY-MM",
+    )?;
+    let period = match (date, week, month) {
+        (None, None, None) => None,
+        (Some(d), None, None) => Some(Period::parse_day(d)?),
+        (None, Some(w), None) => Some(Period::parse_week(w).map_err(|e| {
+            // Well formed, but the year has no such week (W53 of a 52-week year).
+            ApiError::not_found(e.to_string())
+        })?),
+        (None, None, Some(m)) => Some(Period::parse_month(m)?),
+        _ => {
+            return Err(ApiError::invalid(
+                "give at most one of date, week and month",
+            ))
+        }
     };
     let entries = match period {
         Some(period) => query::ranked_listing(&state, period, &filter, sort).await?,
@@ -294,7 +350,7 @@ pub async fn paper(
     };
     let id = match VersionedId::parse(raw) {
         Ok(v) => v.id,
-        // Shaped like a new-style id but impossible (`9999.99999`: month 99): no such paper.
+        // Shaped like an id but impossible (`9999.99999`: month 99): no such paper.
         Err(_) if id_shaped(raw) => {
             return Err(ApiError::not_found(format!("paper {raw} not found")))
         }
@@ -315,18 +371,18 @@ pub async fn paper(
 /// Similar papers returned by the API.
 pub const SIMILAR: usize = 10;
 
-/// `NNNN.NNNN` or `NNNN.NNNNN`, with an optional `vN`.
+/// The shape of the `{id}` the OpenAPI document promises to take: a new-style id
+/// (`2505.15612`) or an old-style one (`hep-th/9901001`, `math.GT/0309136`), with an optional
+/// version. A shaped id that names no possible paper is a 404; anything else is a 400.
+pub const PAPER_ID_PATTERN: &str =
+    r"^([0-9]{4}\.[0-9]{4,5}|[a-z]+(-[a-z]+)*(\.[A-Za-z]{2})?/[0-9]{7})(v[0-9]+)?$";
+
 fn id_shaped(s: &str) -> bool {
-    let s = match s.split_once('v') {
-        Some((id, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => id,
-        Some(_) => return false,
-        None => s,
-    };
-    s.split_once('.').is_some_and(|(a, b)| {
-        a.len() == 4
-            && (4..=5).contains(&b.len())
-            && a.bytes().chain(b.bytes()).all(|c| c.is_ascii_digit())
-    })
+    static SHAPE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let shape = SHAPE.get_or_init(|| regex::Regex::new(PAPER_ID_PATTERN).expect("valid pattern"));
+    // Python's JSON Schema validators, which read the document, let `$` match before one
+    // final newline.
+    shape.is_match(s.strip_suffix('\n').unwrap_or(s))
 }
 
 #[derive(Debug, Deserialize)]
@@ -346,17 +402,13 @@ pub async fn search(
 ) -> Result<Response, ApiError> {
     let q = params(q)?;
     let limit = limit(q.limit.as_deref(), MAX_SEARCH_LIMIT, DEFAULT_LIMIT)?;
-    let page = match q.p.as_deref().filter(|s| !s.is_empty()) {
-        None => 0,
-        Some(s) => s
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid(format!("p must be a page number from 0, not {s:?}")))?,
-    };
+    let page = query::page_number("p", q.p.as_deref())?;
+    let category = plain_text("category", q.category.as_deref(), MAX_CATEGORY_CHARS)?;
     let found = query::search(
         &state,
         SearchQuery {
-            text: q.q.unwrap_or_default(),
-            category: q.category.filter(|c| !c.is_empty()),
+            text: q.q.clone().unwrap_or_default(),
+            category: category.filter(|c| !c.is_empty()).map(str::to_owned),
             from: query::parse_opt_day("from", q.from.as_deref())?,
             to: query::parse_opt_day("to", q.to.as_deref())?,
             offset: page.saturating_mul(limit),
@@ -411,10 +463,16 @@ pub async fn papers(
 ) -> Result<Response, ApiError> {
     let q = params(q)?;
     let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
-    let (views, next) = state
-        .store
-        .papers_page(q.cursor.as_deref().filter(|c| !c.is_empty()), limit)
-        .await?;
+    // A cursor is `SORT-DATE~ID` as the previous page's Link gave it; anything else is refused
+    // rather than silently read as page one.
+    if let Some(c) = &q.cursor {
+        if !shaped(CURSOR_PATTERN, c) || c.chars().count() > MAX_CURSOR_CHARS {
+            return Err(ApiError::invalid(format!(
+                "cursor must be the one a Link header gave (DATE~ID, at most {MAX_CURSOR_CHARS} characters)"
+            )));
+        }
+    }
+    let (views, next) = state.store.papers_page(q.cursor.as_deref(), limit).await?;
     let body: Vec<Value> = views.iter().map(|v| Value::Object(paper_json(v))).collect();
     let mut response = Json(body).into_response();
     if let Some(cursor) = next {

@@ -4,11 +4,16 @@
 //!   and the link works once. Opening it shows a button (mail scanners that follow links must not
 //!   use it up); pressing the button signs in.
 //! - A session is another 32 random bytes in the `pb_session` cookie (HttpOnly, SameSite=Lax,
-//!   Secure when the public URL is https), hashed in the store. Signing out ends it; "sign out
-//!   everywhere" ends them all.
+//!   Secure when the public URL is https), hashed in the store. It lasts `session_days` from
+//!   when it was made, checked on the server at every request (the cookie's Max-Age says the
+//!   same); sign-ins remove expired ones. Signing out ends it; "sign out everywhere" ends them all.
 //! - Every visitor gets a random `pb_csrf` cookie; every form carries the same value in a hidden
 //!   `csrf` field (scripts send it as `X-CSRF-Token`), and a POST whose value does not match is
-//!   refused. Another site can make a browser send the cookie, but cannot read it.
+//!   refused. Another site can make a browser send the cookie, but cannot read it. Signing in
+//!   gives a new one, so a token planted before sign-in is worthless after it.
+//! - Administrators are the first account, accounts whose email is in `admins`, and the accounts
+//!   that held a username in `admins` when the server started ([`resolve_admins`]): a name a
+//!   reader can take later makes nobody an administrator.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -27,8 +32,10 @@ pub const SESSION_COOKIE: &str = "pb_session";
 pub const CSRF_COOKIE: &str = "pb_csrf";
 /// How long a sign-in link works.
 pub const LINK_MINUTES: i64 = 15;
-/// How long a session lasts without signing in again.
+/// How long a session lasts without signing in again, unless `session_days` says otherwise.
 pub const SESSION_DAYS: i64 = 30;
+/// How long a visitor's CSRF cookie is kept (the longest browsers allow).
+pub const CSRF_COOKIE_DAYS: i64 = 400;
 
 /// 32 random bytes as 64 hex digits.
 pub fn random_token() -> String {
@@ -106,7 +113,7 @@ pub async fn csrf_cookie(State(state): State<AppState>, mut req: Request, next: 
             set_cookie(
                 CSRF_COOKIE,
                 &token,
-                400 * 24 * 3600,
+                CSRF_COOKIE_DAYS * 24 * 3600,
                 state.settings.secure_cookies(),
                 false,
             ),
@@ -179,12 +186,48 @@ impl FromRequestParts<AppState> for Viewer {
             .get::<CsrfToken>()
             .map(|t| t.0.clone())
             .unwrap_or_default();
-        let account = match cookie(&parts.headers, SESSION_COOKIE) {
-            Some(token) if !token.is_empty() => state.store.session(&token_hash(token)).await?,
+        let mut account = match cookie(&parts.headers, SESSION_COOKIE) {
+            Some(token) if !token.is_empty() => {
+                let not_before = chrono::Utc::now() - state.settings.session_lifetime();
+                state.store.session(&token_hash(token), not_before).await?
+            }
             _ => None,
         };
+        if let Some(a) = &mut account {
+            a.is_admin |= state.settings.admin_accounts.contains(&a.id);
+        }
         Ok(Viewer { account, csrf })
     }
+}
+
+/// The accounts that hold the usernames listed in `admins` (entries without `@`) now, at start:
+/// only they are administrators by name. Each is logged; a name that matches nobody is a
+/// warning (the operator may have mistyped it), never an error.
+pub async fn resolve_admins(
+    store: &dyn paperboy_store::Store,
+    admins: &[String],
+) -> Result<Vec<i64>, paperboy_store::StoreError> {
+    let mut ids = Vec::new();
+    for name in admins.iter().map(|a| a.trim()).filter(|a| !a.contains('@')) {
+        match store.account_by_username(name).await? {
+            Some(a) => {
+                tracing::info!(
+                    entry = name,
+                    account = a.id,
+                    username = a.username,
+                    email = a.email,
+                    "administrator by username (the account holding it now, at start)"
+                );
+                ids.push(a.id);
+            }
+            None => tracing::warn!(
+                entry = name,
+                "admins names a username no account holds: it makes nobody an administrator \
+                 (an account that takes the name later is not one either; list emails to be sure)"
+            ),
+        }
+    }
+    Ok(ids)
 }
 
 /// Sends the mails people ask for: sign-in links and subscription confirmations. The default

@@ -10,7 +10,7 @@ use std::pin::Pin;
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use chrono::Utc;
 use maud::{html, Markup, PreEscaped};
@@ -19,8 +19,9 @@ use paperboy_store::{Comment, Moderation, PaperView, SubmitOutcome};
 use serde::Deserialize;
 
 use crate::auth::{self, Viewer};
-use crate::limits::{Action, ClientIp};
+use crate::limits::{self, Action, ClientIp};
 use crate::pages::{page, Frame, PageError, Votes};
+use crate::redirect::{on_site_path, see_other};
 use crate::render::{escape, squash, with_math};
 use crate::{html_response, ApiError, AppState};
 
@@ -41,14 +42,6 @@ pub trait PaperSource: Send + Sync {
 pub(crate) fn form<T>(f: Result<Form<T>, FormRejection>) -> Result<T, PageError> {
     f.map(|Form(t)| t)
         .map_err(|e| ApiError::invalid(e.body_text()).into())
-}
-
-/// Where to go back to: a path on this site, never another site.
-fn safe_next(next: Option<&str>, fallback: &str) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => fallback.to_owned(),
-    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -137,18 +130,19 @@ pub async fn login_send(
     if !valid_email(&email) {
         return Err(ApiError::invalid(format!("{email:?} is not an email address")).into());
     }
-    state.limiter.check(
-        &state.settings.limits,
+    limits::check(
+        &state,
         Action::SignInMail,
         &[format!("ip:{}", ip.0), format!("email:{email}")],
-    )?;
+    )
+    .await?;
     let token = auth::random_token();
     let expires = Utc::now() + chrono::Duration::minutes(auth::LINK_MINUTES);
     state
         .store
         .create_login_token(&auth::token_hash(&token), &email, expires)
         .await?;
-    let next = safe_next(f.next.as_deref(), "/");
+    let next = on_site_path(f.next.as_deref(), "/");
     let link = format!(
         "{}/login/verify?{}",
         state.settings.public_url,
@@ -243,20 +237,33 @@ pub async fn verify(
         return Err(ApiError::forbidden("blocked", "This account is blocked.").into());
     }
     let session = auth::random_token();
+    let lifetime = state.settings.session_lifetime();
     state
         .store
-        .create_session(&auth::token_hash(&session), account.id, now)
+        .create_session(&auth::token_hash(&session), account.id, now, now - lifetime)
         .await?;
     tracing::info!(account = account.username, "signed in");
-    let mut r = Redirect::to(&safe_next(f.next.as_deref(), "/")).into_response();
+    let mut r = see_other(&on_site_path(f.next.as_deref(), "/"));
+    let secure = state.settings.secure_cookies();
     r.headers_mut().append(
         header::SET_COOKIE,
         auth::set_cookie(
             auth::SESSION_COOKIE,
             &session,
-            auth::SESSION_DAYS * 24 * 3600,
-            state.settings.secure_cookies(),
+            lifetime.num_seconds(),
+            secure,
             true,
+        ),
+    );
+    // A new CSRF token with the new session: one planted or read before sign-in is spent.
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(
+            auth::CSRF_COOKIE,
+            &auth::random_token(),
+            auth::CSRF_COOKIE_DAYS * 24 * 3600,
+            secure,
+            false,
         ),
     );
     Ok(r)
@@ -268,7 +275,7 @@ pub struct CsrfOnly {
 }
 
 fn clear_session(state: &AppState, to: &str) -> Response {
-    let mut r = Redirect::to(to).into_response();
+    let mut r = see_other(to);
     r.headers_mut().append(
         header::SET_COOKIE,
         auth::set_cookie(
@@ -377,7 +384,7 @@ pub async fn account_save(
         return Err(ApiError::invalid("a display name has 1 to 64 characters").into());
     }
     state.store.update_profile(a.id, username, &display).await?;
-    Ok(Redirect::to("/account").into_response())
+    Ok(see_other("/account"))
 }
 
 // --- Votes, comments and moderation of one paper: POST /papers/{id}/{action} ---
@@ -440,9 +447,7 @@ async fn paper_action(
                     )
                 }
             };
-            state
-                .limiter
-                .check(&state.settings.limits, Action::Vote, &keys(viewer, ip))?;
+            limits::check(state, Action::Vote, &keys(viewer, ip)).await?;
             state
                 .store
                 .vote(account.id, &id, up, now)
@@ -459,20 +464,18 @@ async fn paper_action(
                 }))
                 .into_response());
             }
-            Ok(Redirect::to(&safe_next(f.next.as_deref(), &back)).into_response())
+            Ok(see_other(&on_site_path(f.next.as_deref(), &back)))
         }
         "comments" => {
             let body = f.body.as_deref().unwrap_or_default().trim();
             check_comment(body)?;
-            state
-                .limiter
-                .check(&state.settings.limits, Action::Comment, &keys(viewer, ip))?;
+            limits::check(state, Action::Comment, &keys(viewer, ip)).await?;
             let c = state
                 .store
                 .add_comment(&id, account.id, body, now)
                 .await?
                 .ok_or_else(|| ApiError::not_found(format!("No paper {id} here.")))?;
-            Ok(Redirect::to(&format!("{back}#comment-{}", c.id)).into_response())
+            Ok(see_other(&format!("{back}#comment-{}", c.id)))
         }
         "hide" | "show" => {
             let admin = viewer.require_admin()?;
@@ -489,7 +492,7 @@ async fn paper_action(
             {
                 return Err(ApiError::not_found(format!("No paper {id} here.")).into());
             }
-            Ok(Redirect::to("/admin").into_response())
+            Ok(see_other("/admin"))
         }
         _ => Err(ApiError::not_found("There is nothing to post to here.").into()),
     }
@@ -670,6 +673,7 @@ pub struct CommentForm {
 pub async fn comment_post(
     State(state): State<AppState>,
     viewer: Viewer,
+    ip: ClientIp,
     headers: HeaderMap,
     Path((id, action)): Path<(i64, String)>,
     f: Result<Form<CommentForm>, FormRejection>,
@@ -695,6 +699,8 @@ pub async fn comment_post(
             }
             let body = f.body.as_deref().unwrap_or_default().trim();
             check_comment(body)?;
+            // An edit publishes text like a new comment does, and counts the same.
+            limits::check(&state, Action::Comment, &keys(&viewer, &ip)).await?;
             state.store.edit_comment(id, body, now).await?;
         }
         "delete" => {
@@ -705,18 +711,20 @@ pub async fn comment_post(
                 )
                 .into());
             }
-            state.store.delete_comment(id).await?;
-            if c.account_id != account.id {
+            if c.account_id == account.id {
+                state.store.delete_comment(id).await?;
+            } else {
+                // Someone else's comment: moderation, logged in the same transaction.
+                let reason = f.reason.as_deref().unwrap_or_default().trim();
                 state
                     .store
                     .moderate(
                         &account.username,
-                        Moderation::HideComment(id),
-                        "deleted",
+                        Moderation::DeleteComment(id),
+                        reason,
                         now,
                     )
-                    .await
-                    .ok();
+                    .await?;
             }
         }
         "hide" | "show" => {
@@ -734,18 +742,19 @@ pub async fn comment_post(
         }
         _ => return Err(ApiError::not_found("There is nothing to post to here.").into()),
     }
-    Ok(Redirect::to(&back).into_response())
+    Ok(see_other(&back))
 }
 
 /// `POST /comments/{id}/edit` (the edit form's own address).
 pub async fn comment_edit_post(
     state: State<AppState>,
     viewer: Viewer,
+    ip: ClientIp,
     headers: HeaderMap,
     Path(id): Path<i64>,
     f: Result<Form<CommentForm>, FormRejection>,
 ) -> PageResult {
-    comment_post(state, viewer, headers, Path((id, "edit".to_owned())), f).await
+    comment_post(state, viewer, ip, headers, Path((id, "edit".to_owned())), f).await
 }
 
 // --- Submissions ---
@@ -792,9 +801,7 @@ pub async fn submit(
             return Ok(duplicate(&viewer, &id, e.day));
         }
     }
-    state
-        .limiter
-        .check(&state.settings.limits, Action::Submit, &keys(&viewer, &ip))?;
+    limits::check(&state, Action::Submit, &keys(&viewer, &ip)).await?;
     let now = Utc::now();
     let paper = match state.store.paper(&id).await? {
         Some(v) => v.paper,
@@ -829,7 +836,7 @@ pub async fn submit(
     match state.store.submit(paper, now.date_naive(), by, now).await? {
         SubmitOutcome::Added(_) => {
             tracing::info!(paper = %id, by = account.username, "paper submitted");
-            Ok(Redirect::to(&format!("/papers/{id}")).into_response())
+            Ok(see_other(&format!("/papers/{id}")))
         }
         SubmitOutcome::Duplicate(day) => Ok(duplicate(&viewer, &id, day)),
     }
@@ -944,7 +951,7 @@ pub async fn admin_account(
     {
         return Err(ApiError::not_found(format!("No account {name:?}.")).into());
     }
-    Ok(Redirect::to("/admin").into_response())
+    Ok(see_other("/admin"))
 }
 
 // --- Trending and how ranking works ---
@@ -1026,14 +1033,6 @@ mod tests {
         assert_eq!(html.matches("<p>").count(), 2);
         let sneaky = comment_html("https://x.org/\"onmouseover=alert(1)").into_string();
         assert!(!sneaky.contains("\"onmouseover"), "{sneaky}");
-    }
-
-    #[test]
-    fn next_stays_on_this_site() {
-        assert_eq!(safe_next(Some("/papers/1"), "/"), "/papers/1");
-        assert_eq!(safe_next(Some("//evil.example"), "/"), "/");
-        assert_eq!(safe_next(Some("https://evil.example"), "/"), "/");
-        assert_eq!(safe_next(Some("/\\evil"), "/"), "/");
     }
 
     #[test]

@@ -13,11 +13,14 @@ use paperboy_store::{ListingFilter, PaperView};
 use serde::Deserialize;
 
 use crate::api::listed_view;
+use crate::api::MAX_CATEGORY_CHARS;
 use crate::pages::PageError;
 use crate::query::{self, Sort};
 use crate::{ApiError, AppState};
 
 const ITEMS: usize = 50;
+/// Longest author name an author feed takes.
+pub const MAX_AUTHOR_CHARS: usize = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -80,7 +83,7 @@ pub async fn feed(
         },
         None if name == "search" => {
             let text = params.q.unwrap_or_default();
-            if text.trim().is_empty() {
+            if text.is_empty() {
                 return Err(ApiError::invalid("a search feed needs ?q=").into());
             }
             let found = query::search(
@@ -101,6 +104,18 @@ pub async fn feed(
                 ),
                 items: found.results,
             }
+        }
+        Some(("category", cat)) if cat.chars().count() > MAX_CATEGORY_CHARS => {
+            return Err(ApiError::invalid(format!(
+                "a category has at most {MAX_CATEGORY_CHARS} characters"
+            ))
+            .into())
+        }
+        Some(("author", name)) if name.chars().count() > MAX_AUTHOR_CHARS => {
+            return Err(ApiError::invalid(format!(
+                "an author's name has at most {MAX_AUTHOR_CHARS} characters"
+            ))
+            .into())
         }
         Some(("category", cat)) if !cat.is_empty() => {
             let ids = state.index.newest(Some(cat), None, ITEMS).map_err(ApiError::from)?;
@@ -167,12 +182,21 @@ fn path_escape(s: &str) -> String {
     out
 }
 
-/// XML text: escaped, and without the control characters XML 1.0 forbids.
+/// Whether XML 1.0 allows `c` in a document (its production `Char`), less the C1 controls
+/// it discourages. Rust strings hold no surrogates, so what is left to drop are the C0 controls
+/// but tab and newlines, C1 controls, and U+FFFE and U+FFFF.
+fn xml_char(c: char) -> bool {
+    match c {
+        '\t' | '\n' | '\r' => true,
+        '\u{FFFE}' | '\u{FFFF}' => false,
+        c => !c.is_control(),
+    }
+}
+
+/// XML text: escaped, and without the characters XML 1.0 forbids (a parser rejects the whole
+/// document for one of them).
 fn x(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .filter(|&c| !c.is_control() || matches!(c, '\t' | '\n' | '\r'))
-        .collect();
+    let clean: String = s.chars().filter(|&c| xml_char(c)).collect();
     crate::render::escape(&clean)
 }
 
@@ -338,6 +362,21 @@ mod tests {
             assert!(!body.contains('\u{1}'));
             assert!(body.contains("https://arxiv.org/abs/2501.00001"));
             assert!(body.contains("2 upvotes."));
+        }
+        let odd = Feed {
+            title: "search for \u{FFFF}\u{FFFE}\u{0}\u{85}ok".into(),
+            page: "http://h/search?q=%EF%BF%BF".into(),
+            items: vec![view("T\u{FFFE}itle\u{1b}")],
+        };
+        for body in [
+            rss(&odd, "http://h/f", "http://h"),
+            atom(&odd, "http://h/f", "http://h"),
+        ] {
+            assert!(body.chars().all(xml_char), "{body:?}");
+            assert!(
+                body.contains("search for ok") && body.contains("Title"),
+                "{body}"
+            );
         }
         assert_eq!(
             path_escape("author/Grace Hopper.atom"),

@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pages;
 pub mod query;
+pub mod redirect;
 pub mod render;
 pub mod subscribe;
 
@@ -44,8 +45,14 @@ pub struct WebSettings {
     pub query_embed_timeout: Duration,
     /// The address people reach this server at, without a trailing slash (sign-in links, feeds).
     pub public_url: String,
-    /// Emails or usernames that are administrators (besides the first account).
+    /// Emails that are administrators (besides the first account); username entries are
+    /// resolved at start into `admin_accounts`.
     pub admins: Vec<String>,
+    /// The accounts that held a username listed in `admins` when the server started
+    /// ([`auth::resolve_admins`]).
+    pub admin_accounts: Vec<i64>,
+    /// Sessions last this many days from sign-in.
+    pub session_days: u32,
     pub limits: limits::Limits,
     /// Trending ranks papers listed or voted for in this many days.
     pub trending_window_days: i64,
@@ -64,6 +71,8 @@ impl Default for WebSettings {
             query_embed_timeout: Duration::from_secs(1),
             public_url: "http://127.0.0.1:8080".into(),
             admins: Vec::new(),
+            admin_accounts: Vec::new(),
+            session_days: auth::SESSION_DAYS as u32,
             limits: Default::default(),
             trending_window_days: 30,
             sync_minutes: 0,
@@ -76,6 +85,11 @@ impl WebSettings {
     /// Cookies are marked Secure when people reach the server over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// How long a session lasts (at least a day).
+    pub fn session_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::days(i64::from(self.session_days.max(1)))
     }
 }
 
@@ -134,7 +148,6 @@ pub struct AppState {
     pub semantic: Arc<SemanticSlot>,
     pub settings: Arc<WebSettings>,
     pub metrics: Arc<metrics::Metrics>,
-    pub limiter: Arc<limits::Limiter>,
     /// Sends sign-in links (to the log until SMTP is configured).
     pub mailer: Arc<dyn auth::Postman>,
     /// Fetches submitted papers' metadata; without one, only known papers can be submitted.
@@ -149,7 +162,6 @@ impl AppState {
             semantic: Arc::new(SemanticSlot::default()),
             settings: Arc::new(settings),
             metrics: Arc::new(metrics::Metrics::default()),
-            limiter: Arc::new(limits::Limiter::default()),
             mailer: Arc::new(auth::LogMailer),
             paper_source: None,
         }
@@ -157,6 +169,11 @@ impl AppState {
 }
 
 const APP_JS: &str = include_str!("app.js");
+
+/// Scripts and styles from this site only, images from anywhere secure, and never inside
+/// another site's frame.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' https: data:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -240,6 +257,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::export))
         .fallback(pages::not_found)
+        .method_not_allowed_fallback(pages::method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::csrf_cookie,
@@ -252,9 +270,17 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' https: data:",
-            ),
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        // No page may be framed (clickjacking a vote or a sign-in), and links to other sites
+        // do not tell them which page, search or token-bearing link they came from.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
         ))
         .with_state(state)
 }

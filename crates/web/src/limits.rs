@@ -1,20 +1,21 @@
 //! Abuse limits: how many sign-in mails, votes, submissions and comments an account or an address
-//! may send in a window. Sliding windows held in memory (one server process); a refused request
-//! gets a 429 with `Retry-After` and a message.
+//! may send in a window. The counts live in the store (sliding windows, one row per counted
+//! action), so every node of a cluster sees the same counts and N nodes allow what one does; a
+//! refused request gets a 429 with `Retry-After` and a message.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::StatusCode;
+use chrono::Utc;
 
-use crate::ApiError;
+use crate::{ApiError, AppState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     SignInMail,
     Vote,
     Submit,
+    /// New comments and edits of comments.
     Comment,
 }
 
@@ -24,7 +25,17 @@ impl Action {
             Action::SignInMail => "sign-in links",
             Action::Vote => "votes",
             Action::Submit => "submissions",
-            Action::Comment => "comments",
+            Action::Comment => "comments and edits",
+        }
+    }
+
+    /// The name its counts are kept under.
+    fn key(self) -> &'static str {
+        match self {
+            Action::SignInMail => "sign-in-mail",
+            Action::Vote => "vote",
+            Action::Submit => "submit",
+            Action::Comment => "comment",
         }
     }
 }
@@ -80,59 +91,46 @@ impl Limits {
             Action::Comment => self.comments,
         }
     }
-}
 
-#[derive(Default)]
-pub struct Limiter {
-    hits: Mutex<HashMap<(Action, String), VecDeque<Instant>>>,
-}
-
-impl Limiter {
-    /// Counts one `action` for every key (e.g. `acct:7` and `ip:192.0.2.1`), or refuses it
-    /// without counting when any key is over its allowance (`ip:` keys get `per_ip_factor` times
-    /// as much).
-    pub fn check(&self, limits: &Limits, action: Action, keys: &[String]) -> Result<(), ApiError> {
-        let limit = limits.of(action);
-        let now = Instant::now();
-        let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
-        if hits.len() > 100_000 {
-            hits.retain(|(a, _), q| q.back().is_some_and(|t| now - *t < limits.of(*a).window));
-        }
-        let mut wait = Duration::ZERO;
-        for key in keys {
-            let max = if key.starts_with("ip:") {
-                limit.max.saturating_mul(limits.per_ip_factor.max(1))
-            } else {
-                limit.max
-            };
-            let q = hits.entry((action, key.clone())).or_default();
-            while q.front().is_some_and(|t| now - *t >= limit.window) {
-                q.pop_front();
-            }
-            if q.len() >= max as usize {
-                let oldest = *q.front().expect("non-empty when full");
-                wait = wait.max(limit.window.saturating_sub(now - oldest));
-            }
-        }
-        if !wait.is_zero() {
-            let secs = wait.as_secs().max(1);
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!(
-                    "Too many {} for now: try again in {secs} seconds.",
-                    action.what()
-                ),
-            )
-            .retry_after(secs));
-        }
-        for key in keys {
-            hits.entry((action, key.clone()))
-                .or_default()
-                .push_back(now);
-        }
-        Ok(())
+    /// Each key with its allowance: `ip:` keys get `per_ip_factor` times an account's.
+    fn allowances(&self, action: Action, keys: &[String]) -> Vec<(String, u32)> {
+        let max = self.of(action).max;
+        keys.iter()
+            .map(|k| {
+                let m = if k.starts_with("ip:") {
+                    max.saturating_mul(self.per_ip_factor.max(1))
+                } else {
+                    max
+                };
+                (k.clone(), m)
+            })
+            .collect()
     }
+}
+
+/// Counts one `action` for every key (e.g. `acct:7` and `ip:192.0.2.1`), or refuses it without
+/// counting when any key has used its allowance.
+pub async fn check(state: &AppState, action: Action, keys: &[String]) -> Result<(), ApiError> {
+    let limits = &state.settings.limits;
+    let window = limits.of(action).window;
+    let allowances = limits.allowances(action, keys);
+    let Some(wait) = state
+        .store
+        .rate_limit(action.key(), &allowances, window, Utc::now())
+        .await?
+    else {
+        return Ok(());
+    };
+    let secs = wait.as_secs().max(1);
+    Err(ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!(
+            "Too many {} for now: try again in {secs} seconds.",
+            action.what()
+        ),
+    )
+    .retry_after(secs))
 }
 
 #[cfg(test)]
@@ -140,31 +138,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn refuses_over_the_allowance_and_counts_every_key() {
+    fn addresses_get_the_factor_and_accounts_the_allowance() {
         let limits = Limits {
             votes: Limit {
                 max: 2,
                 window: Duration::from_secs(60),
             },
-            per_ip_factor: 2,
+            per_ip_factor: 3,
             ..Default::default()
         };
-        let l = Limiter::default();
-        let keys = |a: &str| vec![format!("acct:{a}"), "ip:1".to_string()];
-        assert!(l.check(&limits, Action::Vote, &keys("a")).is_ok());
-        assert!(l.check(&limits, Action::Vote, &keys("a")).is_ok());
-        let err = l.check(&limits, Action::Vote, &keys("a")).unwrap_err();
-        assert_eq!(err.status, StatusCode::TOO_MANY_REQUESTS);
-        assert!(err.message.contains("votes"), "{}", err.message);
-        // Another account on the same address: the address allows 4 in all.
-        assert!(l.check(&limits, Action::Vote, &keys("b")).is_ok());
-        assert!(l.check(&limits, Action::Vote, &keys("b")).is_ok());
-        assert!(
-            l.check(&limits, Action::Vote, &keys("c")).is_err(),
-            "the address is spent"
+        assert_eq!(
+            limits.allowances(Action::Vote, &["acct:1".into(), "ip:192.0.2.1".into()]),
+            [("acct:1".to_string(), 2), ("ip:192.0.2.1".to_string(), 6)]
         );
-        // Other actions have their own allowance.
-        assert!(l.check(&limits, Action::Comment, &keys("a")).is_ok());
+        let huge = Limits {
+            per_ip_factor: u32::MAX,
+            ..limits
+        };
+        assert_eq!(
+            huge.allowances(Action::Vote, &["ip:x".into()])[0].1,
+            u32::MAX,
+            "no overflow"
+        );
     }
 }
 

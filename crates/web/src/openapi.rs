@@ -1,89 +1,217 @@
-//! The OpenAPI 3.1 description of the JSON API, served at `/openapi.json`.
+//! The OpenAPI 3.1 description of the JSON API and the feeds, served at `/openapi.json`. It is
+//! the contract: every bound here is the one the code enforces (the constants are shared), and
+//! the test suite runs schemathesis against the running server to hold both to it: a request the
+//! document calls valid is answered, one it calls invalid is refused with a 4xx, and every answer
+//! has the documented status, content type and shape.
 
 use axum::Json;
 use serde_json::{json, Value};
 
-fn param(name: &str, desc: &str, schema: Value) -> Value {
+use crate::api::{
+    CURSOR_PATTERN, DATE_PATTERN, DEFAULT_LIMIT, MAX_CATEGORY_CHARS, MAX_CURSOR_CHARS,
+    MAX_DAILY_LIMIT, MAX_SEARCH_LIMIT, MAX_SUBMITTER_CHARS, MONTH_PATTERN, NO_CONTROLS,
+    PAPER_ID_PATTERN, WEEK_PATTERN,
+};
+use crate::feeds::MAX_AUTHOR_CHARS;
+use crate::query::MAX_PAGE;
+use paperboy_search::MAX_QUERY_CHARS;
+
+fn query(name: &str, desc: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": desc, "schema": schema })
 }
 
-fn error_responses() -> Value {
+fn required_query(name: &str, desc: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "query", "required": true, "description": desc, "schema": schema })
+}
+
+fn path(name: &str, desc: &str, schema: Value) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": schema })
+}
+
+fn error(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn json_body(description: &str, schema: Value) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": schema } } })
+}
+
+fn items(description: &str) -> Value {
+    json_body(
+        description,
+        json!({ "type": "array", "items": { "$ref": "#/components/schemas/DailyItem" } }),
+    )
+}
+
+fn page_param(name: &str) -> Value {
+    query(
+        name,
+        "Page number, from 0 (pages past the last result are empty)",
+        json!({ "type": "integer", "minimum": 0, "maximum": MAX_PAGE, "default": 0 }),
+    )
+}
+
+fn limit_param(max: usize) -> Value {
+    query(
+        "limit",
+        "Items per page",
+        json!({ "type": "integer", "minimum": 1, "maximum": max, "default": DEFAULT_LIMIT }),
+    )
+}
+
+fn date_param(name: &str, desc: &str) -> Value {
+    query(
+        name,
+        desc,
+        json!({ "type": "string", "format": "date", "pattern": DATE_PATTERN }),
+    )
+}
+
+/// Feeds are for feed readers and browsers: their errors are pages.
+fn feed(description: &str) -> Value {
+    let page = |d: &str| json!({ "description": d, "content": { "text/html": { "schema": { "type": "string" } } } });
     json!({
-        "400": { "description": "Invalid parameter", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-        "404": { "description": "Not found", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
+        "200": { "description": description, "content": {
+            "application/atom+xml": { "schema": { "type": "string" } },
+            "application/rss+xml": { "schema": { "type": "string" } } } },
+        "400": page("Invalid parameter"),
+        "404": page("No such feed")
     })
 }
 
-fn with_errors(ok: Value) -> Value {
-    let mut responses = error_responses();
-    responses["200"] = ok;
-    responses
+fn format_param() -> Value {
+    path(
+        "format",
+        "rss (RSS 2.0) or atom",
+        json!({ "type": "string", "enum": ["rss", "atom"] }),
+    )
 }
 
 pub fn spec() -> Value {
-    let limit =
-        |max: u32| json!({ "type": "integer", "minimum": 1, "maximum": max, "default": 50 });
-    let items = json!({ "description": "Daily-list items", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/DailyItem" } } } } });
+    let id = path(
+        "id",
+        "An arXiv id, new style (2505.24864) or old (hep-th/9901001), with an optional version",
+        json!({ "type": "string", "pattern": PAPER_ID_PATTERN }),
+    );
+    let text = |max: usize| json!({ "type": "string", "maxLength": max, "pattern": NO_CONTROLS });
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "paperboy API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Research papers ranked by the community. Paths, parameters and fields follow hf.co's /api/daily_papers and /api/papers so that huggingface_hub reads them. Errors are {message, code, error}."
+            "description": "Research papers ranked by the community. Paths, parameters and fields follow hf.co's /api/daily_papers and /api/papers so that huggingface_hub reads them. Errors are {message, code, error}: 400 for a parameter the document does not allow (its message names it), 404 for what does not exist."
         },
         "paths": {
             "/api/daily_papers": { "get": {
-                "summary": "Daily papers, ranked by upvotes (ties keep the feed's order)",
+                "summary": "Daily papers, ranked by upvotes (ties keep the feed's order); with no date, week or month the last ten years, newest day first",
+                "description": "Give at most one of date, week and month (more is a 400). A week 53 of a year that has none is a 404.",
                 "parameters": [
-                    param("p", "Page number, from 0", json!({ "type": "integer", "minimum": 0, "default": 0 })),
-                    param("limit", "Items per page", limit(100)),
-                    param("date", "A day, YYYY-MM-DD", json!({ "type": "string", "format": "date" })),
-                    param("week", "An ISO week, YYYY-Www", json!({ "type": "string", "pattern": "^\\d{4}-W\\d{2}$" })),
-                    param("month", "A month, YYYY-MM", json!({ "type": "string", "pattern": "^\\d{4}-\\d{2}$" })),
-                    param("submitter", "Only items submitted by this account name", json!({ "type": "string" })),
-                    param("sort", "publishedAt (newest first) or trending; upvotes when absent", json!({ "type": "string", "enum": ["publishedAt", "trending"] }))
+                    page_param("p"),
+                    limit_param(MAX_DAILY_LIMIT),
+                    date_param("date", "A day, YYYY-MM-DD"),
+                    query("week", "An ISO week, YYYY-Www", json!({ "type": "string", "pattern": WEEK_PATTERN })),
+                    query("month", "A month, YYYY-MM", json!({ "type": "string", "pattern": MONTH_PATTERN })),
+                    query("submitter", "Only items submitted by this account name (empty: everyone)", text(MAX_SUBMITTER_CHARS)),
+                    query("sort", "upvotes (the default), publishedAt (newest first) or trending (each item then has trendingScore)", json!({ "type": "string", "enum": ["upvotes", "publishedAt", "trending"] }))
                 ],
-                "responses": with_errors(json!({ "description": "Items; a Link header with rel=\"next\" names the next page", "content": items["content"].clone() }))
+                "responses": {
+                    "200": {
+                        "description": "Items; a Link header with rel=\"next\" names the next page",
+                        "headers": { "Link": { "description": "rel=\"next\": the next page", "schema": { "type": "string" } } },
+                        "content": items("")["content"].clone()
+                    },
+                    "400": error("Invalid parameter"),
+                    "404": error("No such week")
+                }
             }},
             "/api/papers/search": { "get": {
-                "summary": "Search papers (BM25 over title, abstract and authors; an arXiv id or URL finds that paper)",
+                "summary": "Search papers: keyword (BM25 over title, abstract and authors), semantic (by meaning) or hybrid (both, the default; keyword when the model is missing or slow); an arXiv id or URL finds that paper",
                 "parameters": [
-                    param("q", "The query, at most 250 characters", json!({ "type": "string", "maxLength": 250 })),
-                    param("limit", "Results", limit(120)),
-                    param("p", "Page number, from 0", json!({ "type": "integer", "minimum": 0 })),
-                    param("category", "Only papers in this arXiv category", json!({ "type": "string" })),
-                    param("from", "Listed or published on or after", json!({ "type": "string", "format": "date" })),
-                    param("to", "Listed or published on or before", json!({ "type": "string", "format": "date" }))
+                    query("q", "The query", json!({ "type": "string", "maxLength": MAX_QUERY_CHARS })),
+                    limit_param(MAX_SEARCH_LIMIT),
+                    page_param("p"),
+                    query("category", "Only papers in this arXiv category", text(MAX_CATEGORY_CHARS)),
+                    date_param("from", "Listed or published on or after"),
+                    date_param("to", "Listed or published on or before"),
+                    query("mode", "How to search", json!({ "type": "string", "enum": ["hybrid", "keyword", "semantic"], "default": "hybrid" }))
                 ],
-                "responses": with_errors(items.clone())
+                "responses": {
+                    "200": {
+                        "description": "Items, best first",
+                        "headers": { "X-Search-Mode": { "description": "The mode that answered", "schema": { "type": "string", "enum": ["hybrid", "keyword", "semantic"] } } },
+                        "content": items("")["content"].clone()
+                    },
+                    "400": error("Invalid parameter")
+                }
             }},
             "/api/papers": { "get": {
                 "summary": "All papers, newest first, by cursor",
                 "parameters": [
-                    param("cursor", "From the previous page's Link header", json!({ "type": "string" })),
-                    param("limit", "Papers per page", limit(100))
+                    query("cursor", "From the previous page's Link header (DATE~ID)", json!({ "type": "string", "pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_CHARS })),
+                    limit_param(MAX_DAILY_LIMIT)
                 ],
-                "responses": with_errors(json!({ "description": "Papers", "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Paper" } } } } }))
+                "responses": {
+                    "200": {
+                        "description": "Papers; a Link header with rel=\"next\" names the next page",
+                        "headers": { "Link": { "description": "rel=\"next\": the next page", "schema": { "type": "string" } } },
+                        "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Paper" } } } }
+                    },
+                    "400": error("Invalid parameter")
+                }
             }},
             "/api/papers/{id}": { "get": {
                 "summary": "One paper by arXiv id (a version suffix is ignored)",
-                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "example": "2505.24864" }],
-                "responses": with_errors(json!({ "description": "The paper", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Paper" } } } }))
+                "parameters": [id.clone()],
+                "responses": {
+                    "200": json_body("The paper", json!({ "$ref": "#/components/schemas/Paper" })),
+                    "400": error("Not an arXiv id"),
+                    "404": error("No such paper")
+                }
+            }},
+            "/api/papers/{id}/similar": { "get": {
+                "summary": "The ten papers nearest to one by embedding (by its title's keywords without a model)",
+                "parameters": [id],
+                "responses": {
+                    "200": items("Similar papers, nearest first"),
+                    "400": error("Not an arXiv id"),
+                    "404": error("No such paper")
+                }
             }},
             "/api/trending": { "get": {
                 "summary": "Trending papers, best first; each item has trendingScore = sum over its votes of 1/(hours since the vote + offset)^gravity (imported votes count at their list time; see /about/ranking)",
-                "parameters": [ param("limit", "Items", limit(100)) ],
-                "responses": with_errors(items.clone())
+                "parameters": [ limit_param(MAX_DAILY_LIMIT) ],
+                "responses": { "200": items("Items"), "400": error("Invalid parameter") }
             }},
             "/feeds/{feed}": { "get": {
-                "summary": "RSS 2.0 (.rss) or Atom (.atom): daily, trending, search (?q=), category/{category}, author/{name}",
-                "parameters": [{ "name": "feed", "in": "path", "required": true, "schema": { "type": "string" }, "example": "daily.atom" }],
-                "responses": { "200": { "description": "The feed" }, "404": { "description": "No such feed" } }
+                "summary": "The daily list or the trending list as RSS 2.0 (.rss) or Atom (.atom)",
+                "parameters": [path("feed", "Which feed", json!({ "type": "string", "enum": ["daily.rss", "daily.atom", "trending.rss", "trending.atom"] }))],
+                "responses": feed("The feed")
             }},
-            "/api/status": { "get": { "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)", "responses": { "200": { "description": "Status" } } } },
-            "/healthz": { "get": { "summary": "The process is up", "responses": { "200": { "description": "ok" } } } },
-            "/readyz": { "get": { "summary": "Ready for traffic: the database answers and the search index has caught up (within ready_max_lag changes)", "responses": { "200": { "description": "ready" }, "503": { "description": "not ready, and why" } } } },
-            "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "Text exposition format" } } } }
+            "/feeds/search.{format}": { "get": {
+                "summary": "The newest papers matching a search",
+                "parameters": [format_param(), required_query("q", "The search", json!({ "type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS }))],
+                "responses": feed("The feed")
+            }},
+            "/feeds/category/{category}.{format}": { "get": {
+                "summary": "The newest papers in an arXiv category",
+                "parameters": [path("category", "e.g. cs.CL", json!({ "type": "string", "minLength": 1, "maxLength": MAX_CATEGORY_CHARS, "pattern": "^[^/]+$" })), format_param()],
+                "responses": feed("The feed")
+            }},
+            "/feeds/author/{name}.{format}": { "get": {
+                "summary": "The newest papers by an author (the name as a phrase)",
+                "parameters": [path("name", "The author's name", json!({ "type": "string", "minLength": 1, "maxLength": MAX_AUTHOR_CHARS, "pattern": "^[^/]+$" })), format_param()],
+                "responses": feed("The feed")
+            }},
+            "/api/status": { "get": {
+                "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)",
+                "responses": { "200": json_body("Status", json!({ "type": "object", "required": ["version", "store", "search", "sync", "digests"] })) }
+            }},
+            "/openapi.json": { "get": { "summary": "This document", "responses": { "200": json_body("OpenAPI 3.1", json!({ "type": "object" })) } } },
+            "/healthz": { "get": { "summary": "The process is up", "responses": { "200": { "description": "ok", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
+            "/readyz": { "get": { "summary": "Ready for traffic: the database answers and the search index has caught up (within ready_max_lag changes)", "responses": {
+                "200": { "description": "ready", "content": { "text/plain": { "schema": { "type": "string" } } } },
+                "503": { "description": "not ready, and why", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
+            "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "Text exposition format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } }
         },
         "components": { "schemas": {
             "Error": { "type": "object", "required": ["message", "code"], "properties": {
@@ -107,7 +235,8 @@ pub fn spec() -> Value {
                 "paper": { "$ref": "#/components/schemas/Paper" }, "publishedAt": { "type": "string", "format": "date-time" },
                 "title": { "type": "string" }, "summary": { "type": "string" }, "thumbnail": { "type": "string" },
                 "numComments": { "type": "integer" }, "submittedBy": { "$ref": "#/components/schemas/User" },
-                "isAuthorParticipating": { "type": "boolean" }, "upvotes": { "type": "integer" } } }
+                "isAuthorParticipating": { "type": "boolean" }, "upvotes": { "type": "integer" },
+                "trendingScore": { "type": "number", "description": "With sort=trending and on /api/trending" } } }
         }}
     })
 }

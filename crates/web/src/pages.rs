@@ -4,7 +4,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use paperboy_core::{Paper, Period, VersionedId};
 use paperboy_search::hybrid::Mode;
@@ -19,6 +19,7 @@ use paperboy_core::ArxivId;
 use crate::api::listed_view;
 use crate::auth::Viewer;
 use crate::query::{self, Sort};
+use crate::redirect::see_other;
 use crate::render::{squash, with_math};
 use crate::{html_response, ApiError, AppState};
 
@@ -482,14 +483,14 @@ pub async fn paper(
 ) -> PageResult {
     if id == "week" || id == "month" {
         let Some(day) = state.store.latest_day().await? else {
-            return Ok(Redirect::to("/papers").into_response());
+            return Ok(see_other("/papers"));
         };
         let period = if id == "week" {
             Period::week_of(day)
         } else {
             Period::month_of(day)
         };
-        return Ok(Redirect::to(&format!("/papers/{}", period.path())).into_response());
+        return Ok(see_other(&format!("/papers/{}", period.path())));
     }
     let vid = VersionedId::parse(&id).map_err(|e| ApiError::not_found(e.to_string()))?;
     let view = state
@@ -562,7 +563,7 @@ pub struct SearchPageParams {
     category: Option<String>,
     from: Option<String>,
     to: Option<String>,
-    page: Option<usize>,
+    page: Option<String>,
     mode: Option<String>,
 }
 
@@ -573,11 +574,15 @@ pub async fn search(
 ) -> PageResult {
     let Query(q) = q.map_err(|e| ApiError::invalid(e.body_text()))?;
     let text = q.q.clone().unwrap_or_default();
-    let page = q.page.unwrap_or(0);
+    // The filter form sends its empty fields: on this page they mean "not given".
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().filter(|s| !s.is_empty())
+    }
+    let page = query::page_number("page", given(&q.page))?;
     let category = q.category.clone().filter(|c| !c.is_empty());
-    let from = query::parse_opt_day("from", q.from.as_deref())?;
-    let to = query::parse_opt_day("to", q.to.as_deref())?;
-    let mode = query::parse_mode(q.mode.as_deref())?;
+    let from = query::parse_opt_day("from", given(&q.from))?;
+    let to = query::parse_opt_day("to", given(&q.to))?;
+    let mode = query::parse_mode(given(&q.mode))?;
     let found = query::search(
         &state,
         SearchQuery {
@@ -592,14 +597,15 @@ pub async fn search(
     )
     .await?;
     if found.exact_id {
-        return Ok(Redirect::to(&paper_href(&found.results[0].paper)).into_response());
+        return Ok(see_other(&paper_href(&found.results[0].paper)));
     }
     let sq = SearchQuery {
         text: text.clone(),
         limit: 1,
         ..Default::default()
     };
-    let more = found.total > (page + 1) * PAGE_SIZE;
+    // Search reads no deeper than MAX_DEPTH results: no link to a page past it.
+    let more = found.total.min(paperboy_search::MAX_DEPTH) > (page + 1) * PAGE_SIZE;
     let votes = Votes::load(
         &state,
         &viewer,
@@ -763,6 +769,29 @@ pub async fn status(State(state): State<AppState>) -> PageResult {
     Ok(html_response(layout("Status", "", body)))
 }
 
-pub async fn not_found() -> PageError {
-    PageError(ApiError::not_found("There is no page at this address."))
+/// Any address no route takes: the API's JSON error under `/api/`, a page elsewhere.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if is_api(uri.path()) {
+        return ApiError::not_found(format!("There is no API endpoint at {}.", uri.path()))
+            .into_response();
+    }
+    PageError(ApiError::not_found("There is no page at this address.")).into_response()
+}
+
+/// A method a route does not take, said in the API's JSON under `/api/`.
+pub async fn method_not_allowed(uri: axum::http::Uri) -> Response {
+    let e = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This address does not take that method.",
+    );
+    if is_api(uri.path()) {
+        e.into_response()
+    } else {
+        PageError(e).into_response()
+    }
+}
+
+fn is_api(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/")
 }

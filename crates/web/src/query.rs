@@ -27,14 +27,43 @@ pub enum Sort {
 impl Sort {
     pub fn parse(s: Option<&str>) -> Result<Sort, ApiError> {
         match s {
-            None | Some("") | Some("upvotes") => Ok(Sort::Votes),
+            None | Some("upvotes") => Ok(Sort::Votes),
             Some("publishedAt") => Ok(Sort::PublishedAt),
             Some("trending") => Ok(Sort::Trending),
             Some(other) => Err(ApiError::invalid(format!(
-                "sort must be publishedAt or trending, not {other:?}"
+                "sort must be upvotes, publishedAt or trending, not {other:?}"
             ))),
         }
     }
+}
+
+/// The highest page number any route takes. Search never reads past
+/// [`paperboy_search::MAX_DEPTH`] results, so deeper pages would be empty anyway; refusing them
+/// keeps every `page * size` far from overflowing.
+pub const MAX_PAGE: usize = 10_000;
+
+/// A whole number parameter from `min` to `max`; absent means `default`. Empty, signed, fractional
+/// or out-of-range values are refused with a message naming the parameter.
+pub fn whole(
+    name: &str,
+    s: Option<&str>,
+    (min, max): (usize, usize),
+    default: usize,
+) -> Result<usize, ApiError> {
+    let Some(s) = s else {
+        return Ok(default);
+    };
+    match s.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) && s.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(ApiError::invalid(format!(
+            "{name} must be a whole number from {min} to {max}, not {s:?}"
+        ))),
+    }
+}
+
+/// A page number from 0 to [`MAX_PAGE`]; absent means 0.
+pub fn page_number(name: &str, s: Option<&str>) -> Result<usize, ApiError> {
+    whole(name, s, (0, MAX_PAGE), 0)
 }
 
 /// The entries of a period, one per paper (its best day), ranked.
@@ -197,7 +226,7 @@ pub struct Found {
 }
 
 pub fn parse_mode(s: Option<&str>) -> Result<Mode, ApiError> {
-    match s.filter(|s| !s.is_empty()) {
+    match s {
         None => Ok(Mode::default()),
         Some(s) => s.parse().map_err(ApiError::invalid),
     }
@@ -331,11 +360,16 @@ pub async fn similar(
     Ok(state.store.papers(&ids).await?)
 }
 
+/// An optional day: absent is None; anything but a date `YYYY-MM-DD` (with a four-digit year,
+/// as listings take) is refused.
 pub fn parse_opt_day(name: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    match s.filter(|s| !s.is_empty()) {
+    match s {
         None => Ok(None),
-        Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| ApiError::invalid(format!("{name} must be a date YYYY-MM-DD, not {s:?}"))),
+        Some(s) => match Period::parse_day(s) {
+            Ok(Period::Day(d)) if crate::api::shaped(crate::api::DATE_PATTERN, s) => Ok(Some(d)),
+            _ => Err(ApiError::invalid(format!(
+                "{name} must be a date YYYY-MM-DD, not {s:?}"
+            ))),
+        },
     }
 }

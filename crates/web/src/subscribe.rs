@@ -6,7 +6,7 @@
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Form;
 use chrono::Utc;
 use maud::{html, Markup};
@@ -14,8 +14,9 @@ use paperboy_store::{Frequency, SignUp, Subscription, Topics};
 use serde::Deserialize;
 
 use crate::auth::{self, Viewer};
-use crate::limits::{Action, ClientIp};
+use crate::limits::{self, Action, ClientIp};
 use crate::pages::{page, Frame, PageError};
+use crate::redirect::see_other;
 use crate::{html_response, ApiError, AppState};
 
 type PageResult = Result<Response, PageError>;
@@ -83,6 +84,21 @@ fn list(s: Option<&str>) -> Result<Vec<String>, ApiError> {
         ));
     }
     Ok(items)
+}
+
+/// The most of a stranger's topic text a confirmation mail carries: anyone may sign any address
+/// up, and the mail must not become a way to send 12,000 characters of their choosing to it.
+/// The confirmation page shows the whole list to the address's owner.
+pub const MAIL_TOPICS_CHARS: usize = 200;
+
+/// [`describe`], cut to [`MAIL_TOPICS_CHARS`] for a confirmation mail.
+fn describe_for_mail(t: &Topics) -> String {
+    let text = describe(t);
+    if text.chars().count() <= MAIL_TOPICS_CHARS {
+        return text;
+    }
+    let cut: String = text.chars().take(MAIL_TOPICS_CHARS).collect();
+    format!("{cut}… (the confirmation page lists them all)")
 }
 
 fn describe(t: &Topics) -> String {
@@ -185,11 +201,12 @@ pub async fn subscribe(
         return Err(ApiError::invalid(format!("{email:?} is not an email address")).into());
     }
     let (frequency, topics) = read_prefs(&f)?;
-    state.limiter.check(
-        &state.settings.limits,
+    limits::check(
+        &state,
         Action::SignInMail,
         &[format!("ip:{}", ip.0), format!("subscribe:{email}")],
-    )?;
+    )
+    .await?;
     let account = viewer
         .account
         .as_ref()
@@ -203,7 +220,12 @@ pub async fn subscribe(
         let url = link(&state, CONFIRM, sub.id).await?;
         if let Err(e) = state
             .mailer
-            .confirm_subscription(&email, &url, frequency.as_str(), &describe(&topics))
+            .confirm_subscription(
+                &email,
+                &url,
+                frequency.as_str(),
+                &describe_for_mail(&topics),
+            )
             .await
         {
             // The same answer as success: the address's state is not revealed. The operator sees it.
@@ -241,15 +263,27 @@ pub async fn confirm_form(
 ) -> PageResult {
     let t = token(q)?;
     let sub = subscription_of(&state, CONFIRM, &t).await?;
+    let change = sub.pending.as_ref().filter(|_| sub.confirmed_at.is_some());
+    let (title, button) = match change {
+        Some(_) => ("Confirm the change to your digest", "Confirm the change"),
+        None => ("Confirm your subscription", "Confirm"),
+    };
     Ok(html_response(page(
         &Frame::of(&viewer),
-        "Confirm your subscription",
+        title,
         html! {
-            h1 { "Confirm your subscription" }
-            p { "Send " (sub.frequency.as_str()) " digests of trending papers" (describe(&sub.topics)) " to " strong { (sub.email) } "?" }
+            h1 { (title) }
+            @match change {
+                Some(p) => {
+                    p { "Someone asked to change the digests sent to " strong { (sub.email) } ". Nothing changes unless you confirm." }
+                    p { "Now: " (sub.frequency.as_str()) " digests of trending papers" (describe(&sub.topics)) "." }
+                    p { "After the change: " (p.frequency.as_str()) " digests of trending papers" (describe(&p.topics)) "." }
+                }
+                None => p { "Send " (sub.frequency.as_str()) " digests of trending papers" (describe(&sub.topics)) " to " strong { (sub.email) } "?" },
+            }
             form.stack method="post" action={ "/subscription/confirm?t=" (t) } {
                 input type="hidden" name="csrf" value=(viewer.csrf);
-                button type="submit" { "Confirm" }
+                button type="submit" { (button) }
             }
         },
     )))
@@ -335,7 +369,12 @@ pub async fn manage(
         .store
         .update_subscription(sub.id, frequency, &topics)
         .await?;
-    Ok(axum::response::Redirect::to(&format!("/subscription?t={t}")).into_response())
+    // Back to the page by the link this server signs, not the text the request carried.
+    let back = link(&state, MANAGE, sub.id).await?;
+    let path = back
+        .strip_prefix(&state.settings.public_url)
+        .unwrap_or("/subscription");
+    Ok(see_other(path))
 }
 
 /// RFC 8058 one-click unsubscribe, and the page's Unsubscribe button. No CSRF token: a mail
@@ -407,7 +446,7 @@ pub async fn account_digest(
         SignUp::SendConfirmation(s) | SignUp::Quiet(s) => s,
     };
     state.store.confirm_subscription(sub.id, now).await?;
-    Ok(axum::response::Redirect::to("/account#digest").into_response())
+    Ok(see_other("/account#digest"))
 }
 
 pub async fn account_digest_stop(
@@ -422,7 +461,7 @@ pub async fn account_digest_stop(
     if let Some(sub) = state.store.subscription_by_email(&a.email).await? {
         state.store.unsubscribe(sub.id, Utc::now()).await?;
     }
-    Ok(axum::response::Redirect::to("/account#digest").into_response())
+    Ok(see_other("/account#digest"))
 }
 
 #[cfg(test)]
@@ -441,5 +480,12 @@ mod tests {
         assert!(list(Some("bad\u{7}bell")).is_err());
         assert!(list(Some(&"x,".repeat(30))).is_err());
         assert_eq!(describe(&Topics::default()), "");
+        let loud = Topics {
+            searches: vec!["x".repeat(200); 20],
+            ..Default::default()
+        };
+        let mail = describe_for_mail(&loud);
+        assert!(mail.chars().count() < MAIL_TOPICS_CHARS + 60, "{mail}");
+        assert!(mail.ends_with("lists them all)"));
     }
 }

@@ -168,9 +168,15 @@ async fn bad_requests_are_4xx_with_a_message_never_500() {
     )
     .await;
     expect_page_error(&server, "/no/such/page", 404, "There is no page").await;
-    expect_page_error(&server, "/api/no/such/endpoint", 404, "There is no page").await;
+    expect_api_error(&server, "/api/no/such/endpoint", 404, Some("not_found")).await;
+    expect_api_error(&server, "/api", 404, Some("not_found")).await;
 
-    // Nothing above was counted as a server error.
+    no_server_errors(&server).await;
+    server.stop().await;
+}
+
+/// Nothing the server answered so far was a 5xx, and the errors were counted.
+async fn no_server_errors(server: &Server) {
     let (status, _, metrics) = server.text("/metrics").await;
     assert_eq!(status, 200);
     let five_hundreds: Vec<&str> = metrics
@@ -182,5 +188,106 @@ async fn bad_requests_are_4xx_with_a_message_never_500() {
         metrics.contains("status=\"400\"") && metrics.contains("status=\"404\""),
         "the errors above were not counted: {metrics}"
     );
+}
+
+/// Class 1 of the audit: a page, offset or limit from a request never sizes an allocation or a
+/// loop. Before, `p=10^15` made the index allocate `offset + limit` slots and the process abort;
+/// the server here must still answer afterwards. Class 7: periods past chrono's calendar panicked.
+/// Class 12: the API answers its own JSON for paths and methods it does not have, and refuses
+/// what its document calls invalid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_numbers_and_periods_get_a_4xx_and_the_server_lives_on() {
+    let (dir, settings) = temp_settings(true);
+    let server = Server::start(settings).await.owning(dir);
+    let huge = "1000000000000000";
+    let beyond = "99999999999999999999999999";
+    for (path, status) in [
+        (format!("/api/papers/search?q=model&p={huge}&limit=1"), 400),
+        (format!("/api/papers/search?q=model&p={beyond}"), 400),
+        (
+            format!("/api/papers/search?q=model&mode=semantic&p={huge}"),
+            400,
+        ),
+        (format!("/api/daily_papers?p={huge}"), 400),
+        (format!("/api/daily_papers?p={beyond}&limit=100"), 400),
+        ("/api/daily_papers?limit=".to_owned(), 400),
+        ("/api/daily_papers?p=".to_owned(), 400),
+        ("/api/daily_papers?p=%2B1".to_owned(), 400),
+        ("/api/daily_papers?date=".to_owned(), 400),
+        ("/api/daily_papers?week=262143-W01".to_owned(), 400),
+        ("/api/daily_papers?month=262142-12".to_owned(), 400),
+        ("/api/daily_papers?date=262142-12-31".to_owned(), 400),
+        ("/api/daily_papers?week=2025-W1".to_owned(), 400),
+        ("/api/daily_papers?week=2025-W53".to_owned(), 404),
+        ("/api/daily_papers?submitter=%00".to_owned(), 400),
+        ("/api/papers/search?q=x&category=%00".to_owned(), 400),
+        ("/api/papers/search?q=x&mode=".to_owned(), 400),
+        ("/api/papers/search?q=x&mode=fuzzy".to_owned(), 400),
+        ("/api/papers?cursor=2025-01-01".to_owned(), 400),
+        ("/api/papers?cursor=a~%00".to_owned(), 400),
+        (format!("/api/papers?cursor={}~x", "9".repeat(300)), 400),
+        ("/api/trending?limit=0".to_owned(), 400),
+        (format!("/api/trending?limit={huge}"), 400),
+    ] {
+        expect_api_error(&server, &path, status, None).await;
+    }
+    // Past the last result is an empty page, not an error, for a page number in range.
+    let deep = server
+        .json("/api/papers/search?q=model&p=10000&limit=120")
+        .await;
+    assert_eq!(deep.as_array().map(Vec::len), Some(0));
+    let deep = server.json("/api/daily_papers?p=10000&limit=100").await;
+    assert_eq!(deep.as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        server
+            .json("/api/daily_papers?sort=upvotes&limit=1")
+            .await
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "sort=upvotes is the documented default"
+    );
+
+    expect_page_error(&server, "/search?q=model&page=40000000000000", 400, "page").await;
+    expect_page_error(
+        &server,
+        &format!("/search?q=model&page={beyond}"),
+        400,
+        "page",
+    )
+    .await;
+    let (status, _, body) = server.text("/search?q=model&page=10000").await;
+    assert_eq!(status, 200, "{body}");
+    expect_page_error(&server, "/papers/month/262142-12", 400, "262142-12").await;
+    expect_page_error(&server, "/papers/week/262143-W01", 400, "262143-W01").await;
+    expect_page_error(&server, "/papers/date/262142-12-31", 400, "262142-12-31").await;
+    expect_page_error(&server, "/papers/month/+2025-01", 400, "+2025-01").await;
+    for path in [
+        "/papers/month/9999-12",
+        "/papers/week/9999-W52",
+        "/papers/month/0000-01",
+    ] {
+        let (status, _, body) = server.text(path).await;
+        assert_eq!(
+            status, 200,
+            "GET {path}: the edges of the calendar are pages: {body}"
+        );
+    }
+
+    // Methods the API does not take: its JSON error, with Allow.
+    let r = server
+        .http
+        .delete(server.url("/api/daily_papers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    assert!(r.headers().contains_key("allow"), "{:?}", r.headers());
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "method_not_allowed");
+
+    // Still alive, and nothing above was a server error.
+    assert_eq!(server.text("/healthz").await.0, 200);
+    no_server_errors(&server).await;
     server.stop().await;
 }

@@ -15,6 +15,7 @@ mod hf_client;
 mod mail;
 mod page_weight;
 mod readiness;
+mod schema;
 // Shared with tests/race.rs, which uses parts this binary does not.
 #[allow(dead_code)]
 mod people;

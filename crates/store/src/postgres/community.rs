@@ -12,8 +12,8 @@ use postgres::{Client, GenericClient, Row};
 use crate::codec::{day_str, from_json, parse_day, parse_ts, to_json, ts, username_base};
 use crate::{
     Account, AuditEntry, Comment, Delivery, Frequency, MailStats, Moderation, ModerationQueue,
-    OutboxMail, Result, SignUp, StoreError, SubmitOutcome, Subscription, Topics, TrendInput,
-    VoteOutcome,
+    OutboxMail, Preferences, Result, SignUp, StoreError, SubmitOutcome, Subscription, Topics,
+    TrendInput, VoteOutcome,
 };
 
 const ACCOUNT_COLUMNS: &str = "id, email, username, display_name, is_admin, blocked, created_at";
@@ -97,9 +97,7 @@ pub(super) fn sign_in(
     let mut locked = false;
     loop {
         if let Some(a) = account_where(&mut tx, "email = $1", &email)? {
-            let named_admin = admins
-                .iter()
-                .any(|x| x.eq_ignore_ascii_case(&a.email) || x.eq_ignore_ascii_case(&a.username));
+            let named_admin = admins.iter().any(|x| x.eq_ignore_ascii_case(&a.email));
             if named_admin && !a.is_admin {
                 tx.execute(
                     "UPDATE accounts SET is_admin = true WHERE id = $1",
@@ -133,10 +131,7 @@ pub(super) fn sign_in(
     let first: bool = tx
         .query_one("SELECT COUNT(*) = 0 FROM accounts", &[])?
         .try_get(0)?;
-    let admin = first
-        || admins
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case(&email) || x.eq_ignore_ascii_case(&username));
+    let admin = first || admins.iter().any(|x| x.eq_ignore_ascii_case(&email));
     let id: i64 = tx
         .query_one(
             "INSERT INTO accounts (email, username, display_name, is_admin, created_at)
@@ -149,9 +144,35 @@ pub(super) fn sign_in(
     Ok(a)
 }
 
-pub(super) fn session(c: &mut Client, hash: &str) -> Result<Option<Account>> {
+pub(super) fn create_session(
+    c: &mut Client,
+    hash: &str,
+    account_id: i64,
+    now: DateTime<Utc>,
+    expired_before: DateTime<Utc>,
+) -> Result<()> {
+    let mut tx = c.transaction()?;
+    // Expired sessions sign nobody in; sign-ins clear them on the way (an index keeps it cheap).
+    tx.execute(
+        "DELETE FROM sessions WHERE created_at < $1",
+        &[&ts(expired_before)],
+    )?;
+    tx.execute(
+        "INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
+        &[&hash, &account_id, &ts(now)],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn session(
+    c: &mut Client,
+    hash: &str,
+    not_before: DateTime<Utc>,
+) -> Result<Option<Account>> {
     let sql = format!(
-        "SELECT {} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1",
+        "SELECT {} FROM sessions s JOIN accounts a ON a.id = s.account_id
+         WHERE s.token_hash = $1 AND s.created_at >= $2",
         ACCOUNT_COLUMNS
             .split(", ")
             .map(|c| format!("a.{c}"))
@@ -159,10 +180,13 @@ pub(super) fn session(c: &mut Client, hash: &str) -> Result<Option<Account>> {
             .join(", ")
     );
     // Every signed-in request reads its session: one round trip (see `super::TEXT`).
-    c.query_typed(sql.as_str(), &[(&hash, super::TEXT)])?
-        .first()
-        .map(account_row)
-        .transpose()
+    c.query_typed(
+        sql.as_str(),
+        &[(&hash, super::TEXT), (&ts(not_before), super::TEXT)],
+    )?
+    .first()
+    .map(account_row)
+    .transpose()
 }
 
 pub(super) fn update_profile(
@@ -434,6 +458,20 @@ pub(super) fn moderate(
             }
             paper.is_some()
         }
+        Moderation::DeleteComment(id) => {
+            let paper: Option<String> = tx
+                .query_opt(
+                    "UPDATE comments SET deleted = true, body = '' WHERE id = $1 AND deleted = false
+                     RETURNING paper_id",
+                    &[id],
+                )?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            if let Some(p) = &paper {
+                recount_comments(&mut tx, p)?;
+            }
+            paper.is_some()
+        }
         Moderation::Block(name) | Moderation::Unblock(name) => {
             let block = matches!(action, Moderation::Block(_));
             let id: Option<i64> = tx
@@ -563,7 +601,7 @@ pub(super) fn secret(c: &mut Client, name: &str, fresh: &str) -> Result<String> 
 }
 
 const SUB_COLUMNS: &str = "id, email, account_id, frequency, topics, created_at, confirmed_at,
-    unsubscribed_at, bouncing, last_period";
+    unsubscribed_at, bouncing, last_period, pending";
 
 fn sub_row(r: &Row) -> Result<Subscription> {
     let freq: String = r.try_get(3)?;
@@ -587,6 +625,11 @@ fn sub_row(r: &Row) -> Result<Subscription> {
             .transpose()?,
         bouncing: r.try_get(8)?,
         last_period: r.try_get(9)?,
+        pending: r
+            .try_get::<_, Option<String>>(10)?
+            .as_deref()
+            .map(Preferences::from_json)
+            .transpose()?,
     })
 }
 
@@ -632,13 +675,25 @@ pub(super) fn sign_up(
     }
     let id = match (inserted, &existing) {
         (Some(id), _) => id,
+        (None, Some(s)) if s.confirmed_at.is_some() && s.unsubscribed_at.is_none() => {
+            // A confirmed address: whoever asks, nothing changes until its owner confirms.
+            let pending = Preferences {
+                frequency,
+                topics: from_json(&topics)?,
+            };
+            tx.execute(
+                "UPDATE subscriptions SET pending = $2 WHERE id = $1",
+                &[&s.id, &pending.to_json()],
+            )?;
+            s.id
+        }
         (None, Some(s)) => {
-            // New preferences; an unsubscribed address starts over and must confirm again.
+            // Not confirmed yet: nothing is sent until it is, so the latest sign-up's
+            // preferences stand. An unsubscribed address starts over and must confirm again.
             tx.execute(
                 "UPDATE subscriptions SET frequency = $2, topics = $3,
-                    account_id = COALESCE($4, account_id),
-                    confirmed_at = CASE WHEN unsubscribed_at IS NULL THEN confirmed_at END,
-                    unsubscribed_at = NULL
+                    account_id = COALESCE($4, account_id), pending = NULL,
+                    confirmed_at = NULL, unsubscribed_at = NULL
                  WHERE id = $1",
                 &[&s.id, &frequency.as_str(), &topics, &account_id],
             )?;
@@ -662,7 +717,7 @@ pub(super) fn sign_up(
         .map(parse_ts)
         .transpose()?
         .is_some_and(|t| now - t < chrono::Duration::hours(1));
-    let due = sub.confirmed_at.is_none() && !recently;
+    let due = (sub.confirmed_at.is_none() || sub.pending.is_some()) && !recently;
     if due {
         tx.execute(
             "UPDATE subscriptions SET confirm_sent_at = $2 WHERE id = $1",
@@ -678,11 +733,33 @@ pub(super) fn sign_up(
 }
 
 pub(super) fn confirm_subscription(c: &mut Client, id: i64, now: DateTime<Utc>) -> Result<bool> {
-    Ok(c.execute(
-        "UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, $2), bouncing = false
-         WHERE id = $1 AND unsubscribed_at IS NULL",
-        &[&id, &ts(now)],
-    )? > 0)
+    let mut tx = c.transaction()?;
+    // FOR UPDATE: a sign-up changing `pending` meanwhile waits, so what is applied is what was read.
+    let Some(sub) = subscription_where(
+        &mut tx,
+        "id = $1 AND unsubscribed_at IS NULL FOR UPDATE",
+        &id,
+    )?
+    else {
+        return Ok(false);
+    };
+    let prefs = sub.pending.unwrap_or(Preferences {
+        frequency: sub.frequency,
+        topics: sub.topics,
+    });
+    tx.execute(
+        "UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, $2), bouncing = false,
+            frequency = $3, topics = $4, pending = NULL
+         WHERE id = $1",
+        &[
+            &id,
+            &ts(now),
+            &prefs.frequency.as_str(),
+            &to_json(&prefs.topics),
+        ],
+    )?;
+    tx.commit()?;
+    Ok(true)
 }
 
 pub(super) fn update_subscription(
@@ -909,4 +986,54 @@ pub(super) fn mail_stats(c: &mut Client) -> Result<MailStats> {
         failed: failed as u64,
         last_period: last,
     })
+}
+
+// --- Rate limits (migration 0002) ---
+
+/// Advisory lock class of rate-limit keys: the check and the count are one step across nodes.
+const RATE_LOCK_CLASS: i32 = super::LOCK_CLASS + 3;
+
+pub(super) fn rate_limit(
+    c: &mut Client,
+    action: &str,
+    keys: &[(String, u32)],
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<std::time::Duration>> {
+    let start = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    let mut tx = c.transaction()?;
+    // Keys in one order, so that two requests sharing two keys never wait on each other crosswise.
+    let mut order: Vec<&(String, u32)> = keys.iter().collect();
+    order.sort();
+    let mut wait = std::time::Duration::ZERO;
+    for (key, max) in order {
+        tx.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2 || ' ' || $3))",
+            &[&RATE_LOCK_CLASS, &action, key],
+        )?;
+        tx.execute(
+            "DELETE FROM rate_events WHERE action = $1 AND key = $2 AND at <= $3",
+            &[&action, key, &ts(start)],
+        )?;
+        let row = tx.query_one(
+            "SELECT COUNT(*), MIN(at) FROM rate_events WHERE action = $1 AND key = $2",
+            &[&action, key],
+        )?;
+        let (count, oldest): (i64, Option<String>) = (row.try_get(0)?, row.try_get(1)?);
+        if count >= i64::from(*max) {
+            let oldest = oldest.as_deref().map(parse_ts).transpose()?.unwrap_or(now);
+            wait = wait.max(crate::codec::rate_wait(oldest, now, window));
+        }
+    }
+    if !wait.is_zero() {
+        return Ok(Some(wait));
+    }
+    for (key, _) in keys {
+        tx.execute(
+            "INSERT INTO rate_events (action, key, at) VALUES ($1, $2, $3)",
+            &[&action, key, &ts(now)],
+        )?;
+    }
+    tx.commit()?;
+    Ok(None)
 }

@@ -35,7 +35,10 @@ use crate::{
 mod community;
 
 /// Migrations in order; the table `paperboy_schema` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_init.sql"),
+    include_str!("0002_hardening.sql"),
+];
 
 /// Connections a node keeps open for queries (named locks and the node lock have their own).
 const POOL: usize = 8;
@@ -819,21 +822,21 @@ impl Store for PgStore {
         token_hash: &str,
         account_id: i64,
         now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
     ) -> Result<()> {
-        let (h, now) = (token_hash.to_owned(), ts(now));
-        self.run(move |c| {
-            c.execute(
-                "INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
-                &[&h, &account_id, &now],
-            )?;
-            Ok(())
-        })
-        .await
+        let h = token_hash.to_owned();
+        self.run(move |c| community::create_session(c, &h, account_id, now, expired_before))
+            .await
     }
 
-    async fn session(&self, token_hash: &str) -> Result<Option<Account>> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<Account>> {
         let h = token_hash.to_owned();
-        self.run(move |c| community::session(c, &h)).await
+        self.run(move |c| community::session(c, &h, not_before))
+            .await
     }
 
     async fn end_session(&self, token_hash: &str) -> Result<()> {
@@ -1086,6 +1089,18 @@ impl Store for PgStore {
 
     fn outbox_is_shared(&self) -> bool {
         true
+    }
+
+    async fn rate_limit(
+        &self,
+        action: &str,
+        keys: &[(String, u32)],
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>> {
+        let (a, k) = (action.to_owned(), keys.to_vec());
+        self.run(move |c| community::rate_limit(c, &a, &k, window, now))
+            .await
     }
 
     async fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {

@@ -8,8 +8,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use crate::codec::{day_str, from_json, parse_day, parse_ts, to_json, ts, username_base};
 use crate::{
     Account, AuditEntry, Comment, Delivery, Frequency, MailStats, Moderation, ModerationQueue,
-    OutboxMail, Result, SignUp, StoreError, SubmitOutcome, Subscription, Topics, TrendInput,
-    VoteOutcome,
+    OutboxMail, Preferences, Result, SignUp, StoreError, SubmitOutcome, Subscription, Topics,
+    TrendInput, VoteOutcome,
 };
 
 const ACCOUNT_COLUMNS: &str = "id, email, username, display_name, is_admin, blocked, created_at";
@@ -96,9 +96,7 @@ pub(super) fn sign_in(
     let email = email.trim().to_lowercase();
     let tx = conn.transaction()?;
     if let Some(a) = account_where(&tx, "email = ?1", &email)? {
-        let named_admin = admins
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case(&a.email) || x.eq_ignore_ascii_case(&a.username));
+        let named_admin = admins.iter().any(|x| x.eq_ignore_ascii_case(&a.email));
         if named_admin && !a.is_admin {
             tx.execute("UPDATE accounts SET is_admin = 1 WHERE id = ?1", [a.id])?;
         }
@@ -122,10 +120,7 @@ pub(super) fn sign_in(
         username = format!("{base}{n}");
     }
     let first: bool = tx.query_row("SELECT COUNT(*) = 0 FROM accounts", [], |r| r.get(0))?;
-    let admin = first
-        || admins
-            .iter()
-            .any(|x| x.eq_ignore_ascii_case(&email) || x.eq_ignore_ascii_case(&username));
+    let admin = first || admins.iter().any(|x| x.eq_ignore_ascii_case(&email));
     tx.execute(
         "INSERT INTO accounts (email, username, display_name, is_admin, created_at)
          VALUES (?1, ?2, ?2, ?3, ?4)",
@@ -137,16 +132,42 @@ pub(super) fn sign_in(
     Ok(a)
 }
 
-pub(super) fn session(conn: &Connection, hash: &str) -> Result<Option<Account>> {
+pub(super) fn create_session(
+    conn: &mut Connection,
+    hash: &str,
+    account_id: i64,
+    now: DateTime<Utc>,
+    expired_before: DateTime<Utc>,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    // Expired sessions sign nobody in; sign-ins clear them on the way (an index keeps it cheap).
+    tx.execute(
+        "DELETE FROM sessions WHERE created_at < ?1",
+        [ts(expired_before)],
+    )?;
+    tx.execute(
+        "INSERT INTO sessions (token_hash, account_id, created_at) VALUES (?1, ?2, ?3)",
+        params![hash, account_id, ts(now)],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn session(
+    conn: &Connection,
+    hash: &str,
+    not_before: DateTime<Utc>,
+) -> Result<Option<Account>> {
     conn.prepare_cached(&format!(
-        "SELECT {} FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?1",
+        "SELECT {} FROM sessions s JOIN accounts a ON a.id = s.account_id
+         WHERE s.token_hash = ?1 AND s.created_at >= ?2",
         ACCOUNT_COLUMNS
             .split(", ")
             .map(|c| format!("a.{c}"))
             .collect::<Vec<_>>()
             .join(", ")
     ))?
-    .query_row([hash], account_row)
+    .query_row(params![hash, ts(not_before)], account_row)
     .optional()?
     .map(finish_account)
     .transpose()
@@ -432,6 +453,20 @@ pub(super) fn moderate(
             }
             paper.is_some()
         }
+        Moderation::DeleteComment(id) => {
+            let paper: Option<String> = tx
+                .query_row(
+                    "UPDATE comments SET deleted = 1, body = '' WHERE id = ?1 AND deleted = 0
+                     RETURNING paper_id",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(p) = &paper {
+                recount_comments(&tx, p)?;
+            }
+            paper.is_some()
+        }
         Moderation::Block(name) | Moderation::Unblock(name) => {
             let block = matches!(action, Moderation::Block(_));
             let id: Option<i64> = tx
@@ -567,7 +602,7 @@ pub(super) fn secret(conn: &mut Connection, name: &str, fresh: &str) -> Result<S
 }
 
 const SUB_COLUMNS: &str = "id, email, account_id, frequency, topics, created_at, confirmed_at,
-    unsubscribed_at, bouncing, last_period";
+    unsubscribed_at, bouncing, last_period, pending";
 
 type SubRow = (
     i64,
@@ -579,6 +614,7 @@ type SubRow = (
     Option<String>,
     Option<String>,
     bool,
+    Option<String>,
     Option<String>,
 );
 
@@ -594,11 +630,13 @@ fn sub_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SubRow> {
         r.get(7)?,
         r.get(8)?,
         r.get(9)?,
+        r.get(10)?,
     ))
 }
 
 fn finish_sub(row: SubRow) -> Result<Subscription> {
-    let (id, email, account_id, freq, topics, created, confirmed, unsub, bouncing, last) = row;
+    let (id, email, account_id, freq, topics, created, confirmed, unsub, bouncing, last, pending) =
+        row;
     Ok(Subscription {
         id,
         email,
@@ -611,6 +649,7 @@ fn finish_sub(row: SubRow) -> Result<Subscription> {
         unsubscribed_at: unsub.as_deref().map(parse_ts).transpose()?,
         bouncing,
         last_period: last,
+        pending: pending.as_deref().map(Preferences::from_json).transpose()?,
     })
 }
 
@@ -649,13 +688,25 @@ pub(super) fn sign_up(
             )?;
             tx.last_insert_rowid()
         }
+        Some(s) if s.confirmed_at.is_some() && s.unsubscribed_at.is_none() => {
+            // A confirmed address: whoever asks, nothing changes until its owner confirms.
+            let pending = Preferences {
+                frequency,
+                topics: from_json(&topics)?,
+            };
+            tx.execute(
+                "UPDATE subscriptions SET pending = ?2 WHERE id = ?1",
+                params![s.id, pending.to_json()],
+            )?;
+            s.id
+        }
         Some(s) => {
-            // New preferences; an unsubscribed address starts over and must confirm again.
+            // Not confirmed yet: nothing is sent until it is, so the latest sign-up's
+            // preferences stand. An unsubscribed address starts over and must confirm again.
             tx.execute(
                 "UPDATE subscriptions SET frequency = ?2, topics = ?3,
-                    account_id = COALESCE(?4, account_id),
-                    confirmed_at = CASE WHEN unsubscribed_at IS NULL THEN confirmed_at END,
-                    unsubscribed_at = NULL
+                    account_id = COALESCE(?4, account_id), pending = NULL,
+                    confirmed_at = NULL, unsubscribed_at = NULL
                  WHERE id = ?1",
                 params![s.id, frequency.as_str(), topics, account_id],
             )?;
@@ -673,7 +724,7 @@ pub(super) fn sign_up(
         .map(parse_ts)
         .transpose()?
         .is_some_and(|t| now - t < chrono::Duration::hours(1));
-    let due = sub.confirmed_at.is_none() && !recently;
+    let due = (sub.confirmed_at.is_none() || sub.pending.is_some()) && !recently;
     if due {
         tx.execute(
             "UPDATE subscriptions SET confirm_sent_at = ?2 WHERE id = ?1",
@@ -693,11 +744,27 @@ pub(super) fn confirm_subscription(
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool> {
-    Ok(conn.execute(
-        "UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, ?2), bouncing = 0
-         WHERE id = ?1 AND unsubscribed_at IS NULL",
-        params![id, ts(now)],
-    )? > 0)
+    let tx = conn.transaction()?;
+    let Some(sub) = subscription_where(&tx, "id = ?1 AND unsubscribed_at IS NULL", &id)? else {
+        return Ok(false);
+    };
+    let prefs = sub.pending.unwrap_or(Preferences {
+        frequency: sub.frequency,
+        topics: sub.topics,
+    });
+    tx.execute(
+        "UPDATE subscriptions SET confirmed_at = COALESCE(confirmed_at, ?2), bouncing = 0,
+            frequency = ?3, topics = ?4, pending = NULL
+         WHERE id = ?1",
+        params![
+            id,
+            ts(now),
+            prefs.frequency.as_str(),
+            to_json(&prefs.topics)
+        ],
+    )?;
+    tx.commit()?;
+    Ok(true)
 }
 
 pub(super) fn update_subscription(
@@ -900,4 +967,41 @@ pub(super) fn mail_stats(conn: &Connection) -> Result<MailStats> {
         failed: failed as u64,
         last_period: last,
     })
+}
+
+// --- Rate limits (migration 0006) ---
+
+pub(super) fn rate_limit(
+    conn: &mut Connection,
+    action: &str,
+    keys: &[(String, u32)],
+    window: std::time::Duration,
+    now: DateTime<Utc>,
+) -> Result<Option<std::time::Duration>> {
+    let start = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    // SQLite's single writer makes the check and the count one step for every process.
+    let tx = conn.transaction()?;
+    let mut wait = std::time::Duration::ZERO;
+    for (key, max) in keys {
+        tx.prepare_cached("DELETE FROM rate_events WHERE action = ?1 AND key = ?2 AND at <= ?3")?
+            .execute(params![action, key, ts(start)])?;
+        let (count, oldest): (i64, Option<String>) = tx
+            .prepare_cached(
+                "SELECT COUNT(*), MIN(at) FROM rate_events WHERE action = ?1 AND key = ?2",
+            )?
+            .query_row(params![action, key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if count >= i64::from(*max) {
+            let oldest = oldest.as_deref().map(parse_ts).transpose()?.unwrap_or(now);
+            wait = wait.max(crate::codec::rate_wait(oldest, now, window));
+        }
+    }
+    if !wait.is_zero() {
+        return Ok(Some(wait));
+    }
+    for (key, _) in keys {
+        tx.prepare_cached("INSERT INTO rate_events (action, key, at) VALUES (?1, ?2, ?3)")?
+            .execute(params![action, key, ts(now)])?;
+    }
+    tx.commit()?;
+    Ok(None)
 }

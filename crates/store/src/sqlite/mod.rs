@@ -23,6 +23,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_community.sql"),
     include_str!("0004_digests.sql"),
     include_str!("0005_harvests.sql"),
+    include_str!("0006_hardening.sql"),
 ];
 
 mod community;
@@ -722,21 +723,21 @@ impl Store for SqliteStore {
         token_hash: &str,
         account_id: i64,
         now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
     ) -> Result<()> {
         let h = token_hash.to_owned();
-        self.write(move |c| {
-            c.execute(
-                "INSERT INTO sessions (token_hash, account_id, created_at) VALUES (?1, ?2, ?3)",
-                params![h, account_id, crate::codec::ts(now)],
-            )?;
-            Ok(())
-        })
-        .await
+        self.write(move |c| community::create_session(c, &h, account_id, now, expired_before))
+            .await
     }
 
-    async fn session(&self, token_hash: &str) -> Result<Option<Account>> {
+    async fn session(
+        &self,
+        token_hash: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<Account>> {
         let h = token_hash.to_owned();
-        self.read(move |c| community::session(c, &h)).await
+        self.read(move |c| community::session(c, &h, not_before))
+            .await
     }
 
     async fn end_session(&self, token_hash: &str) -> Result<()> {
@@ -1008,6 +1009,18 @@ impl Store for SqliteStore {
 
     async fn mail_stats(&self) -> Result<MailStats> {
         self.read(community::mail_stats).await
+    }
+
+    async fn rate_limit(
+        &self,
+        action: &str,
+        keys: &[(String, u32)],
+        window: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>> {
+        let (a, k) = (action.to_owned(), keys.to_vec());
+        self.write(move |c| community::rate_limit(c, &a, &k, window, now))
+            .await
     }
 
     async fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {
