@@ -155,6 +155,8 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<u8> {
+    // Mail settings first: a bad one stops the server before it imports or indexes anything.
+    let smtp = mailer(&settings)?;
     let store = open_store(&settings, true)?;
     if settings.demo_data && store.stats().await?.papers == 0 {
         let summary = import::import(
@@ -189,7 +191,6 @@ pub async fn serve_on(
     let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
     let sources = harvest::Sources::new(&settings, &[])?;
     state.paper_source = Some(Arc::new(ArxivSource(sources.arxiv_api())));
-    let smtp = mailer(&settings)?;
     if let Some(mailer) = &smtp {
         state.mailer = Arc::new(SmtpSignIn {
             mailer: mailer.clone(),
@@ -263,18 +264,37 @@ fn public_url(settings: &Settings, addr: std::net::SocketAddr) -> String {
     }
 }
 
-/// The SMTP mailer, when `smtp_url` is set.
+/// A setting paperboy cannot work with, found after the settings were read (an SMTP URL, a CA
+/// file): the binary exits with 2 for it, as for a malformed settings file.
+#[derive(Debug)]
+pub struct BadSetting(pub String);
+
+impl std::fmt::Display for BadSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadSetting {}
+
+/// The SMTP mailer, when `smtp_url` is set. Its settings are all checked here ([`BadSetting`]).
 pub fn mailer(settings: &Settings) -> anyhow::Result<Option<paperboy_mail::Mailer>> {
     if settings.smtp_url.trim().is_empty() {
         return Ok(None);
     }
     let dir = (!settings.mail_templates_dir.is_empty())
         .then(|| std::path::PathBuf::from(&settings.mail_templates_dir));
-    Ok(Some(paperboy_mail::Mailer::new(
+    let ca_file = Some(settings.smtp_ca_file.trim())
+        .filter(|f| !f.is_empty())
+        .map(std::path::Path::new);
+    let mailer = paperboy_mail::Mailer::with_ca_file(
         settings.smtp_url.trim(),
         &settings.mail_from,
         paperboy_mail::Templates::new(dir.as_deref()),
-    )?))
+        ca_file,
+    )
+    .map_err(|e| BadSetting(e.to_string()))?;
+    Ok(Some(mailer))
 }
 
 /// Sign-in links by mail.

@@ -196,7 +196,11 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("paperboy: {e:#}");
-            ExitCode::from(EXIT_FAILED)
+            if e.downcast_ref::<paperboy_cli::BadSetting>().is_some() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::from(EXIT_FAILED)
+            }
         }
     }
 }
@@ -364,10 +368,10 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Digest(cmd) => {
-            let store = paperboy_cli::open_store(&settings, false)?;
             let mailer = paperboy_cli::mailer(&settings)?.context(
                 "set smtp_url (PAPERBOY_SMTP_URL) to the SMTP server digests go through",
             )?;
+            let store = paperboy_cli::open_store(&settings, false)?;
             let now = chrono::Utc::now();
             match cmd {
                 DigestCommand::Run { frequency } => {

@@ -87,6 +87,11 @@ settings! {
     /// `user:password@` (percent-encoded) before the host for authentication. Empty: no mail is
     /// sent and sign-in links are written to the log.
     smtp_url: String = String::new(),
+    /// A PEM file of the CA certificates the SMTP server's certificate must chain to (STARTTLS
+    /// and `smtps://`), instead of the system's roots: for a mail server with a certificate from
+    /// a private CA. Empty: the system's roots. Read at start; unreadable or without a
+    /// certificate, it is a settings error.
+    smtp_ca_file: String = String::new(),
     /// The sender of paperboy's mail.
     mail_from: String = "paperboy <paperboy@localhost>".to_string(),
     /// A folder of mail templates (`sign_in.txt`, `sign_in.html`) that replace the built-in ones.

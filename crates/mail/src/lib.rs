@@ -214,7 +214,20 @@ pub struct Mailer {
 }
 
 impl Mailer {
+    /// Mail through `url` from `from`; TLS trusts the system's roots.
     pub fn new(url: &str, from: &str, templates: Templates) -> Result<Mailer, MailError> {
+        Mailer::with_ca_file(url, from, templates, None)
+    }
+
+    /// [`Mailer::new`], trusting for the server's certificate (STARTTLS and TLS) only the CA
+    /// certificates in the PEM file `ca_file` when given, the system's roots otherwise. An
+    /// unreadable file, or one without a certificate, is an error here, not at the first mail.
+    pub fn with_ca_file(
+        url: &str,
+        from: &str,
+        templates: Templates,
+        ca_file: Option<&Path>,
+    ) -> Result<Mailer, MailError> {
         let endpoint =
             smtp::Endpoint::parse(url).map_err(|e| MailError::Config(format!("smtp_url: {e}")))?;
         let from: Mailbox = from
@@ -223,8 +236,9 @@ impl Mailer {
         Ok(Mailer {
             smtp: std::sync::Arc::new(smtp::Smtp::new(
                 endpoint,
+                ca_file,
                 std::time::Duration::from_secs(30),
-            )),
+            )?),
             from,
             templates,
         })

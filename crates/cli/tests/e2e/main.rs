@@ -13,6 +13,7 @@ mod harvest;
 mod hf_archive;
 mod hf_client;
 mod mail;
+mod mail_tls;
 mod page_weight;
 mod readiness;
 mod schema;

@@ -1,5 +1,6 @@
-//! A real SMTP server for tests: Python's `aiosmtpd` (from pip) delivering into a maildir, and
-//! the delivered messages decoded by Python's `email` package.
+//! A real SMTP server for tests: Python's `aiosmtpd` (from pip) delivering into a maildir, in
+//! plain text, with STARTTLS or with TLS from the first byte (certificates from a CA the test
+//! makes), and the delivered messages decoded by Python's `email` package.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -8,16 +9,100 @@ use serde_json::Value;
 
 use crate::common::*;
 
+/// A CA made for one test and the server certificates it signs, as PEM files.
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    /// The CA's certificate, for `smtp_ca_file`.
+    pub cert_file: PathBuf,
+    made: std::cell::Cell<usize>,
+    dir: tempfile::TempDir,
+}
+
+/// A server's certificate and private key (PEM files).
+pub struct ServerCert {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let dir = tempfile::tempdir().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "paperboy test CA");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let cert_file = dir.path().join("ca.pem");
+        std::fs::write(&cert_file, cert.pem()).unwrap();
+        TestCa {
+            issuer: rcgen::Issuer::new(params, key),
+            cert_file,
+            made: Default::default(),
+            dir,
+        }
+    }
+
+    /// A certificate for `names` (IP addresses or host names) signed by this CA; `expired`: one
+    /// that was valid in 2020 only.
+    pub fn server_cert(&self, names: &[&str], expired: bool) -> ServerCert {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = rcgen::CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "paperboy test mail server");
+        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let n = self.made.get() + 1;
+        self.made.set(n);
+        let files = ServerCert {
+            cert: self.dir.path().join(format!("server-{n}.pem")),
+            key: self.dir.path().join(format!("server-{n}.key")),
+        };
+        std::fs::write(&files.cert, cert.pem()).unwrap();
+        std::fs::write(&files.key, key.serialize_pem()).unwrap();
+        files
+    }
+}
+
+/// How a test SMTP server secures its connections.
+pub enum Tls<'a> {
+    /// STARTTLS, which the server requires before anything else (aiosmtpd's default).
+    StartTls(&'a ServerCert),
+    /// TLS from the first byte (`smtps://`).
+    Implicit(&'a ServerCert),
+}
+
 /// A real SMTP server delivering into a maildir; stopped when dropped.
 pub struct SmtpServer {
     child: tokio::process::Child,
     pub port: u16,
     pub maildir: PathBuf,
+    url: String,
     _dir: tempfile::TempDir,
 }
 
 impl SmtpServer {
     pub async fn start() -> Option<SmtpServer> {
+        SmtpServer::launch(None).await
+    }
+
+    /// A server that speaks only TLS, by STARTTLS or from the start, with `cert`.
+    pub async fn start_tls(tls: Tls<'_>) -> Option<SmtpServer> {
+        SmtpServer::launch(Some(tls)).await
+    }
+
+    async fn launch(tls: Option<Tls<'_>>) -> Option<SmtpServer> {
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
         let check = tokio::process::Command::new(&python)
             .args(["-c", "import aiosmtpd"])
@@ -35,8 +120,30 @@ impl SmtpServer {
             .local_addr()
             .unwrap()
             .port();
+        let (tls_args, url) = match tls {
+            None => (Vec::new(), format!("smtp://127.0.0.1:{port}")),
+            Some(Tls::StartTls(c)) => (
+                vec![
+                    Path::new("--tlscert"),
+                    &c.cert,
+                    Path::new("--tlskey"),
+                    &c.key,
+                ],
+                format!("smtp://127.0.0.1:{port}?tls=required"),
+            ),
+            Some(Tls::Implicit(c)) => (
+                vec![
+                    Path::new("--smtpscert"),
+                    &c.cert,
+                    Path::new("--smtpskey"),
+                    &c.key,
+                ],
+                format!("smtps://127.0.0.1:{port}"),
+            ),
+        };
         let child = tokio::process::Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(tls_args)
             .args(["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -55,12 +162,14 @@ impl SmtpServer {
             child,
             port,
             maildir,
+            url,
             _dir: dir,
         })
     }
 
+    /// `smtp://`, `smtp://...?tls=required` or `smtps://`, as the server speaks.
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        self.url.clone()
     }
 
     /// Every delivered message, decoded: to, subject, message_id, text, html, headers.
