@@ -205,6 +205,64 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
     assert!(prefs.contains("cs.CL, cs.LG") && prefs.contains("diffusion models"));
     assert_eq!(smtp.messages().await.len(), 1, "one mail in all so far");
 
+    // Someone else signs the confirmed address up again: nothing changes until the owner
+    // follows the link mailed to the address (before, the new topics replaced the owner's).
+    let mallory = Visitor::new(&server.base);
+    mallory.get("/papers").await;
+    let r = mallory
+        .post(
+            "/subscribe",
+            &[
+                ("email", "Reader@Example.org"),
+                ("frequency", "daily"),
+                ("searches", "cheap pills"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let prefs = v.get(&manage).await.body;
+    assert!(
+        prefs.contains("cs.CL, cs.LG") && !prefs.contains("cheap pills"),
+        "a stranger's sign-up changed a confirmed subscription: {prefs}"
+    );
+    let page = v.get(&confirm).await.body;
+    assert!(
+        page.contains("Confirm the change") && page.contains("cheap pills"),
+        "{page}"
+    );
+    let r = v.post(&format!("/subscription/confirm?t={t}"), &[]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let prefs = v.get(&manage).await.body;
+    assert!(
+        prefs.contains("cheap pills"),
+        "the owner's confirmation applies it"
+    );
+
+    // A stranger's 12,000 characters of topics do not go into a confirmation mail.
+    let loud: Vec<String> = (0..20)
+        .map(|i| format!("{}{i:02}", "x".repeat(180)))
+        .collect();
+    let r = mallory
+        .post(
+            "/subscribe",
+            &[
+                ("email", "stranger@example.org"),
+                ("categories", &loud.join(",")),
+                ("authors", &loud.join(",")),
+                ("searches", &loud.join("\n")),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mail = mail_to(&smtp, "stranger@example.org").await;
+    for part in ["text", "html"] {
+        let body = mail[part].as_str().unwrap();
+        assert!(
+            body.matches('x').count() < 400,
+            "the {part} part carries the stranger's text: {body}"
+        );
+    }
+
     // One-click unsubscribe as a mail client does it (RFC 8058): a bare POST, no cookies.
     let mt = manage.split("t=").nth(1).unwrap();
     let r = http()

@@ -9,6 +9,7 @@ mod common;
 mod community;
 mod digest_topics;
 mod escaping;
+mod hardening;
 mod harvest;
 mod hf_archive;
 mod hf_client;

@@ -70,7 +70,10 @@ async fn the_api_keeps_to_its_openapi_document() {
         ops["total"].as_u64().unwrap_or(0) >= 14 && ops["tested"] == ops["total"],
         "not every operation was tested: {ops}\n{report}"
     );
-    assert!(summary["test_cases"]["generated"].as_u64().unwrap_or(0) > 500, "{summary}");
+    assert!(
+        summary["test_cases"]["generated"].as_u64().unwrap_or(0) > 500,
+        "{summary}"
+    );
 
     // Nothing it sent was a server error.
     let (_, _, metrics) = server.text("/metrics").await;
