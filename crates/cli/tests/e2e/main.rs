@@ -18,6 +18,7 @@ mod readiness;
 // Shared with tests/race.rs, which uses parts this binary does not.
 #[allow(dead_code)]
 mod people;
+mod proxy;
 // Shared with tests/harvest_crash.rs.
 #[allow(dead_code)]
 mod replay;
