@@ -187,6 +187,9 @@ pub async fn serve_on(
         trending_window_days: settings.trending_window_days,
         sync_minutes: settings.sync_minutes,
         ready_max_lag: settings.ready_max_lag,
+        trusted_proxies: settings
+            .trusted_proxies()
+            .context("the trusted_proxies setting")?,
     };
     let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
     let sources = harvest::Sources::new(&settings, &[])?;

@@ -150,6 +150,12 @@ settings! {
     limit_comments_per_hour: u32 = 30,
     /// An IP address may do this many times what one account may (people share addresses).
     limit_ip_factor: u32 = 5,
+    /// Reverse proxies in front of paperboy, as addresses or CIDR ranges (IPv4 or IPv6, e.g.
+    /// `["127.0.0.1", "10.0.0.0/8", "fd00::/8"]`). A request from one of them is from the
+    /// rightmost address in its `X-Forwarded-For` (without one, `Forwarded`) that is not itself a
+    /// trusted proxy. Empty trusts nobody: the TCP peer is the client. The abuse limits count an
+    /// IPv4 client by its address, an IPv6 client by its /64.
+    trusted_proxies: Vec<String> = Vec::new(),
 }
 
 fn toml_value<T: Serialize>(v: &T) -> String {
@@ -199,9 +205,23 @@ impl Settings {
             }
             None => fig = fig.merge(Toml::file("paperboy.toml")),
         }
-        fig.merge(Env::prefixed("PAPERBOY_").ignore(&["config"]))
+        let settings: Settings = fig
+            .merge(Env::prefixed("PAPERBOY_").ignore(&["config"]))
             .extract()
-            .map_err(Box::new)
+            .map_err(Box::new)?;
+        // A bad entry is a settings error (exit 2) like a misspelt key, whichever command runs.
+        settings
+            .trusted_proxies()
+            .map_err(|e| Box::new(figment::Error::from(format!("trusted_proxies: {e}"))))?;
+        Ok(settings)
+    }
+
+    /// `trusted_proxies`, read; the error names the entry that is not an address or a range.
+    pub fn trusted_proxies(
+        &self,
+    ) -> Result<paperboy_web::client_ip::TrustedProxies, paperboy_web::client_ip::BadProxyEntry>
+    {
+        paperboy_web::client_ip::TrustedProxies::parse(&self.trusted_proxies)
     }
 
     pub fn database_url(&self) -> String {
@@ -293,6 +313,27 @@ mod tests {
             jail.create_file("bad.toml", "bnid = \"typo\"")?;
             assert!(Settings::load(Some(Path::new("bad.toml"))).is_err());
             assert!(Settings::load(Some(Path::new("missing.toml"))).is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_are_checked_when_read() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("PAPERBOY_TRUSTED_PROXIES", r#"["127.0.0.1", "fd00::/8"]"#);
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.trusted_proxies, ["127.0.0.1", "fd00::/8"]);
+            assert!(s
+                .trusted_proxies()
+                .unwrap()
+                .contains("fd00::1".parse().unwrap()));
+            jail.set_env(
+                "PAPERBOY_TRUSTED_PROXIES",
+                r#"["127.0.0.1", "10.0.0.0/33"]"#,
+            );
+            let e = Settings::load(None).expect_err("a bad entry is an error");
+            assert!(e.to_string().contains("trusted_proxies"), "{e}");
+            assert!(e.to_string().contains("\"10.0.0.0/33\""), "{e}");
             Ok(())
         });
     }

@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod community;
 pub mod error;
 pub mod feeds;
@@ -60,6 +61,8 @@ pub struct WebSettings {
     pub sync_minutes: u64,
     /// `/readyz` fails while the search index is more than this many changes behind the store.
     pub ready_max_lag: u64,
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` name the client (none: the TCP peer).
+    pub trusted_proxies: client_ip::TrustedProxies,
 }
 
 impl Default for WebSettings {
@@ -77,6 +80,7 @@ impl Default for WebSettings {
             trending_window_days: 30,
             sync_minutes: 0,
             ready_max_lag: 1000,
+            trusted_proxies: Default::default(),
         }
     }
 }

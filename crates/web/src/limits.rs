@@ -10,6 +10,9 @@ use chrono::Utc;
 
 use crate::{ApiError, AppState};
 
+// The handlers that count requests by address take it from here with the rest of the limits.
+pub use crate::client_ip::ClientIp;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
     SignInMail,
@@ -160,27 +163,5 @@ mod tests {
             u32::MAX,
             "no overflow"
         );
-    }
-}
-
-/// The address a request came from (the TCP peer; `unknown` when the server was not started
-/// with connection info, as in router unit tests).
-#[derive(Debug, Clone)]
-pub struct ClientIp(pub String);
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _: &S,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
     }
 }

@@ -21,6 +21,7 @@ mod schema;
 // Shared with tests/race.rs, which uses parts this binary does not.
 #[allow(dead_code)]
 mod people;
+mod proxy;
 // Shared with tests/harvest_crash.rs.
 #[allow(dead_code)]
 mod replay;

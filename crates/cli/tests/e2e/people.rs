@@ -198,6 +198,12 @@ impl Reply {
 
 impl Visitor {
     pub fn new(base: &str) -> Visitor {
+        Visitor::connecting_from(base, None)
+    }
+
+    /// A visitor whose connections leave from `local` (127.0.0.2, 127.0.0.3, ...: another
+    /// machine, as far as the server can tell), or from wherever the OS picks.
+    pub fn connecting_from(base: &str, local: Option<std::net::IpAddr>) -> Visitor {
         paperboy_ingest::arxiv_api::install_tls_provider();
         Visitor {
             base: base.to_owned(),
@@ -205,6 +211,7 @@ impl Visitor {
                 .no_proxy()
                 .redirect(reqwest::redirect::Policy::none())
                 .timeout(Duration::from_secs(60))
+                .local_address(local)
                 .build()
                 .expect("client"),
             cookies: Default::default(),
@@ -276,6 +283,16 @@ impl Visitor {
 
     /// POSTs a form; `csrf` is added unless the fields carry their own.
     pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        self.post_with_headers(path, fields, &[]).await
+    }
+
+    /// [`Visitor::post`] with these headers besides.
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut form: Vec<(String, String)> = fields
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -283,8 +300,11 @@ impl Visitor {
         if !fields.iter().any(|(k, _)| *k == "csrf") {
             form.push(("csrf".into(), self.cookie("pb_csrf").unwrap_or_default()));
         }
-        self.send(self.http.post(format!("{}{path}", self.base)).form(&form))
-            .await
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(&form);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        self.send(req).await
     }
 
     /// [`Visitor::post_json`], with the connection's failure as an error (a node went down).
