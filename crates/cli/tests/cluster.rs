@@ -7,6 +7,7 @@
 //! - A digest run with three nodes sending to a real SMTP server, the recording node SIGKILLed
 //!   mid-run: every subscriber gets exactly one digest.
 //! - `paperboy migrate` SQLite -> PostgreSQL -> SQLite leaves every row as it was.
+//! - A rate limit holds for the nodes together, not per node.
 //!
 //! A binary of its own: cargo runs test binaries one after another, so three servers' load does
 //! not starve the other end-to-end tests. Skipped without `POSTGRES_TEST_URL` (failing
@@ -59,6 +60,41 @@ async fn upvotes_on(base: &str, id: &str) -> i64 {
         .await
         .unwrap();
     v["upvotes"].as_i64().unwrap_or_else(|| panic!("{v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_for_two_nodes_together() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    // Three sign-in mails per address, and per client address (the factor is 1), per hour.
+    let env = vec![
+        ("PAPERBOY_DATABASE_URL", db.url().to_owned()),
+        ("PAPERBOY_LIMIT_SIGN_IN_MAILS_PER_HOUR", "3".to_string()),
+        ("PAPERBOY_LIMIT_IP_FACTOR", "1".to_string()),
+    ];
+    let a = Process::start(&env).await;
+    let b = Process::start(&env).await;
+    let v = Visitor::new(&a.base);
+    v.get("/papers").await;
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        // Alternate nodes, as a load balancer would; a new address each time, so only the
+        // client's own allowance counts.
+        let node = if n % 2 == 0 { &a } else { &b };
+        let r = v
+            .at(&node.base)
+            .post("/login", &[("email", &format!("reader{n}@example.org"))])
+            .await;
+        statuses.push(r.status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 200, 200, 429, 429],
+        "two nodes allow what one does, not twice as much"
+    );
+    b.stop().await;
+    a.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
