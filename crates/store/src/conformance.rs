@@ -769,16 +769,17 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
     assert_eq!(s.topics, topics);
     // Someone signs the confirmed address up again with other preferences: nothing changes
     // but a confirmation mail to the address, holding the change until its owner confirms.
-    let change = store
-        .sign_up(
+    let none = Topics::default();
+    let stranger = || {
+        store.sign_up(
             "ada@example.org",
             Frequency::Daily,
-            &Topics::default(),
+            &none,
             None,
             now + chrono::Duration::hours(5),
         )
-        .await
-        .unwrap();
+    };
+    let change = stranger().await.unwrap();
     let SignUp::SendConfirmation(held) = change else {
         panic!("a change to a confirmed subscription is mailed for confirmation: {change:?}")
     };
@@ -791,16 +792,7 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
             topics: Topics::default()
         })
     );
-    let quiet = store
-        .sign_up(
-            "ada@example.org",
-            Frequency::Daily,
-            &Topics::default(),
-            None,
-            now + chrono::Duration::hours(5),
-        )
-        .await
-        .unwrap();
+    let quiet = stranger().await.unwrap();
     assert!(
         matches!(quiet, SignUp::Quiet(ref s) if s.active() && s.topics == topics),
         "within the hour: no second mail, and still nothing changed"
