@@ -13,7 +13,12 @@ pub async fn run(
     to: &str,
     show_progress: bool,
 ) -> anyhow::Result<paperboy_store::copy::Counts> {
-    let source = paperboy_store::open_with(from, false, 0)
+    let options = |create| paperboy_store::OpenOptions {
+        create,
+        sqlite_mmap_bytes: 0,
+        ..paperboy_store::OpenOptions::default()
+    };
+    let source = paperboy_store::open_with(from, &options(false))
         .with_context(|| format!("open the source database {}", redact(from)))?;
     if let Some(path) = paperboy_store::sqlite_path(to).filter(|p| p.exists()) {
         anyhow::bail!(
@@ -21,7 +26,7 @@ pub async fn run(
             path.display()
         );
     }
-    let dest = paperboy_store::open_with(to, true, 0)
+    let dest = paperboy_store::open_with(to, &options(true))
         .with_context(|| format!("open the destination database {}", redact(to)))?;
     let bar = if show_progress && std::io::stderr().is_terminal() {
         indicatif::ProgressBar::new_spinner()
