@@ -47,7 +47,7 @@ fn open_store_mapping(
     let options = paperboy_store::OpenOptions {
         create,
         sqlite_mmap_bytes: mmap_bytes,
-        ..paperboy_store::OpenOptions::default()
+        ca_file: settings.database_ca_file(),
     };
     paperboy_store::open_with(&url, &options)
         .with_context(|| format!("open database {}", paperboy_store::postgres::redact(&url)))
