@@ -44,7 +44,12 @@ fn open_store_mapping(
             .with_context(|| format!("create data directory {}", settings.data_dir.display()))?;
     }
     let url = settings.database_url();
-    paperboy_store::open_with(&url, create, mmap_bytes)
+    let options = paperboy_store::OpenOptions {
+        create,
+        sqlite_mmap_bytes: mmap_bytes,
+        ca_file: settings.database_ca_file(),
+    };
+    paperboy_store::open_with(&url, &options)
         .with_context(|| format!("open database {}", paperboy_store::postgres::redact(&url)))
 }
 

@@ -354,8 +354,13 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Migrate { from, to } => {
-            let counts =
-                paperboy_cli::migrate::run(&from, &to, std::io::stderr().is_terminal()).await?;
+            let counts = paperboy_cli::migrate::run(
+                &from,
+                &to,
+                settings.database_ca_file().as_deref(),
+                std::io::stderr().is_terminal(),
+            )
+            .await?;
             let total: u64 = counts.iter().map(|(_, n)| n).sum();
             for (table, n) in &counts {
                 println!("{table:>14}: {n}");

@@ -37,8 +37,15 @@ settings! {
     bind: String = "127.0.0.1:8080".to_string(),
     /// The database: a SQLite file path or `sqlite://PATH` (empty means `DATA_DIR/paperboy.sqlite3`),
     /// or `postgres://USER:PASSWORD@HOST:PORT/DATABASE` for PostgreSQL, where several paperboy
-    /// nodes can share one database (the database must exist; paperboy creates its tables).
+    /// nodes can share one database (the database must exist; paperboy creates its tables). TLS
+    /// as libpq's `?sslmode=`: `disable`, `prefer` (the default), `require`, `verify-ca`,
+    /// `verify-full`.
     database_url: String = String::new(),
+    /// PostgreSQL: a PEM file of the CA certificates that sign the database server's certificate,
+    /// checked under `sslmode=verify-ca` (the chain) or `verify-full` (the chain and the host name)
+    /// in `database_url`, and under `require` as libpq does. A `sslrootcert=FILE` in the URL wins
+    /// over it. Empty: the system's CAs.
+    database_ca_file: String = String::new(),
     /// SQLite: MiB of the database file read through a memory map (fast reads beside a writer);
     /// 0 reads through each connection's 64 MiB cache instead. Mapped pages count in the
     /// process's RSS though the kernel drops them at will. `paperboy import` reads without the map.
@@ -235,6 +242,11 @@ impl Settings {
         }
     }
 
+    /// The CA certificates that check PostgreSQL's TLS, when set.
+    pub fn database_ca_file(&self) -> Option<PathBuf> {
+        (!self.database_ca_file.is_empty()).then(|| PathBuf::from(&self.database_ca_file))
+    }
+
     pub fn model_dir(&self) -> PathBuf {
         if self.model_dir.is_empty() {
             self.data_dir.join("models").join(crate::model::MODEL_NAME)
@@ -358,6 +370,19 @@ mod tests {
             s.database_url(),
             "postgres://paperboy:hunter2@db:5432/paperboy"
         );
+        // TLS options after the password do not move where it is found.
+        let s = Settings {
+            database_url: "postgres://paperboy:hunter2@db/paperboy?sslmode=verify-full&sslrootcert=/etc/paperboy/ca@db.pem".into(),
+            database_ca_file: "/etc/paperboy/ca.pem".into(),
+            ..Settings::default()
+        };
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("postgres://paperboy:***@db/paperboy?sslmode=verify-full"),
+            "{shown}"
+        );
+        assert!(shown.contains("/etc/paperboy/ca.pem"), "{shown}");
     }
 
     #[test]

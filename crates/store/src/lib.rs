@@ -3,7 +3,7 @@
 //! once, from the database URL, by [`open`]; callers only ever see `Arc<dyn Store>`. The store holds
 //! the truth; search indexes are derived from it through the change feed ([`Store::changes_since`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -31,6 +31,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("{0}")]
     Config(String),
+    /// No connection to the database server (it is down, refused us, or failed a TLS check).
+    #[error("{0}")]
+    Connect(String),
     #[error("database task failed: {0}")]
     Task(String),
     /// A uniqueness rule refused the write (a username already taken, ...).
@@ -441,27 +444,59 @@ pub trait Store: Send + Sync + 'static {
     async fn is_empty(&self) -> Result<bool>;
 }
 
+/// What opening a store needs besides its URL.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Whether a missing database may be created: the server creates its default database, but
+    /// a mistyped path given explicitly should fail rather than start empty.
+    pub create: bool,
+    /// SQLite: bytes of the file read through a memory map (0: none); see
+    /// [`sqlite::SqliteStore::open_with`].
+    pub sqlite_mmap_bytes: u64,
+    /// PostgreSQL: a PEM file of the CA certificates that check the server's certificate
+    /// (`sslmode=verify-ca`/`verify-full`, and `require` as in libpq). `sslrootcert` in the URL
+    /// wins over it; without either, the system's CAs are used.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            create: false,
+            sqlite_mmap_bytes: sqlite::DEFAULT_MMAP,
+            ca_file: None,
+        }
+    }
+}
+
 /// Opens the store named by `url`: `sqlite://PATH`, `sqlite:PATH` or a plain file path, or
 /// `postgres://USER:PASSWORD@HOST:PORT/DB` (`postgresql://` too) for PostgreSQL.
 ///
-/// `create` says whether a missing database may be created: the server creates its default
-/// database, but a mistyped path given explicitly should fail rather than start empty.
+/// `create` says whether a missing database may be created (see [`OpenOptions::create`]).
 pub fn open(url: &str, create: bool) -> Result<Arc<dyn Store>> {
-    open_with(url, create, sqlite::DEFAULT_MMAP)
+    open_with(
+        url,
+        &OpenOptions {
+            create,
+            ..OpenOptions::default()
+        },
+    )
 }
 
-/// [`open`], with a SQLite memory map of at most `sqlite_mmap_bytes` (0: none); see
-/// [`sqlite::SqliteStore::open_with`].
-pub fn open_with(url: &str, create: bool, sqlite_mmap_bytes: u64) -> Result<Arc<dyn Store>> {
+/// [`open`], with every option.
+pub fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
     if let Some(path) = sqlite_path(url) {
         return Ok(Arc::new(sqlite::SqliteStore::open_with(
             path,
-            create,
-            sqlite_mmap_bytes,
+            options.create,
+            options.sqlite_mmap_bytes,
         )?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(postgres::PgStore::open(url)?));
+        return Ok(Arc::new(postgres::PgStore::open_with(
+            url,
+            options.ca_file.as_deref(),
+        )?));
     }
     Err(StoreError::Config(format!(
         "unknown database URL scheme in {}: use sqlite://PATH or postgres://...",

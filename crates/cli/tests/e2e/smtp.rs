@@ -11,7 +11,8 @@ use crate::common::*;
 
 /// A CA made for one test and the server certificates it signs, as PEM files.
 pub struct TestCa {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    ca: rcgen::Certificate,
+    ca_key: rcgen::KeyPair,
     /// The CA's certificate, for `smtp_ca_file`.
     pub cert_file: PathBuf,
     made: std::cell::Cell<usize>,
@@ -41,7 +42,8 @@ impl TestCa {
         let cert_file = dir.path().join("ca.pem");
         std::fs::write(&cert_file, cert.pem()).unwrap();
         TestCa {
-            issuer: rcgen::Issuer::new(params, key),
+            ca: cert,
+            ca_key: key,
             cert_file,
             made: Default::default(),
             dir,
@@ -62,7 +64,7 @@ impl TestCa {
             params.not_after = rcgen::date_time_ymd(2021, 1, 1);
         }
         let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let cert = params.signed_by(&key, &self.ca, &self.ca_key).unwrap();
         let n = self.made.get() + 1;
         self.made.set(n);
         let files = ServerCert {

@@ -14,6 +14,8 @@
 //! - **The outbox is shared.** Each node holds a session advisory lock on its own node key; its
 //!   digest sender claims due mail with `FOR UPDATE SKIP LOCKED`, writing its key on the rows.
 //!   Mail claimed by a node whose lock is gone (it died) is claimed by the next sender that looks.
+//! - **TLS** as libpq's `sslmode` has it, through rustls: `url` reads the options the driver does
+//!   not know, `tls` makes the handshakes and says in words why one failed.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -22,7 +24,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, NoTls, Transaction};
+use postgres::{Client, Config, GenericClient, Transaction};
 
 use crate::codec::{bytes_vector, day_str, from_json, parse_day, sort_date, to_json, ts};
 use crate::{
@@ -33,6 +35,10 @@ use crate::{
 };
 
 mod community;
+mod tls;
+mod url;
+
+pub use url::{redact, SslMode};
 
 /// Migrations in order; the table `paperboy_schema` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -57,7 +63,7 @@ pub struct PgStore {
 }
 
 struct Inner {
-    config: Config,
+    target: Target,
     /// Idle connections.
     pool: Mutex<Vec<Client>>,
     /// At most `POOL` queries at once.
@@ -94,34 +100,65 @@ impl Drop for HeldLock {
     }
 }
 
-/// `postgres://user:password@host/db` with the password replaced, for logs and settings output.
-pub fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}{path}"),
-            None => url.to_owned(),
-        },
-        None => url.to_owned(),
+/// Where a store connects and how: the connection string as the driver reads it, and its TLS.
+struct Target {
+    config: Config,
+    tls: tls::Tls,
+    /// The URL without its password, for errors.
+    shown: String,
+}
+
+impl Target {
+    fn new(url: &str, ca_file: Option<&Path>) -> Result<Target> {
+        let shown = redact(url);
+        let bad = |e: String| StoreError::Config(format!("bad PostgreSQL URL {shown}: {e}"));
+        let split = url::split(url).map_err(bad)?;
+        let mut config: Config = split.rest.parse().map_err(|e| bad(tls::chain(&e)))?;
+        let tls = tls::Tls::new(&split, ca_file)
+            .map_err(|e| StoreError::Config(format!("TLS to {shown}: {e}")))?;
+        // The driver knows three modes; the certificate checks of the other two are `tls`'s.
+        config.ssl_mode(match tls.mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        config.application_name("paperboy");
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        Ok(Target { config, tls, shown })
     }
+
+    fn connect(&self) -> Result<Client> {
+        self.config.connect(self.tls.clone()).map_err(|e| {
+            StoreError::Connect(format!(
+                "cannot connect to {}: {}",
+                self.shown,
+                self.tls.explain(&e)
+            ))
+        })
+    }
+}
+
+/// A connection to `url` made as the store makes its own (TLS included, `ca_file` as in
+/// [`PgStore::open_with`]), for tools and tests. It blocks: not for async code.
+pub fn connect(url: &str, ca_file: Option<&Path>) -> Result<Client> {
+    Target::new(url, ca_file)?.connect()
 }
 
 impl PgStore {
     /// Connects to `url` (`postgres://...` or libpq's `key=value` form) and brings the schema up
     /// to date. The database itself must exist.
     pub fn open(url: &str) -> Result<PgStore> {
-        let mut config: Config = url
-            .parse()
-            .map_err(|e| StoreError::Config(format!("bad PostgreSQL URL {}: {e}", redact(url))))?;
-        config.application_name("paperboy");
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(std::time::Duration::from_secs(10));
-        }
+        PgStore::open_with(url, None)
+    }
+
+    /// [`PgStore::open`], with the CA certificates (a PEM file) that check the server under
+    /// `sslmode=verify-ca` and `verify-full` (and `require`, as libpq does) when the URL names
+    /// none with `sslrootcert`. Without either, the system's CAs check it.
+    pub fn open_with(url: &str, ca_file: Option<&Path>) -> Result<PgStore> {
         let inner = Arc::new(Inner {
-            config,
+            target: Target::new(url, ca_file)?,
             pool: Mutex::new(Vec::new()),
             permits: Arc::new(tokio::sync::Semaphore::new(POOL)),
             node: Mutex::new(None),
@@ -129,11 +166,8 @@ impl PgStore {
         // The synchronous client blocks on a runtime of its own, which tokio refuses inside an
         // async context: connect and migrate on a plain thread.
         let worker = inner.clone();
-        let redacted = redact(url);
         std::thread::spawn(move || -> Result<()> {
-            let mut c = worker
-                .connect()
-                .map_err(|e| StoreError::Config(format!("cannot connect to {redacted}: {e}")))?;
+            let mut c = worker.connect()?;
             migrate(&mut c)?;
             worker.pool.lock().expect("pool").push(c);
             Ok(())
@@ -217,7 +251,7 @@ impl PgStore {
 
 impl Inner {
     fn connect(&self) -> Result<Client> {
-        Ok(self.config.connect(NoTls)?)
+        self.target.connect()
     }
 
     /// An idle connection that is still open, or a new one.
@@ -1282,10 +1316,7 @@ impl TestDatabase {
         let url = with_database(&admin, &name);
         let (a, n) = (admin.clone(), name.clone());
         std::thread::spawn(move || -> Result<()> {
-            let mut c: Client = a
-                .parse::<Config>()
-                .map_err(|e| StoreError::Config(e.to_string()))?
-                .connect(NoTls)?;
+            let mut c = connect(&a, None)?;
             c.batch_execute(&format!("CREATE DATABASE {n}"))?;
             Ok(())
         })
@@ -1304,10 +1335,7 @@ impl Drop for TestDatabase {
     fn drop(&mut self) {
         let (admin, name) = (self.admin.clone(), self.name.clone());
         let dropped = std::thread::spawn(move || -> Result<()> {
-            let mut c: Client = admin
-                .parse::<Config>()
-                .map_err(|e| StoreError::Config(e.to_string()))?
-                .connect(NoTls)?;
+            let mut c = connect(&admin, None)?;
             c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
             Ok(())
         })
@@ -1413,19 +1441,6 @@ mod tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-    }
-
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            redact("postgres://paperboy:s3cret@db.internal:5432/paperboy"),
-            "postgres://paperboy:***@db.internal:5432/paperboy"
-        );
-        assert_eq!(
-            redact("postgres://paperboy@localhost/paperboy"),
-            "postgres://paperboy@localhost/paperboy"
-        );
-        assert_eq!(redact("paperboy.sqlite3"), "paperboy.sqlite3");
     }
 
     #[test]
