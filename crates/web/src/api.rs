@@ -14,6 +14,9 @@ use paperboy_store::{Listed, ListingFilter, PaperView};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::params::{
+    self, checked, plain_text, shaped, CURSOR_PATTERN, DATE_PATTERN, MONTH_PATTERN, WEEK_PATTERN,
+};
 use crate::query::{self, Sort};
 use crate::{ApiError, AppState};
 
@@ -33,7 +36,7 @@ fn params<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
 }
 
 fn limit(s: Option<&str>, max: usize, default: usize) -> Result<usize, ApiError> {
-    query::whole("limit", s, (1, max), default)
+    params::whole("limit", s, (1, max), default)
 }
 
 /// Longest cursor `/api/papers` takes: a timestamp, `~` and an arXiv id fit in 60.
@@ -42,55 +45,6 @@ pub const MAX_CURSOR_CHARS: usize = 200;
 pub const MAX_SUBMITTER_CHARS: usize = 100;
 /// Longest `category` a search or a category feed takes (arXiv's are under 20).
 pub const MAX_CATEGORY_CHARS: usize = 64;
-
-/// The shapes of parameters, as `/openapi.json` states them; the code checks the same patterns.
-pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
-pub const WEEK_PATTERN: &str = "^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$";
-pub const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
-/// Text without control characters (PostgreSQL refuses NUL in what it compares).
-pub const NO_CONTROLS: &str = "^[^\\x00-\\x1f\\x7f]*$";
-pub const CURSOR_PATTERN: &str = "^[^\\x00-\\x1f\\x7f]*~[^\\x00-\\x1f\\x7f]*$";
-
-/// Whether `s` has the shape `pattern` describes, read as the document's readers read it:
-/// Python's JSON Schema validators let `$` match before one final newline.
-pub fn shaped(pattern: &'static str, s: &str) -> bool {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static COMPILED: OnceLock<Mutex<HashMap<&'static str, regex::Regex>>> = OnceLock::new();
-    let mut cache = COMPILED
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    let re = cache
-        .entry(pattern)
-        .or_insert_with(|| regex::Regex::new(pattern).expect("the document's patterns compile"));
-    re.is_match(s.strip_suffix('\n').unwrap_or(s))
-}
-
-/// A parameter that must have a documented shape.
-fn checked<'a>(
-    name: &str,
-    s: Option<&'a str>,
-    pattern: &'static str,
-    what: &str,
-) -> Result<Option<&'a str>, ApiError> {
-    match s {
-        Some(v) if !shaped(pattern, v) => Err(ApiError::invalid(format!(
-            "{name} must be {what}, not {v:?}"
-        ))),
-        other => Ok(other),
-    }
-}
-
-/// Free text without control characters, at most `max` characters.
-fn plain_text<'a>(name: &str, s: Option<&'a str>, max: usize) -> Result<Option<&'a str>, ApiError> {
-    match s {
-        Some(v) if v.chars().count() > max || !shaped(NO_CONTROLS, v) => Err(ApiError::invalid(
-            format!("{name} is at most {max} characters, without control characters"),
-        )),
-        other => Ok(other),
-    }
-}
 
 /// hf.co gives every author a 24-hex id; papers from arXiv have none, so derive a stable one.
 fn author_id(paper: &ArxivId, index: usize, author: &Author) -> String {
@@ -265,7 +219,7 @@ pub async fn daily_papers(
     q: Result<Query<DailyParams>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = params(q)?;
-    let page = query::page_number("p", q.p.as_deref())?;
+    let page = params::page_number("p", q.p.as_deref())?;
     let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
     let sort = Sort::parse(q.sort.as_deref())?;
     let submitter = plain_text("submitter", q.submitter.as_deref(), MAX_SUBMITTER_CHARS)?;
@@ -351,7 +305,7 @@ pub async fn paper(
     let id = match VersionedId::parse(raw) {
         Ok(v) => v.id,
         // Shaped like an id but impossible (`9999.99999`: month 99): no such paper.
-        Err(_) if id_shaped(raw) => {
+        Err(_) if shaped(PAPER_ID_PATTERN, raw) => {
             return Err(ApiError::not_found(format!("paper {raw} not found")))
         }
         Err(e) => return Err(ApiError::invalid(e.to_string())),
@@ -377,14 +331,6 @@ pub const SIMILAR: usize = 10;
 pub const PAPER_ID_PATTERN: &str =
     r"^([0-9]{4}\.[0-9]{4,5}|[a-z]+(-[a-z]+)*(\.[A-Za-z]{2})?/[0-9]{7})(v[0-9]+)?$";
 
-fn id_shaped(s: &str) -> bool {
-    static SHAPE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let shape = SHAPE.get_or_init(|| regex::Regex::new(PAPER_ID_PATTERN).expect("valid pattern"));
-    // Python's JSON Schema validators, which read the document, let `$` match before one
-    // final newline.
-    shape.is_match(s.strip_suffix('\n').unwrap_or(s))
-}
-
 #[derive(Debug, Deserialize)]
 pub struct SearchApiParams {
     q: Option<String>,
@@ -402,15 +348,15 @@ pub async fn search(
 ) -> Result<Response, ApiError> {
     let q = params(q)?;
     let limit = limit(q.limit.as_deref(), MAX_SEARCH_LIMIT, DEFAULT_LIMIT)?;
-    let page = query::page_number("p", q.p.as_deref())?;
+    let page = params::page_number("p", q.p.as_deref())?;
     let category = plain_text("category", q.category.as_deref(), MAX_CATEGORY_CHARS)?;
     let found = query::search(
         &state,
         SearchQuery {
             text: q.q.clone().unwrap_or_default(),
             category: category.filter(|c| !c.is_empty()).map(str::to_owned),
-            from: query::parse_opt_day("from", q.from.as_deref())?,
-            to: query::parse_opt_day("to", q.to.as_deref())?,
+            from: params::parse_opt_day("from", q.from.as_deref())?,
+            to: params::parse_opt_day("to", q.to.as_deref())?,
             offset: page.saturating_mul(limit),
             limit,
         },

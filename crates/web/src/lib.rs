@@ -29,6 +29,7 @@ pub mod limits;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod params;
 pub mod query;
 pub mod redirect;
 pub mod render;

@@ -8,12 +8,12 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use crate::api::{
-    CURSOR_PATTERN, DATE_PATTERN, DEFAULT_LIMIT, MAX_CATEGORY_CHARS, MAX_CURSOR_CHARS,
-    MAX_DAILY_LIMIT, MAX_SEARCH_LIMIT, MAX_SUBMITTER_CHARS, MONTH_PATTERN, NO_CONTROLS,
-    PAPER_ID_PATTERN, WEEK_PATTERN,
+    DEFAULT_LIMIT, MAX_CATEGORY_CHARS, MAX_CURSOR_CHARS, MAX_DAILY_LIMIT, MAX_SEARCH_LIMIT,
+    MAX_SUBMITTER_CHARS, PAPER_ID_PATTERN,
 };
 use crate::feeds::MAX_AUTHOR_CHARS;
-use crate::query::MAX_PAGE;
+use crate::params::MAX_PAGE;
+use crate::params::{CURSOR_PATTERN, DATE_PATTERN, MONTH_PATTERN, NO_CONTROLS, WEEK_PATTERN};
 use paperboy_search::MAX_QUERY_CHARS;
 
 fn query(name: &str, desc: &str, schema: Value) -> Value {

@@ -578,10 +578,10 @@ pub async fn search(
     fn given(v: &Option<String>) -> Option<&str> {
         v.as_deref().filter(|s| !s.is_empty())
     }
-    let page = query::page_number("page", given(&q.page))?;
+    let page = crate::params::page_number("page", given(&q.page))?;
     let category = q.category.clone().filter(|c| !c.is_empty());
-    let from = query::parse_opt_day("from", given(&q.from))?;
-    let to = query::parse_opt_day("to", given(&q.to))?;
+    let from = crate::params::parse_opt_day("from", given(&q.from))?;
+    let to = crate::params::parse_opt_day("to", given(&q.to))?;
     let mode = query::parse_mode(given(&q.mode))?;
     let found = query::search(
         &state,

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use paperboy_core::ranking::rank_by_votes;
 use std::sync::Arc;
 
@@ -35,35 +35,6 @@ impl Sort {
             ))),
         }
     }
-}
-
-/// The highest page number any route takes. Search never reads past
-/// [`paperboy_search::MAX_DEPTH`] results, so deeper pages would be empty anyway; refusing them
-/// keeps every `page * size` far from overflowing.
-pub const MAX_PAGE: usize = 10_000;
-
-/// A whole number parameter from `min` to `max`; absent means `default`. Empty, signed, fractional
-/// or out-of-range values are refused with a message naming the parameter.
-pub fn whole(
-    name: &str,
-    s: Option<&str>,
-    (min, max): (usize, usize),
-    default: usize,
-) -> Result<usize, ApiError> {
-    let Some(s) = s else {
-        return Ok(default);
-    };
-    match s.parse::<usize>() {
-        Ok(n) if (min..=max).contains(&n) && s.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
-        _ => Err(ApiError::invalid(format!(
-            "{name} must be a whole number from {min} to {max}, not {s:?}"
-        ))),
-    }
-}
-
-/// A page number from 0 to [`MAX_PAGE`]; absent means 0.
-pub fn page_number(name: &str, s: Option<&str>) -> Result<usize, ApiError> {
-    whole(name, s, (0, MAX_PAGE), 0)
 }
 
 /// The entries of a period, one per paper (its best day), ranked.
@@ -358,18 +329,4 @@ pub async fn similar(
     ids.retain(|i| *i != id);
     ids.truncate(limit);
     Ok(state.store.papers(&ids).await?)
-}
-
-/// An optional day: absent is None; anything but a date `YYYY-MM-DD` (with a four-digit year,
-/// as listings take) is refused.
-pub fn parse_opt_day(name: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
-    match s {
-        None => Ok(None),
-        Some(s) => match Period::parse_day(s) {
-            Ok(Period::Day(d)) if crate::api::shaped(crate::api::DATE_PATTERN, s) => Ok(Some(d)),
-            _ => Err(ApiError::invalid(format!(
-                "{name} must be a date YYYY-MM-DD, not {s:?}"
-            ))),
-        },
-    }
 }

@@ -1,0 +1,104 @@
+//! The shapes of request parameters, as `/openapi.json` states them: page numbers, whole
+//! numbers, days, and the patterns of the rest. Handlers check their parameters here and the
+//! document is written from the same constants, so the two cannot drift.
+
+use chrono::NaiveDate;
+use paperboy_core::Period;
+
+use crate::ApiError;
+
+/// The highest page number any route takes. Search never reads past
+/// [`paperboy_search::MAX_DEPTH`] results, so deeper pages would be empty anyway; refusing them
+/// keeps every `page * size` far from overflowing.
+pub const MAX_PAGE: usize = 10_000;
+
+/// A whole number parameter from `min` to `max`; absent means `default`. Empty, signed, fractional
+/// or out-of-range values are refused with a message naming the parameter.
+pub fn whole(
+    name: &str,
+    s: Option<&str>,
+    (min, max): (usize, usize),
+    default: usize,
+) -> Result<usize, ApiError> {
+    let Some(s) = s else {
+        return Ok(default);
+    };
+    match s.parse::<usize>() {
+        Ok(n) if (min..=max).contains(&n) && s.bytes().all(|b| b.is_ascii_digit()) => Ok(n),
+        _ => Err(ApiError::invalid(format!(
+            "{name} must be a whole number from {min} to {max}, not {s:?}"
+        ))),
+    }
+}
+
+/// A page number from 0 to [`MAX_PAGE`]; absent means 0.
+pub fn page_number(name: &str, s: Option<&str>) -> Result<usize, ApiError> {
+    whole(name, s, (0, MAX_PAGE), 0)
+}
+
+/// The shapes of parameters, as `/openapi.json` states them; the code checks the same patterns.
+pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+pub const WEEK_PATTERN: &str = "^[0-9]{4}-W(0[1-9]|[1-4][0-9]|5[0-3])$";
+pub const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
+/// Text without control characters (PostgreSQL refuses NUL in what it compares).
+pub const NO_CONTROLS: &str = "^[^\\x00-\\x1f\\x7f]*$";
+pub const CURSOR_PATTERN: &str = "^[^\\x00-\\x1f\\x7f]*~[^\\x00-\\x1f\\x7f]*$";
+
+/// Whether `s` has the shape `pattern` describes, read as the document's readers read it:
+/// Python's JSON Schema validators let `$` match before one final newline.
+pub fn shaped(pattern: &'static str, s: &str) -> bool {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static COMPILED: OnceLock<Mutex<HashMap<&'static str, regex::Regex>>> = OnceLock::new();
+    let mut cache = COMPILED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    let re = cache
+        .entry(pattern)
+        .or_insert_with(|| regex::Regex::new(pattern).expect("the document's patterns compile"));
+    re.is_match(s.strip_suffix('\n').unwrap_or(s))
+}
+
+/// An optional day: absent is None; anything but a date `YYYY-MM-DD` (with a four-digit year,
+/// as listings take) is refused.
+pub fn parse_opt_day(name: &str, s: Option<&str>) -> Result<Option<NaiveDate>, ApiError> {
+    match s {
+        None => Ok(None),
+        Some(s) => match Period::parse_day(s) {
+            Ok(Period::Day(d)) if shaped(DATE_PATTERN, s) => Ok(Some(d)),
+            _ => Err(ApiError::invalid(format!(
+                "{name} must be a date YYYY-MM-DD, not {s:?}"
+            ))),
+        },
+    }
+}
+
+/// A parameter that must have a documented shape.
+pub fn checked<'a>(
+    name: &str,
+    s: Option<&'a str>,
+    pattern: &'static str,
+    what: &str,
+) -> Result<Option<&'a str>, ApiError> {
+    match s {
+        Some(v) if !shaped(pattern, v) => Err(ApiError::invalid(format!(
+            "{name} must be {what}, not {v:?}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Free text without control characters, at most `max` characters.
+pub fn plain_text<'a>(
+    name: &str,
+    s: Option<&'a str>,
+    max: usize,
+) -> Result<Option<&'a str>, ApiError> {
+    match s {
+        Some(v) if v.chars().count() > max || !shaped(NO_CONTROLS, v) => Err(ApiError::invalid(
+            format!("{name} is at most {max} characters, without control characters"),
+        )),
+        other => Ok(other),
+    }
+}
