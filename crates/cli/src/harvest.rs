@@ -9,9 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
-use paperboy_ingest::harvest::{
-    Client, HarvestError, HfHarvester, HfState, OaiHarvester, OaiState, Politeness, Step,
-};
+use paperboy_ingest::client::{Client, HarvestError, Politeness};
+use paperboy_ingest::harvest::{HfHarvester, HfState, OaiHarvester, OaiState, Step};
 use paperboy_store::{Change, Store};
 
 use crate::settings::Settings;

@@ -4,7 +4,7 @@
 
 use paperboy_core::{ArxivId, Paper};
 
-use crate::harvest::{Client, HarvestError};
+use crate::client::{Client, HarvestError};
 
 /// arXiv's API endpoint; a setting overrides it (tests point it at a local replay server).
 pub const DEFAULT_BASE: &str = "https://export.arxiv.org/api/query";
@@ -25,11 +25,6 @@ pub enum FetchError {
 pub struct ArxivApi {
     client: Client,
     base: String,
-}
-
-/// Makes rustls use the ring provider (once per process; later calls do nothing).
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 impl ArxivApi {
@@ -65,22 +60,10 @@ impl ArxivApi {
     }
 }
 
-/// The error and its causes, one line ("error sending request: connection refused").
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut s = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        s.push_str(": ");
-        s.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harvest::Politeness;
+    use crate::client::Politeness;
     use std::time::Duration;
 
     fn api_at(base: &str) -> ArxivApi {

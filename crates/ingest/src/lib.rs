@@ -12,6 +12,7 @@
 
 pub mod arxiv_api;
 pub mod atom;
+pub mod client;
 pub mod harvest;
 pub mod hf;
 mod input;

@@ -116,7 +116,7 @@ pub fn squash(s: &str) -> String {
 
 pub fn http() -> reqwest::Client {
     // reqwest is built with rustls and no default crypto provider (see crates/ingest).
-    paperboy_ingest::arxiv_api::install_tls_provider();
+    paperboy_ingest::client::install_tls_provider();
     reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(60))

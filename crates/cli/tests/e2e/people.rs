@@ -204,7 +204,7 @@ impl Visitor {
     /// A visitor whose connections leave from `local` (127.0.0.2, 127.0.0.3, ...: another
     /// machine, as far as the server can tell), or from wherever the OS picks.
     pub fn connecting_from(base: &str, local: Option<std::net::IpAddr>) -> Visitor {
-        paperboy_ingest::arxiv_api::install_tls_provider();
+        paperboy_ingest::client::install_tls_provider();
         Visitor {
             base: base.to_owned(),
             http: reqwest::Client::builder()
