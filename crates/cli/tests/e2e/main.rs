@@ -29,3 +29,4 @@ mod semantic;
 // Shared with tests/digest_crash.rs.
 #[allow(dead_code)]
 mod smtp;
+mod upgrade;
