@@ -46,6 +46,14 @@ impl Sink for Collect {
 }
 
 impl Collect {
+    /// Each rejected record's location and reason, in order.
+    fn rejected(&self) -> Vec<(&str, RejectReason)> {
+        self.errors
+            .iter()
+            .map(|e| (e.location.as_str(), e.reason))
+            .collect()
+    }
+
     fn papers(&self) -> Vec<&Paper> {
         self.records.iter().map(Record::paper).collect()
     }
@@ -568,13 +576,8 @@ fn a_malformed_line_is_reported_and_skipped() {
         std::fs::write(&file, &bytes).unwrap();
         let c = read(&file);
         assert_eq!(c.records.len(), 10, "{name}");
-        let errs: Vec<_> = c
-            .errors
-            .iter()
-            .map(|e| (e.location.as_str(), e.reason))
-            .collect();
         assert_eq!(
-            errs,
+            c.rejected(),
             [
                 ("line 5", RejectReason::MalformedJson),
                 ("line 10", RejectReason::InvalidId)
@@ -620,13 +623,8 @@ fn archives_in_memory_with_odd_members() {
     let ids: Vec<_> = c.records.iter().map(|r| r.paper().id.to_string()).collect();
     assert_eq!(ids.len(), 3 + 3 + 2, "{ids:?}");
     assert_eq!(ids[6..], ["2501.00001", "2501.00002"]);
-    let errs: Vec<_> = c
-        .errors
-        .iter()
-        .map(|e| (e.location.as_str(), e.reason))
-        .collect();
     assert_eq!(
-        errs,
+        c.rejected(),
         [
             ("README.txt", RejectReason::UnsupportedFormat),
             ("kaggle.jsonl line 2", RejectReason::MalformedJson)

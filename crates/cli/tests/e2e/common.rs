@@ -287,16 +287,23 @@ impl Api {
 
     /// Waits until `/api/status` reports no change waiting for the search index.
     pub async fn wait_indexed(&self) {
-        let url = self.url("/api/status");
-        let http = self.http.clone();
-        poll("search.pendingChanges == 0", || {
-            let (http, url) = (http.clone(), url.clone());
-            async move {
-                let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
-                (v["search"]["pendingChanges"].as_i64()? == 0).then_some(())
-            }
+        poll("search.pendingChanges == 0", || async {
+            let v = self.try_json("/api/status").await?;
+            (v["search"]["pendingChanges"].as_i64()? == 0).then_some(())
         })
         .await;
+    }
+
+    /// GET `path` as JSON, or None when the server does not answer it (yet): for polling.
+    pub async fn try_json(&self, path: &str) -> Option<Value> {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

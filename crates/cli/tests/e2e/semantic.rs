@@ -32,15 +32,7 @@ async fn without_a_model_search_answers_in_keyword_mode_and_says_so() {
     let status = poll("semantic reason", || {
         let api = server.api.clone();
         async move {
-            let v: Value = api
-                .http
-                .get(api.url("/api/status"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let v = api.try_json("/api/status").await?;
             v["search"]["semantic"]["reason"]
                 .as_str()
                 .map(str::to_owned)
@@ -99,15 +91,7 @@ async fn wait_embedded(server: &Server, n: u64) -> Value {
     poll("every paper embedded", || {
         let api = server.api.clone();
         async move {
-            let v: Value = api
-                .http
-                .get(api.url("/api/status"))
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
+            let v = api.try_json("/api/status").await?;
             (v["search"]["semantic"]["vectors"].as_u64()? >= n).then_some(v)
         }
     })
