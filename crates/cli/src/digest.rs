@@ -9,9 +9,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Utc};
 use paperboy_core::ArxivId;
 use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer};
-use paperboy_search::hybrid::{self, Mode};
-use paperboy_search::semantic::{Fusion, Semantic};
-use paperboy_search::{SearchIndex, SearchQuery};
+use paperboy_search::hybrid::Mode;
+use paperboy_search::{SearchQuery, Searcher};
 use paperboy_store::{Delivery, Frequency, OutboxMail, PaperView, Store, Subscription};
 
 /// Papers per section.
@@ -46,10 +45,8 @@ pub struct RunSummary {
 
 pub struct DigestContext<'a> {
     pub store: &'a Arc<dyn Store>,
-    pub index: &'a Arc<SearchIndex>,
-    /// The embedding model and vectors: saved searches run hybrid with it, keyword without.
-    pub semantic: Option<Arc<Semantic>>,
-    pub fusion: Fusion,
+    /// The site's search: saved searches run hybrid through it, by keyword while it has no model.
+    pub searcher: &'a Searcher,
     pub mailer: &'a Mailer,
     pub site: &'a str,
     pub public_url: &'a str,
@@ -219,38 +216,21 @@ async fn look_up(
 ) -> anyhow::Result<Vec<ArxivId>> {
     let from = Some(since.date_naive());
     Ok(match topic {
-        Topic::Category(c) => cx.index.newest_since(Some(c), None, from, 30)?,
-        Topic::Author(a) => cx.index.newest_since(None, Some(a), from, 30)?,
+        Topic::Category(c) => cx.searcher.index().newest_since(Some(c), None, from, 30)?,
+        Topic::Author(a) => cx.searcher.index().newest_since(None, Some(a), from, 30)?,
         Topic::Search(text) => {
-            let vector = match &cx.semantic {
-                None => None,
-                Some(s) => {
-                    let (embedder, text) = (s.embedder().clone(), text.clone());
-                    match tokio::task::spawn_blocking(move || embedder.embed_query(&text)).await? {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "a saved search runs by keyword only");
-                            None
-                        }
-                    }
-                }
-            };
             let q = SearchQuery {
                 text: text.clone(),
                 from,
                 limit: 30,
                 ..Default::default()
             };
-            let ranked = hybrid::search(
-                cx.index,
-                cx.semantic.as_deref(),
-                &q,
-                Mode::Hybrid,
-                vector.as_deref(),
-                cx.fusion,
-            )?;
-            let keyword = ranked.mode == Mode::Keyword;
-            ranked
+            let answer = cx.searcher.search(q, Mode::Hybrid).await?;
+            if let Some(why) = answer.fallback.as_ref().filter(|f| f.is_failure()) {
+                tracing::warn!(error = %why, "a saved search runs by keyword only");
+            }
+            let keyword = answer.mode == Mode::Keyword;
+            answer
                 .hits
                 .into_iter()
                 .filter(|h| keyword || h.score >= MIN_HYBRID_SCORE)
@@ -489,7 +469,7 @@ pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
             let now = Utc::now();
             // Saved searches run by meaning once the model is loaded; wait for it (or for
             // knowing there is none) rather than send keyword-only matches.
-            if !cx.semantic.is_loading() {
+            if !cx.searcher.semantic().is_loading() {
                 let borrowed = cx.borrow(Some(wake.clone()));
                 for frequency in [Frequency::Daily, Frequency::Weekly] {
                     if !due(schedule, frequency, now) {
@@ -541,9 +521,7 @@ pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
 /// What the schedule owns.
 pub struct DigestContextOwned {
     pub store: Arc<dyn Store>,
-    pub index: Arc<SearchIndex>,
-    pub semantic: Arc<paperboy_web::SemanticSlot>,
-    pub fusion: Fusion,
+    pub searcher: Searcher,
     pub mailer: Mailer,
     pub site: String,
     pub public_url: String,
@@ -554,9 +532,7 @@ impl DigestContextOwned {
     fn borrow(&self, wake: Option<Arc<tokio::sync::Notify>>) -> DigestContext<'_> {
         DigestContext {
             store: &self.store,
-            index: &self.index,
-            semantic: self.semantic.get().cloned(),
-            fusion: self.fusion,
+            searcher: &self.searcher,
             mailer: &self.mailer,
             site: &self.site,
             public_url: &self.public_url,
