@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Utc};
 use paperboy_core::ArxivId;
-use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer};
+use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer, Section, SectionKind};
 use paperboy_search::hybrid::Mode;
 use paperboy_search::{SearchQuery, Searcher};
 use paperboy_store::{Delivery, Frequency, OutboxMail, PaperView, Store, Subscription};
@@ -65,6 +65,20 @@ enum Topic {
     Category(String),
     Author(String),
     Search(String),
+}
+
+/// A digest section's candidates: the trending papers (no topic) or a topic's, best first, and
+/// how many to take.
+type Candidates = (Option<Topic>, Vec<ArxivId>, usize);
+
+/// The mail's words for what a section is about.
+fn heading(topic: Option<Topic>) -> (SectionKind, String) {
+    match topic {
+        None => (SectionKind::Trending, String::new()),
+        Some(Topic::Category(c)) => (SectionKind::Category, c),
+        Some(Topic::Author(a)) => (SectionKind::Author, a),
+        Some(Topic::Search(q)) => (SectionKind::Search, q),
+    }
 }
 
 /// What one run looks up once and shares among subscribers: each topic's new papers, and each
@@ -170,40 +184,32 @@ pub async fn run(
     Ok(summary)
 }
 
-/// A subscriber's candidate sections: heading, papers best first, how many to take.
+/// A subscriber's candidate sections: trending, then each of its topics.
 async fn sections(
     cx: &DigestContext<'_>,
     sub: &Subscription,
     trending: &[ArxivId],
     since: DateTime<Utc>,
     cache: &mut RunCache,
-) -> anyhow::Result<Vec<(Option<String>, Vec<ArxivId>, usize)>> {
+) -> anyhow::Result<Vec<Candidates>> {
     let t = &sub.topics;
     let mut out = vec![(None, trending.to_vec(), TRENDING)];
     let topics = t
         .categories
         .iter()
-        .map(|c| (format!("New in {c}"), Topic::Category(c.clone())))
-        .chain(
-            t.authors
-                .iter()
-                .map(|a| (format!("New by {a}"), Topic::Author(a.clone()))),
-        )
-        .chain(
-            t.searches
-                .iter()
-                .map(|q| (format!("Matching “{q}”"), Topic::Search(q.clone()))),
-        );
-    for (heading, topic) in topics {
+        .map(|c| Topic::Category(c.clone()))
+        .chain(t.authors.iter().map(|a| Topic::Author(a.clone())))
+        .chain(t.searches.iter().map(|q| Topic::Search(q.clone())));
+    for topic in topics {
         let ids = match cache.topics.get(&topic) {
             Some(ids) => ids.clone(),
             None => {
                 let ids = look_up(cx, &topic, since).await?;
-                cache.topics.insert(topic, ids.clone());
+                cache.topics.insert(topic.clone(), ids.clone());
                 ids
             }
         };
-        out.push((Some(heading), ids, PER_TOPIC));
+        out.push((Some(topic), ids, PER_TOPIC));
     }
     Ok(out)
 }
@@ -244,7 +250,7 @@ async fn record_one(
     cx: &DigestContext<'_>,
     sub: &Subscription,
     period: &str,
-    sections: Vec<(Option<String>, Vec<ArxivId>, usize)>,
+    sections: Vec<Candidates>,
     secret: &str,
     cache: &mut RunCache,
     now: DateTime<Utc>,
@@ -262,15 +268,15 @@ async fn record_one(
         .filter_map(|(s, id)| s.then_some(id))
         .collect();
     let mut taken: Vec<ArxivId> = Vec::new();
-    let mut chosen: Vec<(Option<String>, Vec<ArxivId>)> = Vec::new();
-    for (heading, ids, n) in sections {
+    let mut chosen: Vec<(Option<Topic>, Vec<ArxivId>)> = Vec::new();
+    for (topic, ids, n) in sections {
         let pick: Vec<ArxivId> = ids
             .into_iter()
             .filter(|i| !sent.contains(i) && !taken.contains(i))
             .take(n)
             .collect();
         taken.extend(pick.iter().cloned());
-        chosen.push((heading, pick));
+        chosen.push((topic, pick));
     }
     if taken.is_empty() {
         return Ok(false);
@@ -287,16 +293,20 @@ async fn record_one(
                 .insert(v.paper.id.clone(), item(cx.public_url, &v));
         }
     }
-    // A paper hidden since it was looked up is left out.
-    let items = |ids: &[ArxivId]| -> Vec<DigestItem> {
-        ids.iter()
-            .filter_map(|i| cache.items.get(i).cloned())
-            .collect()
-    };
-    let mut chosen = chosen.into_iter();
-    let trending = chosen.next().map(|c| items(&c.1)).unwrap_or_default();
-    let topics: Vec<(String, Vec<DigestItem>)> = chosen
-        .map(|(h, ids)| (h.unwrap_or_default(), items(&ids)))
+    let sections = chosen
+        .into_iter()
+        .map(|(topic, ids)| {
+            let (kind, topic) = heading(topic);
+            Section {
+                kind,
+                topic,
+                // A paper hidden since it was looked up is left out.
+                papers: ids
+                    .iter()
+                    .filter_map(|i| cache.items.get(i).cloned())
+                    .collect(),
+            }
+        })
         .collect();
     let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id);
     let host = cx
@@ -310,8 +320,7 @@ async fn record_one(
     let digest = Digest {
         site: cx.site.to_owned(),
         period: period.to_owned(),
-        trending,
-        topics,
+        sections,
         manage_url: format!("{}/subscription?t={token}", cx.public_url),
         unsubscribe_url: format!("{}/subscription/unsubscribe?t={token}", cx.public_url),
         message_id: format!("digest.{}.{period}@{host}", sub.id),

@@ -339,22 +339,9 @@ impl paperboy_web::auth::Postman for SmtpSignIn {
         topics: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
-            let values: std::collections::HashMap<&str, String> = [
-                ("site", self.site.clone()),
-                ("confirm", link.to_owned()),
-                ("frequency", frequency.to_owned()),
-                ("topics", topics.to_owned()),
-            ]
-            .into_iter()
-            .collect();
             let letter = self
                 .mailer
-                .letter(
-                    "confirm",
-                    to,
-                    &format!("Confirm your {} digest", self.site),
-                    &values,
-                )
+                .confirm_letter(&self.site, to, link, frequency, topics)
                 .map_err(|e| e.to_string())?;
             self.mailer.send(&letter).await.map_err(|e| e.to_string())
         })

@@ -2,7 +2,7 @@
 //! against files kept from the code that composed them before the templates owned the whole
 //! mail. Moving a section from code into a template must not change what a reader receives.
 
-use paperboy_mail::{Digest, DigestItem, Letter, Mailer, Templates};
+use paperboy_mail::{Digest, DigestItem, Letter, Mailer, Section, SectionKind, Templates};
 
 fn mailer() -> Mailer {
     Mailer::new(
@@ -29,29 +29,42 @@ fn item(title: &str, url: &str, authors: &str, upvotes: i64) -> DigestItem {
     }
 }
 
+fn section(kind: SectionKind, topic: &str, papers: Vec<DigestItem>) -> Section {
+    Section {
+        kind,
+        topic: topic.into(),
+        papers,
+    }
+}
+
 /// Markup in every value a subscriber or an author controls, an empty section (left out), and
 /// headings whose characters are not bytes (the text part's underline counts characters).
 fn digest() -> Digest {
     Digest {
         site: "paperboy & co".into(),
         period: "2026-W49".into(),
-        trending: vec![
-            item(
-                "α-stable <b>processes</b> & \"quotes\"",
-                "https://p.test/papers/2611.00001",
-                "Ada O'Brien, Alan <Turing>",
-                12,
-            ),
-            item(
-                "Plain title",
-                "https://p.test/papers/2611.00002?a=1&b=2",
+        sections: vec![
+            section(
+                SectionKind::Trending,
                 "",
-                0,
+                vec![
+                    item(
+                        "α-stable <b>processes</b> & \"quotes\"",
+                        "https://p.test/papers/2611.00001",
+                        "Ada O'Brien, Alan <Turing>",
+                        12,
+                    ),
+                    item(
+                        "Plain title",
+                        "https://p.test/papers/2611.00002?a=1&b=2",
+                        "",
+                        0,
+                    ),
+                ],
             ),
-        ],
-        topics: vec![
-            (
-                "New in cs.CL".into(),
+            section(
+                SectionKind::Category,
+                "cs.CL",
                 vec![item(
                     "Chain-of-thought",
                     "https://p.test/papers/2611.00003",
@@ -59,9 +72,10 @@ fn digest() -> Digest {
                     3,
                 )],
             ),
-            ("New by Edgar Codd".into(), vec![]),
-            (
-                "Matching “a < b & c”".into(),
+            section(SectionKind::Author, "Edgar Codd", vec![]),
+            section(
+                SectionKind::Search,
+                "a < b & c",
                 vec![item(
                     "Polypeptide chains",
                     "https://p.test/papers/2611.00004",
@@ -105,10 +119,8 @@ fn the_digest_reads_as_before() {
 
 #[test]
 fn a_digest_of_trending_papers_alone_reads_as_before() {
-    let d = Digest {
-        topics: Vec::new(),
-        ..digest()
-    };
+    let mut d = digest();
+    d.sections.truncate(1);
     same(
         &mailer().digest_letter("reader@example.org", &d).unwrap(),
         "digest_trending_only",
@@ -132,26 +144,13 @@ fn the_sign_in_mail_reads_as_before() {
 
 #[test]
 fn the_confirmation_mail_reads_as_before() {
-    let values: std::collections::HashMap<&str, String> = [
-        ("site", "paperboy & co".to_string()),
-        (
-            "confirm",
-            "https://p.test/subscription/confirm?t=7.abc&x=<y>".to_string(),
-        ),
-        ("frequency", "weekly".to_string()),
-        (
-            "topics",
-            ", plus new papers in cs.CL; matching “a < b & c”".to_string(),
-        ),
-    ]
-    .into_iter()
-    .collect();
     let letter = mailer()
-        .letter(
-            "confirm",
+        .confirm_letter(
+            "paperboy & co",
             "reader@example.org",
-            "Confirm your paperboy & co digest",
-            &values,
+            "https://p.test/subscription/confirm?t=7.abc&x=<y>",
+            "weekly",
+            ", plus new papers in cs.CL; matching “a < b & c”",
         )
         .unwrap();
     assert_eq!(letter.subject, "Confirm your paperboy & co digest");
