@@ -316,19 +316,28 @@ struct SmtpSignIn {
     site: String,
 }
 
+impl SmtpSignIn {
+    async fn deliver(
+        &self,
+        letter: Result<paperboy_mail::Letter, paperboy_mail::MailError>,
+    ) -> Result<(), String> {
+        let letter = letter.map_err(|e| e.to_string())?;
+        self.mailer.send(&letter).await.map_err(|e| e.to_string())
+    }
+}
+
 impl paperboy_web::auth::Postman for SmtpSignIn {
     fn send<'a>(
         &'a self,
         to: &'a str,
         link: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            let letter = self
-                .mailer
-                .sign_in_letter(&self.site, to, link, paperboy_web::auth::LINK_MINUTES)
-                .map_err(|e| e.to_string())?;
-            self.mailer.send(&letter).await.map_err(|e| e.to_string())
-        })
+        Box::pin(self.deliver(self.mailer.sign_in_letter(
+            &self.site,
+            to,
+            link,
+            paperboy_web::auth::LINK_MINUTES,
+        )))
     }
 
     fn confirm_subscription<'a>(
@@ -338,13 +347,12 @@ impl paperboy_web::auth::Postman for SmtpSignIn {
         frequency: &'a str,
         topics: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            let letter = self
-                .mailer
-                .confirm_letter(&self.site, to, link, frequency, topics)
-                .map_err(|e| e.to_string())?;
-            self.mailer.send(&letter).await.map_err(|e| e.to_string())
-        })
+        Box::pin(
+            self.deliver(
+                self.mailer
+                    .confirm_letter(&self.site, to, link, frequency, topics),
+            ),
+        )
     }
 
     fn delivers(&self) -> bool {

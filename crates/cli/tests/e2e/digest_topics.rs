@@ -109,12 +109,11 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
         trending: Default::default(),
         wake: None,
     };
+    let keyword = cx(&keyword_only);
 
     // Keyword only (no model): the category and the author bring today's papers, not last
     // month's; "protein folding" shares no word with any paper, so that section is left out.
-    let s = digest::run(&cx(&keyword_only), Frequency::Daily, now)
-        .await
-        .unwrap();
+    let s = digest::run(&keyword, Frequency::Daily, now).await.unwrap();
     assert_eq!((s.recorded, s.topics), (1, 3));
     let mails = outbox(&store).await;
     assert_eq!(mails.len(), 1);
@@ -137,21 +136,13 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
     assert!(!text.contains("column stores"), "matches no topic: {text}");
 
     // The next day nothing is new for that subscriber: no paper twice, and no empty mail.
-    let s = digest::run(
-        &cx(&keyword_only),
-        Frequency::Daily,
-        now + Duration::days(1),
-    )
-    .await
-    .unwrap();
+    let s = digest::run(&keyword, Frequency::Daily, now + Duration::days(1))
+        .await
+        .unwrap();
     assert_eq!((s.recorded, s.nothing_new), (0, 1));
-    let again = digest::run(
-        &cx(&keyword_only),
-        Frequency::Daily,
-        now + Duration::days(1),
-    )
-    .await
-    .unwrap();
+    let again = digest::run(&keyword, Frequency::Daily, now + Duration::days(1))
+        .await
+        .unwrap();
     assert_eq!(
         (again.recorded, again.nothing_new),
         (0, 0),

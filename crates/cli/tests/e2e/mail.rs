@@ -430,13 +430,7 @@ async fn an_operators_templates_restyle_the_digest() {
     let (dir, settings) = temp_settings(true);
     let store = import_demo(&settings).await;
     let now = chrono::Utc::now();
-    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
-    let day = store.latest_day().await.unwrap().unwrap();
-    let pid = store.listing(day, day, &Default::default()).await.unwrap()[0]
-        .paper
-        .id
-        .clone();
-    store.vote(voter.id, &pid, true, now).await.unwrap();
+    let pid = crate::smtp::vote_for_the_first_paper(&*store, now).await;
     let topics = paperboy_store::Topics {
         categories: vec!["cs.CL".into()],
         ..Default::default()
@@ -531,13 +525,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     let (dir, settings) = temp_settings(true);
     let store = import_demo(&settings).await;
     let now = chrono::Utc::now();
-    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
-    let day = store.latest_day().await.unwrap().unwrap();
-    let pid = store.listing(day, day, &Default::default()).await.unwrap()[0]
-        .paper
-        .id
-        .clone();
-    store.vote(voter.id, &pid, true, now).await.unwrap();
+    crate::smtp::vote_for_the_first_paper(&*store, now).await;
     for email in ["ok@example.org", "temp@example.org", "gone@example.org"] {
         confirmed_subscriber(&*store, email, &Default::default(), now).await;
     }
