@@ -15,8 +15,8 @@ use chrono::{NaiveTime, TimeZone, Utc};
 use paperboy_cli::digest::{self, DigestContext};
 use paperboy_cli::import::{self, Source};
 
-use paperboy_search::semantic::{Fusion, Semantic};
-use paperboy_search::SearchIndex;
+use paperboy_search::semantic::Semantic;
+use paperboy_search::{SearchIndex, Searcher, SemanticSlot};
 use paperboy_store::{Frequency, SignUp, Topics};
 
 use crate::queries::Rng;
@@ -300,11 +300,19 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
             }
         })
     };
+    let slot = match &semantic {
+        Some(s) => SemanticSlot::loaded(s.clone()),
+        None => {
+            let slot = SemanticSlot::default();
+            slot.set_unavailable("no --model-dir");
+            slot
+        }
+    };
+    // The site's search, as `paperboy serve` hands it to digests.
+    let searcher = Searcher::new(index.clone(), Arc::new(slot));
     let cx = DigestContext {
         store: &store,
-        index: &index,
-        semantic: semantic.clone(),
-        fusion: Fusion::default(),
+        searcher: &searcher,
         mailer: &mailer,
         site: "paperboy",
         public_url: "http://paperboy.example.org",

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use chrono::{DateTime, Datelike, Utc};
 use paperboy_core::ArxivId;
-use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer};
-use paperboy_search::hybrid::{self, Mode};
-use paperboy_search::semantic::{Fusion, Semantic};
-use paperboy_search::{SearchIndex, SearchQuery};
+use paperboy_mail::{Digest, DigestItem, Letter, MailError, Mailer, Section, SectionKind};
+use paperboy_search::hybrid::Mode;
+use paperboy_search::{SearchQuery, Searcher};
 use paperboy_store::{Delivery, Frequency, OutboxMail, PaperView, Store, Subscription};
 
 /// Papers per section.
@@ -46,10 +45,8 @@ pub struct RunSummary {
 
 pub struct DigestContext<'a> {
     pub store: &'a Arc<dyn Store>,
-    pub index: &'a Arc<SearchIndex>,
-    /// The embedding model and vectors: saved searches run hybrid with it, keyword without.
-    pub semantic: Option<Arc<Semantic>>,
-    pub fusion: Fusion,
+    /// The site's search: saved searches run hybrid through it, by keyword while it has no model.
+    pub searcher: &'a Searcher,
     pub mailer: &'a Mailer,
     pub site: &'a str,
     pub public_url: &'a str,
@@ -68,6 +65,20 @@ enum Topic {
     Category(String),
     Author(String),
     Search(String),
+}
+
+/// A digest section's candidates: the trending papers (no topic) or a topic's, best first, and
+/// how many to take.
+type Candidates = (Option<Topic>, Vec<ArxivId>, usize);
+
+/// The mail's words for what a section is about.
+fn heading(topic: Option<Topic>) -> (SectionKind, String) {
+    match topic {
+        None => (SectionKind::Trending, String::new()),
+        Some(Topic::Category(c)) => (SectionKind::Category, c),
+        Some(Topic::Author(a)) => (SectionKind::Author, a),
+        Some(Topic::Search(q)) => (SectionKind::Search, q),
+    }
 }
 
 /// What one run looks up once and shares among subscribers: each topic's new papers, and each
@@ -173,40 +184,32 @@ pub async fn run(
     Ok(summary)
 }
 
-/// A subscriber's candidate sections: heading, papers best first, how many to take.
+/// A subscriber's candidate sections: trending, then each of its topics.
 async fn sections(
     cx: &DigestContext<'_>,
     sub: &Subscription,
     trending: &[ArxivId],
     since: DateTime<Utc>,
     cache: &mut RunCache,
-) -> anyhow::Result<Vec<(Option<String>, Vec<ArxivId>, usize)>> {
+) -> anyhow::Result<Vec<Candidates>> {
     let t = &sub.topics;
     let mut out = vec![(None, trending.to_vec(), TRENDING)];
     let topics = t
         .categories
         .iter()
-        .map(|c| (format!("New in {c}"), Topic::Category(c.clone())))
-        .chain(
-            t.authors
-                .iter()
-                .map(|a| (format!("New by {a}"), Topic::Author(a.clone()))),
-        )
-        .chain(
-            t.searches
-                .iter()
-                .map(|q| (format!("Matching “{q}”"), Topic::Search(q.clone()))),
-        );
-    for (heading, topic) in topics {
+        .map(|c| Topic::Category(c.clone()))
+        .chain(t.authors.iter().map(|a| Topic::Author(a.clone())))
+        .chain(t.searches.iter().map(|q| Topic::Search(q.clone())));
+    for topic in topics {
         let ids = match cache.topics.get(&topic) {
             Some(ids) => ids.clone(),
             None => {
                 let ids = look_up(cx, &topic, since).await?;
-                cache.topics.insert(topic, ids.clone());
+                cache.topics.insert(topic.clone(), ids.clone());
                 ids
             }
         };
-        out.push((Some(heading), ids, PER_TOPIC));
+        out.push((Some(topic), ids, PER_TOPIC));
     }
     Ok(out)
 }
@@ -219,38 +222,21 @@ async fn look_up(
 ) -> anyhow::Result<Vec<ArxivId>> {
     let from = Some(since.date_naive());
     Ok(match topic {
-        Topic::Category(c) => cx.index.newest_since(Some(c), None, from, 30)?,
-        Topic::Author(a) => cx.index.newest_since(None, Some(a), from, 30)?,
+        Topic::Category(c) => cx.searcher.index().newest_since(Some(c), None, from, 30)?,
+        Topic::Author(a) => cx.searcher.index().newest_since(None, Some(a), from, 30)?,
         Topic::Search(text) => {
-            let vector = match &cx.semantic {
-                None => None,
-                Some(s) => {
-                    let (embedder, text) = (s.embedder().clone(), text.clone());
-                    match tokio::task::spawn_blocking(move || embedder.embed_query(&text)).await? {
-                        Ok(v) => Some(v),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "a saved search runs by keyword only");
-                            None
-                        }
-                    }
-                }
-            };
             let q = SearchQuery {
                 text: text.clone(),
                 from,
                 limit: 30,
                 ..Default::default()
             };
-            let ranked = hybrid::search(
-                cx.index,
-                cx.semantic.as_deref(),
-                &q,
-                Mode::Hybrid,
-                vector.as_deref(),
-                cx.fusion,
-            )?;
-            let keyword = ranked.mode == Mode::Keyword;
-            ranked
+            let answer = cx.searcher.search(q, Mode::Hybrid).await?;
+            if let Some(why) = answer.fallback.as_ref().filter(|f| f.is_failure()) {
+                tracing::warn!(error = %why, "a saved search runs by keyword only");
+            }
+            let keyword = answer.mode == Mode::Keyword;
+            answer
                 .hits
                 .into_iter()
                 .filter(|h| keyword || h.score >= MIN_HYBRID_SCORE)
@@ -264,7 +250,7 @@ async fn record_one(
     cx: &DigestContext<'_>,
     sub: &Subscription,
     period: &str,
-    sections: Vec<(Option<String>, Vec<ArxivId>, usize)>,
+    sections: Vec<Candidates>,
     secret: &str,
     cache: &mut RunCache,
     now: DateTime<Utc>,
@@ -282,15 +268,15 @@ async fn record_one(
         .filter_map(|(s, id)| s.then_some(id))
         .collect();
     let mut taken: Vec<ArxivId> = Vec::new();
-    let mut chosen: Vec<(Option<String>, Vec<ArxivId>)> = Vec::new();
-    for (heading, ids, n) in sections {
+    let mut chosen: Vec<(Option<Topic>, Vec<ArxivId>)> = Vec::new();
+    for (topic, ids, n) in sections {
         let pick: Vec<ArxivId> = ids
             .into_iter()
             .filter(|i| !sent.contains(i) && !taken.contains(i))
             .take(n)
             .collect();
         taken.extend(pick.iter().cloned());
-        chosen.push((heading, pick));
+        chosen.push((topic, pick));
     }
     if taken.is_empty() {
         return Ok(false);
@@ -307,16 +293,20 @@ async fn record_one(
                 .insert(v.paper.id.clone(), item(cx.public_url, &v));
         }
     }
-    // A paper hidden since it was looked up is left out.
-    let items = |ids: &[ArxivId]| -> Vec<DigestItem> {
-        ids.iter()
-            .filter_map(|i| cache.items.get(i).cloned())
-            .collect()
-    };
-    let mut chosen = chosen.into_iter();
-    let trending = chosen.next().map(|c| items(&c.1)).unwrap_or_default();
-    let topics: Vec<(String, Vec<DigestItem>)> = chosen
-        .map(|(h, ids)| (h.unwrap_or_default(), items(&ids)))
+    let sections = chosen
+        .into_iter()
+        .map(|(topic, ids)| {
+            let (kind, topic) = heading(topic);
+            Section {
+                kind,
+                topic,
+                // A paper hidden since it was looked up is left out.
+                papers: ids
+                    .iter()
+                    .filter_map(|i| cache.items.get(i).cloned())
+                    .collect(),
+            }
+        })
         .collect();
     let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id);
     let host = cx
@@ -330,8 +320,7 @@ async fn record_one(
     let digest = Digest {
         site: cx.site.to_owned(),
         period: period.to_owned(),
-        trending,
-        topics,
+        sections,
         manage_url: format!("{}/subscription?t={token}", cx.public_url),
         unsubscribe_url: format!("{}/subscription/unsubscribe?t={token}", cx.public_url),
         message_id: format!("digest.{}.{period}@{host}", sub.id),
@@ -489,7 +478,7 @@ pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
             let now = Utc::now();
             // Saved searches run by meaning once the model is loaded; wait for it (or for
             // knowing there is none) rather than send keyword-only matches.
-            if !cx.semantic.is_loading() {
+            if !cx.searcher.semantic().is_loading() {
                 let borrowed = cx.borrow(Some(wake.clone()));
                 for frequency in [Frequency::Daily, Frequency::Weekly] {
                     if !due(schedule, frequency, now) {
@@ -541,9 +530,7 @@ pub async fn schedule(cx: DigestContextOwned, schedule: Schedule) {
 /// What the schedule owns.
 pub struct DigestContextOwned {
     pub store: Arc<dyn Store>,
-    pub index: Arc<SearchIndex>,
-    pub semantic: Arc<paperboy_web::SemanticSlot>,
-    pub fusion: Fusion,
+    pub searcher: Searcher,
     pub mailer: Mailer,
     pub site: String,
     pub public_url: String,
@@ -554,9 +541,7 @@ impl DigestContextOwned {
     fn borrow(&self, wake: Option<Arc<tokio::sync::Notify>>) -> DigestContext<'_> {
         DigestContext {
             store: &self.store,
-            index: &self.index,
-            semantic: self.semantic.get().cloned(),
-            fusion: self.fusion,
+            searcher: &self.searcher,
             mailer: &self.mailer,
             site: &self.site,
             public_url: &self.public_url,

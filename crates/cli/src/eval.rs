@@ -11,9 +11,9 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use paperboy_core::{ArxivId, Paper};
-use paperboy_search::hybrid::{self, Mode};
+use paperboy_search::hybrid::Mode;
 use paperboy_search::semantic::{Fusion, Semantic};
-use paperboy_search::{SearchIndex, SearchQuery, MAX_QUERY_CHARS};
+use paperboy_search::{SearchIndex, SearchQuery, Searcher, SemanticSlot, MAX_QUERY_CHARS};
 
 pub struct EvalArgs {
     pub corpus: PathBuf,
@@ -179,9 +179,8 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<Run>> {
     let (index, _) = SearchIndex::open(&dir.path().join("index"))?;
     index.catch_up(&*store, |_| {}).await?;
 
-    let semantic = if args.modes.iter().all(|m| *m == Mode::Keyword) {
-        None
-    } else {
+    let slot = SemanticSlot::default();
+    if args.modes.iter().any(|m| *m != Mode::Keyword) {
         let model_dir = args
             .model_dir
             .clone()
@@ -192,8 +191,10 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<Run>> {
             .catch_up(&*store, |done, _| b.set_position(done))
             .await?;
         b.finish_and_clear();
-        Some(semantic)
-    };
+        slot.set(semantic);
+    }
+    // Each query is embedded once, whatever the number of runs.
+    let searcher = Searcher::new(Arc::new(index), Arc::new(slot)).remembering_queries();
 
     let mut out = Vec::new();
     let fusions = if args.fusions.is_empty() {
@@ -209,9 +210,8 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<Run>> {
             _ => vec![(m, fusions[0])],
         })
         .collect();
-    // Each query is embedded once, whatever the number of runs.
-    let mut query_vectors: HashMap<String, Vec<f32>> = HashMap::new();
     for (mode, fusion) in runs {
+        let searcher = searcher.clone().with_fusion(fusion);
         let b = bar(args.show_progress, queries.len() as u64, "queries");
         let (mut ndcg, mut recall, mut n) = (0.0, 0.0, 0usize);
         for q in &queries {
@@ -233,31 +233,16 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<Run>> {
                 .chars()
                 .take(MAX_QUERY_CHARS)
                 .collect();
-            let vector = match (&semantic, mode) {
-                (Some(s), Mode::Semantic | Mode::Hybrid) => match query_vectors.get(&text) {
-                    Some(v) => Some(v.clone()),
-                    None => {
-                        let v = s.embedder().embed_query(&text)?;
-                        query_vectors.insert(text.clone(), v.clone());
-                        Some(v)
-                    }
-                },
-                _ => None,
-            };
             let query = SearchQuery {
                 text,
                 limit: 100,
                 ..Default::default()
             };
-            let ranked = hybrid::search(
-                &index,
-                semantic.as_deref(),
-                &query,
-                mode,
-                vector.as_deref(),
-                fusion,
-            )?;
-            let docs: Vec<String> = ranked
+            let answer = searcher.search(query, mode).await?;
+            if let Some(why) = answer.fallback {
+                bail!("a {mode} query was answered by keyword alone: {why}");
+            }
+            let docs: Vec<String> = answer
                 .hits
                 .iter()
                 .filter_map(|h| back.get(&h.id).cloned())

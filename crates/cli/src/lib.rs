@@ -104,23 +104,26 @@ async fn semantic_in(
         .map(Some)
 }
 
-/// The embedding model and its vectors, when a model is installed (None, saying why, when not).
+/// The embedding model and its vectors for work beside the server (digests): loaded now, or
+/// unavailable with the reason, so that saved searches run by keyword.
 pub async fn open_semantic(
     settings: &Settings,
     store: &Arc<dyn Store>,
-) -> Option<Arc<paperboy_search::semantic::Semantic>> {
+) -> Arc<paperboy_search::SemanticSlot> {
     let dir = settings.model_dir();
+    let slot = paperboy_search::SemanticSlot::default();
     match semantic_in(&dir, &settings.data_dir, &**store).await {
-        Ok(Some(s)) => Some(Arc::new(s)),
+        Ok(Some(s)) => slot.set(Arc::new(s)),
         Ok(None) => {
             tracing::warn!(dir = %dir.display(), "no embedding model: saved searches run by keyword");
-            None
+            slot.set_unavailable(format!("no embedding model in {}", dir.display()));
         }
         Err(e) => {
             tracing::error!(error = %e, "the embedding model failed to load: saved searches run by keyword");
-            None
+            slot.set_unavailable(format!("the embedding model failed to load: {e}"));
         }
     }
+    Arc::new(slot)
 }
 
 pub async fn catch_up_index(settings: &Settings, store: &Arc<dyn Store>) -> anyhow::Result<u64> {
@@ -230,9 +233,11 @@ pub async fn serve_on(
         background.push(tokio::spawn(digest::schedule(
             digest::DigestContextOwned {
                 store: state.store.clone(),
-                index: state.index.clone(),
-                semantic: state.semantic.clone(),
-                fusion: state.settings.fusion,
+                searcher: paperboy_search::Searcher::new(
+                    state.index.clone(),
+                    state.semantic.clone(),
+                )
+                .with_fusion(state.settings.fusion),
                 mailer,
                 site: settings.site_name.clone(),
                 public_url: state.settings.public_url.clone(),
@@ -311,19 +316,28 @@ struct SmtpSignIn {
     site: String,
 }
 
+impl SmtpSignIn {
+    async fn deliver(
+        &self,
+        letter: Result<paperboy_mail::Letter, paperboy_mail::MailError>,
+    ) -> Result<(), String> {
+        let letter = letter.map_err(|e| e.to_string())?;
+        self.mailer.send(&letter).await.map_err(|e| e.to_string())
+    }
+}
+
 impl paperboy_web::auth::Postman for SmtpSignIn {
     fn send<'a>(
         &'a self,
         to: &'a str,
         link: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            let letter = self
-                .mailer
-                .sign_in_letter(&self.site, to, link, paperboy_web::auth::LINK_MINUTES)
-                .map_err(|e| e.to_string())?;
-            self.mailer.send(&letter).await.map_err(|e| e.to_string())
-        })
+        Box::pin(self.deliver(self.mailer.sign_in_letter(
+            &self.site,
+            to,
+            link,
+            paperboy_web::auth::LINK_MINUTES,
+        )))
     }
 
     fn confirm_subscription<'a>(
@@ -333,26 +347,12 @@ impl paperboy_web::auth::Postman for SmtpSignIn {
         frequency: &'a str,
         topics: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(async move {
-            let values: std::collections::HashMap<&str, String> = [
-                ("site", self.site.clone()),
-                ("confirm", link.to_owned()),
-                ("frequency", frequency.to_owned()),
-                ("topics", topics.to_owned()),
-            ]
-            .into_iter()
-            .collect();
-            let letter = self
-                .mailer
-                .letter(
-                    "confirm",
-                    to,
-                    &format!("Confirm your {} digest", self.site),
-                    &values,
-                )
-                .map_err(|e| e.to_string())?;
-            self.mailer.send(&letter).await.map_err(|e| e.to_string())
-        })
+        Box::pin(
+            self.deliver(
+                self.mailer
+                    .confirm_letter(&self.site, to, link, frequency, topics),
+            ),
+        )
     }
 
     fn delivers(&self) -> bool {
@@ -379,7 +379,7 @@ async fn load_semantic(
     dir: std::path::PathBuf,
     data_dir: std::path::PathBuf,
     store: Arc<dyn Store>,
-    slot: Arc<paperboy_web::SemanticSlot>,
+    slot: Arc<paperboy_search::SemanticSlot>,
 ) {
     match semantic_in(&dir, &data_dir, &*store).await {
         Ok(Some(semantic)) => {

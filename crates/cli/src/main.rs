@@ -388,11 +388,14 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     } else {
                         settings.public_url.trim_end_matches('/').to_owned()
                     };
+                    let searcher = paperboy_search::Searcher::new(
+                        index,
+                        paperboy_cli::open_semantic(&settings, &store).await,
+                    )
+                    .with_fusion(settings.fusion());
                     let cx = paperboy_cli::digest::DigestContext {
                         store: &store,
-                        index: &index,
-                        semantic: paperboy_cli::open_semantic(&settings, &store).await,
-                        fusion: settings.fusion(),
+                        searcher: &searcher,
                         mailer: &mailer,
                         site: &settings.site_name,
                         public_url: &public_url,

@@ -101,8 +101,9 @@ settings! {
     smtp_ca_file: String = String::new(),
     /// The sender of paperboy's mail.
     mail_from: String = "paperboy <paperboy@localhost>".to_string(),
-    /// A folder of mail templates (`sign_in.txt`, `sign_in.html`) that replace the built-in ones.
-    /// Empty: the built-in templates.
+    /// A folder of mail templates (`digest.subject.txt`, `digest.txt`, `digest.html`, the same
+    /// for `sign_in` and `confirm`) that replace the built-in ones file by file (README, "Mail
+    /// templates"). Empty: the built-in templates.
     mail_templates_dir: String = String::new(),
     /// Digests: the hour (UTC) from which each day's digests are recorded and sent (needs `smtp_url`).
     digest_hour_utc: u32 = 6,

@@ -4,7 +4,6 @@
 //! STARTTLS or TLS through rustls). It knows nothing of papers or the database: callers give it
 //! the values.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -31,87 +30,162 @@ pub enum MailError {
 
 /// Built-in templates; a file of the same name in the operator's template folder wins.
 const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "sign_in.subject.txt",
+        include_str!("../templates/sign_in.subject.txt"),
+    ),
     ("sign_in.txt", include_str!("../templates/sign_in.txt")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
+    (
+        "confirm.subject.txt",
+        include_str!("../templates/confirm.subject.txt"),
+    ),
     ("confirm.txt", include_str!("../templates/confirm.txt")),
     ("confirm.html", include_str!("../templates/confirm.html")),
+    (
+        "digest.subject.txt",
+        include_str!("../templates/digest.subject.txt"),
+    ),
     ("digest.txt", include_str!("../templates/digest.txt")),
     ("digest.html", include_str!("../templates/digest.html")),
 ];
 
-/// Template files: `{{name}}` placeholders filled from values (HTML-escaped in `.html` files).
-#[derive(Debug, Clone, Default)]
+/// Jinja templates (minijinja): each mail is `NAME.subject.txt`, `NAME.txt` and `NAME.html`,
+/// values are HTML-escaped in `.html` files, and an unknown value is an error (a typo in an
+/// override shows at its first mail). The built-in templates are compiled once; an operator's
+/// file is read at every mail, so an edit applies to the next one without a restart.
+#[derive(Clone)]
 pub struct Templates {
+    env: std::sync::Arc<minijinja::Environment<'static>>,
     dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Templates {
+        Templates::new(None)
+    }
+}
+
+/// `name` from the operator's folder, when it is there.
+fn override_source(dir: Option<&Path>, name: &str) -> Result<Option<String>, minijinja::Error> {
+    // Names come from this crate or from `{% include %}` in an override: never outside `dir`.
+    if name.contains(['/', '\\']) || name.starts_with('.') {
+        return Ok(None);
+    }
+    match dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+        Some(path) => std::fs::read_to_string(&path).map(Some).map_err(|e| {
+            minijinja::Error::new(
+                minijinja::ErrorKind::TemplateNotFound,
+                format!("{}: {e}", path.display()),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+fn built_in(name: &str) -> Option<&'static str> {
+    BUILT_IN.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// Values in HTML escaped as the site escapes them ([`escape_html`]), so a mail reads as it did
+/// before templates were Jinja (whose own escaping also rewrites `/`).
+fn format_value(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() {
+        let escaped = match value.as_str() {
+            Some(s) => escape_html(s),
+            None => escape_html(&value.to_string()),
+        };
+        return out.write_str(&escaped).map_err(minijinja::Error::from);
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 impl Templates {
     /// Built-in templates, overridden by files in `dir` when given.
     pub fn new(dir: Option<&Path>) -> Templates {
-        Templates {
-            dir: dir.map(Path::to_owned),
-        }
-    }
-
-    fn source(&self, name: &str) -> Result<String, MailError> {
-        if let Some(dir) = &self.dir {
-            let path = dir.join(name);
-            if path.is_file() {
-                return std::fs::read_to_string(&path)
-                    .map_err(|e| MailError::Template(path.display().to_string(), e.to_string()));
-            }
-        }
-        BUILT_IN
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| s.to_string())
-            .ok_or_else(|| MailError::Template(name.into(), "no such template".into()))
-    }
-
-    /// Renders `name`; an unknown placeholder is an error (a typo in an override shows at once).
-    pub fn render(&self, name: &str, values: &HashMap<&str, String>) -> Result<String, MailError> {
-        let src = self.source(name)?;
-        let html = name.ends_with(".html");
-        let mut out = String::with_capacity(src.len() + 256);
-        let mut rest = src.as_str();
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            // `{{{name}}}`: a value the caller already made safe (lists of escaped items).
-            if rest[start..].starts_with("{{{") {
-                let end = rest[start..]
-                    .find("}}}")
-                    .ok_or_else(|| MailError::Template(name.into(), "unclosed {{{".into()))?;
-                let key = rest[start + 3..start + end].trim();
-                let value = values.get(key).ok_or_else(|| {
-                    MailError::Template(name.into(), format!("unknown value {{{{{{{key}}}}}}}"))
-                })?;
-                out.push_str(value);
-                rest = &rest[start + end + 3..];
-                continue;
-            }
-            let end = rest[start..]
-                .find("}}")
-                .ok_or_else(|| MailError::Template(name.into(), "unclosed {{".into()))?;
-            let key = rest[start + 2..start + end].trim();
-            let value = values.get(key).ok_or_else(|| {
-                MailError::Template(name.into(), format!("unknown value {{{{{key}}}}}"))
-            })?;
-            if html {
-                out.push_str(&escape_html(value));
+        let mut env = minijinja::Environment::new();
+        let dir = dir.map(Path::to_owned);
+        let folder = dir.clone();
+        // Serves the built-in templates, and what an override includes or imports.
+        env.set_loader(move |name| {
+            Ok(override_source(folder.as_deref(), name)?
+                .or_else(|| built_in(name).map(str::to_owned)))
+        });
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") {
+                minijinja::AutoEscape::Html
             } else {
-                out.push_str(value);
+                minijinja::AutoEscape::None
             }
-            rest = &rest[start + end + 2..];
+        });
+        env.set_formatter(format_value);
+        // Mail is line by line: a line holding only a `{% tag %}` leaves nothing behind, and a
+        // file's last line break is kept, as it is written.
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("a valid template syntax"),
+        );
+        Templates {
+            env: std::sync::Arc::new(env),
+            dir,
         }
-        out.push_str(rest);
-        Ok(out)
+    }
+
+    /// Renders template `name` (a file name: `digest.html`) with `values`.
+    pub fn render(&self, name: &str, values: impl serde::Serialize) -> Result<String, MailError> {
+        let failed = |e: minijinja::Error| MailError::Template(name.into(), format!("{e:#}"));
+        let values = minijinja::Value::from(minijinja::value::Serde(values));
+        match override_source(self.dir.as_deref(), name).map_err(failed)? {
+            Some(source) => self.env.render_named_str(name, &source, values),
+            None => self.env.get_template(name).and_then(|t| t.render(values)),
+        }
+        .map_err(failed)
+    }
+
+    /// The mail `name` to `to`: subject, text and HTML part from its three templates.
+    pub fn letter(
+        &self,
+        name: &str,
+        to: &str,
+        values: impl serde::Serialize,
+    ) -> Result<Letter, MailError> {
+        let values = minijinja::Value::from(minijinja::value::Serde(values));
+        // An editor's final line break is no part of a subject; a break inside one is refused.
+        let subject = self
+            .render(&format!("{name}.subject.txt"), &values)?
+            .trim()
+            .to_owned();
+        no_breaks("the subject", &subject)?;
+        Ok(Letter {
+            to: to.to_owned(),
+            subject,
+            text: self.render(&format!("{name}.txt"), &values)?,
+            html: self.render(&format!("{name}.html"), &values)?,
+            headers: Vec::new(),
+            message_id: None,
+        })
     }
 }
 
 pub use paperboy_core::escape_html;
 
 /// One paper in a digest.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DigestItem {
     pub title: String,
     pub url: String,
@@ -119,17 +193,38 @@ pub struct DigestItem {
     pub upvotes: i64,
 }
 
+/// What a digest section brings: the trending papers, or the new papers of a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SectionKind {
+    Trending,
+    Category,
+    Author,
+    Search,
+}
+
+/// One section of a digest; the templates word its heading and may leave it out when empty.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Section {
+    pub kind: SectionKind,
+    /// The category, the author or the saved search; empty for trending.
+    pub topic: String,
+    pub papers: Vec<DigestItem>,
+}
+
 /// What one subscriber's digest holds.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Digest {
     pub site: String,
     /// "2026-11-30" or "2026-W49".
     pub period: String,
-    pub trending: Vec<DigestItem>,
-    /// (heading, papers) per topic.
-    pub topics: Vec<(String, Vec<DigestItem>)>,
+    /// Trending first, then one per topic of the subscriber's, in their order.
+    pub sections: Vec<Section>,
+    #[serde(rename = "manage")]
     pub manage_url: String,
+    #[serde(rename = "unsubscribe")]
     pub unsubscribe_url: String,
+    #[serde(skip)]
     pub message_id: String,
 }
 
@@ -263,71 +358,10 @@ impl Mailer {
         self.smtp.send(&ready.envelope, &ready.bytes).await
     }
 
-    /// A letter from the `{name}.txt` and `{name}.html` templates.
-    pub fn letter(
-        &self,
-        name: &str,
-        to: &str,
-        subject: &str,
-        values: &HashMap<&str, String>,
-    ) -> Result<Letter, MailError> {
-        Ok(Letter {
-            to: to.to_owned(),
-            subject: subject.to_owned(),
-            text: self.templates.render(&format!("{name}.txt"), values)?,
-            html: self.templates.render(&format!("{name}.html"), values)?,
-            headers: Vec::new(),
-            message_id: None,
-        })
-    }
-
-    /// A digest: its sections as text and HTML lists, headers for one-click unsubscribe, and a
+    /// A digest from the `digest` templates, with headers for one-click unsubscribe and a
     /// Message-ID fixed by subscription and period.
     pub fn digest_letter(&self, to: &str, d: &Digest) -> Result<Letter, MailError> {
-        let mut text = String::new();
-        let mut html = String::new();
-        for (heading, items) in std::iter::once(("Trending".to_string(), &d.trending))
-            .chain(d.topics.iter().map(|(h, i)| (h.clone(), i)))
-            .filter(|(_, items)| !items.is_empty())
-        {
-            text.push_str(&format!(
-                "\n{heading}\n{}\n",
-                "-".repeat(heading.chars().count())
-            ));
-            html.push_str(&format!(
-                "<h2 style=\"font-size:1.1rem\">{}</h2><ol>",
-                escape_html(&heading)
-            ));
-            for it in items.iter() {
-                text.push_str(&format!(
-                    "* {} ({} upvotes)\n  {}\n  {}\n",
-                    it.title, it.upvotes, it.authors, it.url
-                ));
-                html.push_str(&format!(
-                    "<li style=\"margin:.4rem 0\"><a href=\"{}\" style=\"font-weight:600\">{}</a><br><span style=\"color:#5b6270;font-size:.9rem\">{} · {} upvotes</span></li>",
-                    escape_html(&it.url),
-                    escape_html(&it.title),
-                    escape_html(&it.authors),
-                    it.upvotes
-                ));
-            }
-            html.push_str("</ol>");
-        }
-        let values: HashMap<&str, String> = [
-            ("site", d.site.clone()),
-            ("period", d.period.clone()),
-            ("manage", d.manage_url.clone()),
-            ("unsubscribe", d.unsubscribe_url.clone()),
-            ("sections_text", text),
-            ("sections_html", html),
-        ]
-        .into_iter()
-        .collect();
         Ok(Letter {
-            to: to.to_owned(),
-            subject: format!("{}: trending papers, {}", d.site, d.period),
-            text: self.templates.render("digest.txt", &values)?,
-            html: self.templates.render("digest.html", &values)?,
             headers: vec![
                 (
                     "List-Unsubscribe".into(),
@@ -339,6 +373,7 @@ impl Mailer {
                 ),
             ],
             message_id: Some(d.message_id.clone()),
+            ..self.templates.letter("digest", to, d)?
         })
     }
 
@@ -350,27 +385,31 @@ impl Mailer {
         link: &str,
         minutes: i64,
     ) -> Result<Letter, MailError> {
-        let values: HashMap<&str, String> = [
-            ("site", site.to_owned()),
-            ("link", link.to_owned()),
-            ("minutes", minutes.to_string()),
-        ]
-        .into_iter()
-        .collect();
-        Ok(Letter {
-            to: to.to_owned(),
-            subject: format!("Sign in to {site}"),
-            text: self.templates.render("sign_in.txt", &values)?,
-            html: self.templates.render("sign_in.html", &values)?,
-            headers: Vec::new(),
-            message_id: None,
-        })
+        self.templates
+            .letter("sign_in", to, minijinja::context! { site, link, minutes })
+    }
+
+    /// The mail that asks to confirm a subscription: `topics` is the sentence that names them.
+    pub fn confirm_letter(
+        &self,
+        site: &str,
+        to: &str,
+        confirm: &str,
+        frequency: &str,
+        topics: &str,
+    ) -> Result<Letter, MailError> {
+        self.templates.letter(
+            "confirm",
+            to,
+            minijinja::context! { site, confirm, frequency, topics },
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn values() -> HashMap<&'static str, String> {
         [
@@ -385,9 +424,9 @@ mod tests {
     #[test]
     fn templates_fill_escape_and_can_be_overridden() {
         let t = Templates::new(None);
-        let text = t.render("sign_in.txt", &values()).unwrap();
+        let text = t.render("sign_in.txt", values()).unwrap();
         assert!(text.contains("https://x/?a=1&b=<2>"));
-        let html = t.render("sign_in.html", &values()).unwrap();
+        let html = t.render("sign_in.html", values()).unwrap();
         assert!(html.contains("https://x/?a=1&amp;b=&lt;2&gt;"));
         assert!(!html.contains("{{"));
 
@@ -395,13 +434,41 @@ mod tests {
         std::fs::write(dir.path().join("sign_in.txt"), "Hi from {{site}}: {{link}}").unwrap();
         let t = Templates::new(Some(dir.path()));
         assert_eq!(
-            t.render("sign_in.txt", &values()).unwrap(),
+            t.render("sign_in.txt", values()).unwrap(),
             "Hi from paperboy: https://x/?a=1&b=<2>"
         );
         std::fs::write(dir.path().join("sign_in.txt"), "{{sight}}").unwrap();
         assert!(
-            t.render("sign_in.txt", &values()).is_err(),
+            t.render("sign_in.txt", values()).is_err(),
             "a typo is an error"
+        );
+    }
+
+    #[test]
+    fn an_override_restyles_the_subject_and_escapes_what_it_shows_in_html() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, body: &str| std::fs::write(dir.path().join(name), body).unwrap();
+        write("sign_in.subject.txt", "{{ site|upper }}: your link\n");
+        write("sign_in.html", "<a href=\"{{ link }}\">{{ site }}</a>");
+        let t = Templates::new(Some(dir.path()));
+        let l = t.letter("sign_in", "a@example.org", values()).unwrap();
+        assert_eq!(
+            l.subject, "PAPERBOY: your link",
+            "the editor's last line break is dropped"
+        );
+        assert_eq!(
+            l.html,
+            "<a href=\"https://x/?a=1&amp;b=&lt;2&gt;\">paperboy</a>"
+        );
+        assert!(
+            l.text.starts_with("Sign in to paperboy"),
+            "the built-in text part"
+        );
+
+        write("sign_in.subject.txt", "Hi\nBcc: victim@example.org");
+        assert!(
+            t.letter("sign_in", "a@example.org", values()).is_err(),
+            "a subject of two lines is refused"
         );
     }
 

@@ -1,6 +1,6 @@
 //! One search, three modes: keyword (BM25), semantic (vectors) and hybrid (both, fused). Filters
-//! apply to both sides. Used by the web API and by `paperboy eval`, so what is measured is what
-//! is served.
+//! apply to both sides. The ranking step of [`crate::Searcher`], which every caller goes through;
+//! public so that benchmarks can time it without the query's embedding.
 
 use std::fmt;
 use std::str::FromStr;
@@ -68,8 +68,9 @@ fn nearest_among(vectors: &VectorIndex, vector: &[f32], ids: Vec<ArxivId>) -> Ve
     scored
 }
 
-/// Runs `q` in `mode`. `query_vector` is the embedded query (the caller embeds it, with a deadline);
-/// when it or `semantic` is missing, the answer is keyword results and says so in `mode`.
+/// Runs `q` in `mode`. `query_vector` is the embedded query ([`crate::Searcher`] embeds it, with
+/// a deadline); when it or `semantic` is missing, the answer is keyword results and says so in
+/// `mode`.
 pub fn search(
     index: &SearchIndex,
     semantic: Option<&Semantic>,

@@ -4,15 +4,19 @@
 //! database whenever it is missing or of another format. It never holds the only copy of anything.
 //! Search by meaning lives beside it: a sentence-embedding model run on the CPU ([`embed`]), an
 //! exact vector index ([`vectors`]) and the worker and hybrid fusion that tie them to the store
-//! ([`semantic`]). Without a model, everything here still works in keyword mode.
+//! ([`semantic`]). Every caller searches through one [`Searcher`] ([`searcher`]), which embeds the
+//! query, falls back to keyword results when it cannot (saying why) and fuses. Without a model,
+//! everything here still works in keyword mode.
 
 pub mod bert;
 pub mod embed;
 pub mod hybrid;
+pub mod searcher;
 pub mod semantic;
 pub mod text;
 pub mod vectors;
 
+pub use searcher::{Answer, Fallback, Searcher, SemanticSlot};
 pub use text::{
     HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults, MAX_DEPTH,
     MAX_QUERY_CHARS,

@@ -79,6 +79,9 @@ pub enum SearchError {
     QueryTooLong(usize),
     #[error("the search index was opened read-only")]
     ReadOnly,
+    /// The blocking task that ran a search (or a query's embedding) panicked or was cancelled.
+    #[error("search task failed: {0}")]
+    Task(String),
 }
 
 impl SearchError {
@@ -708,7 +711,7 @@ pub enum HighlightField {
 pub use paperboy_core::escape_html;
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use paperboy_core::Author;
 
@@ -727,7 +730,7 @@ mod tests {
         (p, None)
     }
 
-    async fn fixture() -> (SearchIndex, std::sync::Arc<dyn Store>, tempfile::TempDir) {
+    pub(crate) async fn fixture() -> (SearchIndex, std::sync::Arc<dyn Store>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let store =
             paperboy_store::open(dir.path().join("db.sqlite3").to_str().unwrap(), true).unwrap();

@@ -3,7 +3,7 @@
 //! and the search index and holds no state of its own beyond counters; it never parses source files.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -12,7 +12,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use paperboy_search::semantic::Semantic;
 use paperboy_search::SearchIndex;
 use paperboy_store::Store;
 use tokio::net::TcpListener;
@@ -36,6 +35,7 @@ pub mod render;
 pub mod subscribe;
 
 pub use error::ApiError;
+pub use paperboy_search::SemanticSlot;
 
 /// What the web layer needs to know of the settings.
 #[derive(Debug, Clone)]
@@ -95,54 +95,6 @@ impl WebSettings {
     /// How long a session lasts (at least a day).
     pub fn session_lifetime(&self) -> chrono::Duration {
         chrono::Duration::days(i64::from(self.session_days.max(1)))
-    }
-}
-
-/// Search by meaning, once its model has loaded; until then (or without a model) the reason why not.
-#[derive(Default)]
-pub struct SemanticSlot {
-    ready: OnceLock<Arc<Semantic>>,
-    unavailable: Mutex<String>,
-}
-
-impl SemanticSlot {
-    pub fn get(&self) -> Option<&Arc<Semantic>> {
-        self.ready.get()
-    }
-
-    pub fn set(&self, semantic: Arc<Semantic>) {
-        let _ = self.ready.set(semantic);
-    }
-
-    pub fn set_unavailable(&self, why: impl Into<String>) {
-        *self.unavailable.lock().unwrap_or_else(|p| p.into_inner()) = why.into();
-    }
-
-    /// Neither loaded nor known to be unavailable yet.
-    pub fn is_loading(&self) -> bool {
-        self.ready.get().is_none()
-            && self
-                .unavailable
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_empty()
-    }
-
-    /// Why search is keyword-only, when it is.
-    pub fn unavailable(&self) -> Option<String> {
-        if self.ready.get().is_some() {
-            return None;
-        }
-        let why = self
-            .unavailable
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        Some(if why.is_empty() {
-            "the embedding model is loading".into()
-        } else {
-            why
-        })
     }
 }
 

@@ -5,12 +5,10 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use paperboy_core::ranking::rank_by_votes;
-use std::sync::Arc;
 
 use paperboy_core::{ArxivId, Period, VersionedId};
-use paperboy_search::hybrid::{self, Mode};
-use paperboy_search::semantic::Semantic;
-use paperboy_search::{SearchQuery, MAX_QUERY_CHARS};
+use paperboy_search::hybrid::Mode;
+use paperboy_search::{SearchQuery, Searcher, MAX_QUERY_CHARS};
 use paperboy_store::{Listed, ListingFilter, PaperView, TrendInput};
 
 use crate::{ApiError, AppState};
@@ -214,25 +212,8 @@ pub fn check_query(text: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Embeds the query for the semantic side, within the configured deadline.
-async fn embed_query(
-    state: &AppState,
-    semantic: &Arc<Semantic>,
-    text: &str,
-) -> Result<Vec<f32>, String> {
-    let embedder = semantic.embedder().clone();
-    let text = text.to_owned();
-    let job = tokio::task::spawn_blocking(move || embedder.embed_query(&text));
-    match tokio::time::timeout(state.settings.query_embed_timeout, job).await {
-        Ok(Ok(Ok(v))) => Ok(v),
-        Ok(Ok(Err(e))) => Err(format!("embedding the query failed: {e}")),
-        Ok(Err(e)) => Err(format!("embedding the query failed: {e}")),
-        Err(_) => Err("embedding the query took too long".into()),
-    }
-}
-
 /// Runs a search: an arXiv id or URL goes straight to that paper; anything else runs in the mode
-/// asked for, falling back to keyword results when the model is missing, fails or is slow.
+/// asked for through the [`Searcher`] (keyword results when the model is missing, fails or is slow).
 pub async fn search(state: &AppState, query: SearchQuery, mode: Mode) -> Result<Found, ApiError> {
     check_query(&query.text)?;
     if let Ok(v) = VersionedId::parse(&query.text) {
@@ -246,52 +227,22 @@ pub async fn search(state: &AppState, query: SearchQuery, mode: Mode) -> Result<
             });
         }
     }
-    if query.text.trim().is_empty() {
-        return Ok(Found {
-            results: Vec::new(),
-            total: 0,
-            exact_id: false,
-            mode,
-            fallback: None,
-        });
+    let answer = Searcher::new(state.index.clone(), state.semantic.clone())
+        .with_fusion(state.settings.fusion)
+        .with_deadline(state.settings.query_embed_timeout)
+        .search(query, mode)
+        .await?;
+    if let Some(why) = answer.fallback.as_ref().filter(|f| f.is_failure()) {
+        tracing::warn!(reason = %why, "serving keyword results");
     }
-    let mut fallback = None;
-    let semantic = match mode {
-        Mode::Keyword => None,
-        _ => match state.semantic.get() {
-            Some(s) => match embed_query(state, s, &query.text).await {
-                Ok(v) => Some((s.clone(), v)),
-                Err(why) => {
-                    tracing::warn!(reason = %why, "serving keyword results");
-                    fallback = Some(why);
-                    None
-                }
-            },
-            None => {
-                fallback = state.semantic.unavailable();
-                None
-            }
-        },
-    };
-    let index = state.index.clone();
-    let fusion = state.settings.fusion;
-    let ranked = tokio::task::spawn_blocking(move || {
-        let (sem, vector) = match &semantic {
-            Some((s, v)) => (Some(&**s), Some(v.as_slice())),
-            None => (None, None),
-        };
-        hybrid::search(&index, sem, &query, mode, vector, fusion)
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    let ids: Vec<_> = ranked.hits.into_iter().map(|h| h.id).collect();
+    let ids: Vec<_> = answer.hits.into_iter().map(|h| h.id).collect();
     let results = state.store.papers(&ids).await?;
     Ok(Found {
         results,
-        total: ranked.total,
+        total: answer.total,
         exact_id: false,
-        mode: ranked.mode,
-        fallback,
+        mode: answer.mode,
+        fallback: answer.fallback.map(|f| f.to_string()),
     })
 }
 

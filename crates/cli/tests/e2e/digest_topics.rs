@@ -9,8 +9,8 @@ use chrono::{Duration, NaiveDate, Utc};
 use paperboy_cli::digest::{self, DigestContext};
 use paperboy_core::{ArxivId, Author, Paper};
 use paperboy_mail::{Letter, Mailer, Templates};
-use paperboy_search::semantic::{Fusion, Semantic};
-use paperboy_search::SearchIndex;
+use paperboy_search::semantic::Semantic;
+use paperboy_search::{SearchIndex, Searcher, SemanticSlot};
 use paperboy_store::{Frequency, Store, Topics};
 
 use crate::common;
@@ -99,21 +99,21 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
         searches: vec!["protein folding".into()],
     };
     common::confirmed_subscriber(&*store, "reader@example.org", &topics, now).await;
-    let cx = |semantic: Option<Arc<Semantic>>| DigestContext {
+    let keyword_only = Searcher::new(index.clone(), Arc::default());
+    let cx = |searcher| DigestContext {
         store: &store,
-        index: &index,
-        semantic,
-        fusion: Fusion::default(),
+        searcher,
         mailer: &mailer,
         site: "paperboy",
         public_url: "http://paperboy.test",
         trending: Default::default(),
         wake: None,
     };
+    let keyword = cx(&keyword_only);
 
     // Keyword only (no model): the category and the author bring today's papers, not last
     // month's; "protein folding" shares no word with any paper, so that section is left out.
-    let s = digest::run(&cx(None), Frequency::Daily, now).await.unwrap();
+    let s = digest::run(&keyword, Frequency::Daily, now).await.unwrap();
     assert_eq!((s.recorded, s.topics), (1, 3));
     let mails = outbox(&store).await;
     assert_eq!(mails.len(), 1);
@@ -136,11 +136,11 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
     assert!(!text.contains("column stores"), "matches no topic: {text}");
 
     // The next day nothing is new for that subscriber: no paper twice, and no empty mail.
-    let s = digest::run(&cx(None), Frequency::Daily, now + Duration::days(1))
+    let s = digest::run(&keyword, Frequency::Daily, now + Duration::days(1))
         .await
         .unwrap();
     assert_eq!((s.recorded, s.nothing_new), (0, 1));
-    let again = digest::run(&cx(None), Frequency::Daily, now + Duration::days(1))
+    let again = digest::run(&keyword, Frequency::Daily, now + Duration::days(1))
         .await
         .unwrap();
     assert_eq!(
@@ -152,13 +152,10 @@ async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_m
     // With the model, the saved search finds the protein paper, which shares none of its
     // words, and leaves the database paper out; what was sent before is not sent again.
     let Some(semantic) = semantic else { return };
-    let s = digest::run(
-        &cx(Some(semantic)),
-        Frequency::Daily,
-        now + Duration::days(2),
-    )
-    .await
-    .unwrap();
+    let by_meaning = Searcher::new(index.clone(), Arc::new(SemanticSlot::loaded(semantic)));
+    let s = digest::run(&cx(&by_meaning), Frequency::Daily, now + Duration::days(2))
+        .await
+        .unwrap();
     assert_eq!(s.recorded, 1);
     let mails = outbox(&store).await;
     assert_eq!(mails.len(), 2);

@@ -422,6 +422,77 @@ async fn the_server_sends_digests_on_its_own_schedule() {
     server.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operators_templates_restyle_the_digest() {
+    let Some(smtp) = SmtpServer::start().await else {
+        return;
+    };
+    let (dir, settings) = temp_settings(true);
+    let store = import_demo(&settings).await;
+    let now = chrono::Utc::now();
+    let pid = crate::smtp::vote_for_the_first_paper(&*store, now).await;
+    let topics = paperboy_store::Topics {
+        categories: vec!["cs.CL".into()],
+        ..Default::default()
+    };
+    confirmed_subscriber(&*store, "reader@example.org", &topics, now).await;
+    drop(store);
+
+    // Every section listed, empty ones too (the built-in templates leave those out), in a
+    // subject, text and HTML of the operator's own.
+    let templates = tempfile::tempdir().unwrap();
+    for (name, body) in [
+        (
+            "digest.subject.txt",
+            "{{ sections|length }} lists from {{ site }}\n",
+        ),
+        (
+            "digest.txt",
+            "{% for s in sections %}\n[{{ s.kind }} {{ s.topic }}: {{ s.papers|length }}]\n{% for p in s.papers %}\n- {{ p.url }}\n{% endfor %}\n{% endfor %}\nStop: {{ unsubscribe }}\n",
+        ),
+        (
+            "digest.html",
+            "<table>{% for s in sections %}{% for p in s.papers %}<tr><td><a href=\"{{ p.url }}\">{{ p.title }}</a></td></tr>{% endfor %}{% endfor %}</table>\n",
+        ),
+    ] {
+        std::fs::write(templates.path().join(name), body).unwrap();
+    }
+    let base = "http://127.0.0.1:9";
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = mail_command(dir.path(), &smtp.url(), base);
+        cmd.env("PAPERBOY_MAIL_TEMPLATES_DIR", templates.path());
+        output_of(cmd, args)
+    };
+    assert!(run(&["digest", "run"]).await.contains("1 digests recorded"));
+    assert!(run(&["digest", "send"]).await.starts_with("1 sent"));
+    let mail = mail_to(&smtp, "reader@example.org").await;
+    assert_eq!(mail["subject"], "2 lists from paperboy");
+    let text = mail["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!(
+            "[trending : 1]\n- {base}/papers/{pid}\n[category cs.CL: 0]\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("Stop: http://127.0.0.1:9/subscription/unsubscribe?t="),
+        "{text}"
+    );
+    assert!(
+        !text.contains("You get this because"),
+        "not the built-in template: {text}"
+    );
+    let html = mail["html"].as_str().unwrap();
+    assert!(
+        html.starts_with(&format!("<table><tr><td><a href=\"{base}/papers/{pid}\">")),
+        "{html}"
+    );
+    assert_eq!(
+        mail["headers"]["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click",
+        "headers stay the code's"
+    );
+}
+
 /// An SMTP server that answers 451 twice to `temp*` recipients, then accepts them, and 550 to
 /// `gone*`: aiosmtpd with a handler of our own, delivering the rest to a maildir.
 const FAULTY: &str = r#"
@@ -454,13 +525,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     let (dir, settings) = temp_settings(true);
     let store = import_demo(&settings).await;
     let now = chrono::Utc::now();
-    let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
-    let day = store.latest_day().await.unwrap().unwrap();
-    let pid = store.listing(day, day, &Default::default()).await.unwrap()[0]
-        .paper
-        .id
-        .clone();
-    store.vote(voter.id, &pid, true, now).await.unwrap();
+    crate::smtp::vote_for_the_first_paper(&*store, now).await;
     for email in ["ok@example.org", "temp@example.org", "gone@example.org"] {
         confirmed_subscriber(&*store, email, &Default::default(), now).await;
     }

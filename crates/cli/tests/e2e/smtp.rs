@@ -269,11 +269,11 @@ print(json.dumps(out))
 }
 
 /// One fresh vote (by a new account) for the first paper of the latest list, so that something is
-/// trending in a digest (for the digest tests).
+/// trending in a digest (for the digest tests); that paper's id.
 pub async fn vote_for_the_first_paper(
     store: &dyn paperboy_store::Store,
     now: chrono::DateTime<chrono::Utc>,
-) {
+) -> paperboy_core::ArxivId {
     let voter = store.sign_in("voter@example.org", &[], now).await.unwrap();
     let latest = store.latest_day().await.unwrap().unwrap();
     let first = store
@@ -284,4 +284,5 @@ pub async fn vote_for_the_first_paper(
         .id
         .clone();
     store.vote(voter.id, &first, true, now).await.unwrap();
+    first
 }
