@@ -318,7 +318,7 @@ async fn record_one(
     let topics: Vec<(String, Vec<DigestItem>)> = chosen
         .map(|(h, ids)| (h.unwrap_or_default(), items(&ids)))
         .collect();
-    let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id);
+    let token = paperboy_core::signed::sign(secret, paperboy_core::signed::MANAGE, sub.id);
     let host = cx
         .public_url
         .split("://")

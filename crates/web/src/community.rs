@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
 use chrono::Utc;
 use maud::{html, Markup, PreEscaped};
-use paperboy_core::{ArxivId, Paper, Submitter, VersionedId};
+use paperboy_core::{comment, ArxivId, Paper, Submitter, VersionedId};
 use paperboy_store::{Comment, Moderation, PaperView, SubmitOutcome};
 use serde::Deserialize;
 
@@ -24,10 +24,6 @@ use crate::pages::{page, Frame, PageError, Votes};
 use crate::redirect::{on_site_path, see_other};
 use crate::render::{escape, squash, with_math};
 use crate::{html_response, ApiError, AppState};
-
-/// Comments may be edited by their author for this long.
-pub const EDIT_MINUTES: i64 = 15;
-pub const MAX_COMMENT_CHARS: usize = 5_000;
 
 type PageResult = Result<Response, PageError>;
 
@@ -499,16 +495,7 @@ async fn paper_action(
 }
 
 fn check_comment(body: &str) -> Result<(), ApiError> {
-    let n = body.chars().count();
-    if n == 0 {
-        return Err(ApiError::invalid("a comment needs some text"));
-    }
-    if n > MAX_COMMENT_CHARS {
-        return Err(ApiError::invalid(format!(
-            "a comment has at most {MAX_COMMENT_CHARS} characters, not {n}"
-        )));
-    }
-    Ok(())
+    comment::check_body(body).map_err(|e| ApiError::invalid(e.to_string()))
 }
 
 /// Comment text as HTML: escaped, paragraphs at blank lines, `http(s)://` links made links
@@ -548,20 +535,20 @@ pub fn comment_html(body: &str) -> Markup {
     PreEscaped(out.replace('\n', "<br>"))
 }
 
+fn reader(viewer: &Viewer) -> Option<comment::Reader> {
+    viewer.account.as_ref().map(|a| comment::Reader {
+        account: a.id,
+        blocked: a.blocked,
+        moderator: a.is_admin,
+    })
+}
+
 fn can_edit(c: &Comment, viewer: &Viewer) -> bool {
-    viewer
-        .account
-        .as_ref()
-        .is_some_and(|a| a.id == c.account_id && !a.blocked)
-        && Utc::now() - c.created_at < chrono::Duration::minutes(EDIT_MINUTES)
+    reader(viewer).is_some_and(|r| r.may_edit(c.account_id, c.created_at, Utc::now()))
 }
 
 fn can_delete(c: &Comment, viewer: &Viewer) -> bool {
-    viewer.is_admin()
-        || viewer
-            .account
-            .as_ref()
-            .is_some_and(|a| a.id == c.account_id && !a.blocked)
+    reader(viewer).is_some_and(|r| r.may_delete(c.account_id))
 }
 
 /// The comments of a paper page, and the form to add one.
@@ -606,7 +593,7 @@ pub fn comments_section(view: &PaperView, comments: &[Comment], viewer: &Viewer)
                     form.stack method="post" action={ "/papers/" (id) "/comments" } {
                         input type="hidden" name="csrf" value=(viewer.csrf);
                         label for="comment-body" { "Add a comment (plain text; links and " code { "$math$" } " work)" }
-                        textarea #comment-body name="body" rows="4" required maxlength=(MAX_COMMENT_CHARS) {}
+                        textarea #comment-body name="body" rows="4" required maxlength=(comment::MAX_CHARS) {}
                         button type="submit" { "Comment" }
                     }
                 }
@@ -643,7 +630,10 @@ pub async fn comment_edit_form(
     if !can_edit(&c, &viewer) {
         return Err(ApiError::forbidden(
             "not_editable",
-            format!("Comments can be edited by their author for {EDIT_MINUTES} minutes."),
+            format!(
+                "Comments can be edited by their author for {} minutes.",
+                comment::EDIT_MINUTES
+            ),
         )
         .into());
     }
@@ -655,7 +645,7 @@ pub async fn comment_edit_form(
             form.stack method="post" action={ "/comments/" (c.id) "/edit" } {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 label for="comment-body" { "Comment" }
-                textarea #comment-body name="body" rows="6" required maxlength=(MAX_COMMENT_CHARS) { (c.body) }
+                textarea #comment-body name="body" rows="6" required maxlength=(comment::MAX_CHARS) { (c.body) }
                 button type="submit" { "Save" }
             }
             p { a href={ "/papers/" (c.paper_id) "#comment-" (c.id) } { "Back to the paper" } }
@@ -693,7 +683,10 @@ pub async fn comment_post(
             if !can_edit(&c, &viewer) {
                 return Err(ApiError::forbidden(
                     "not_editable",
-                    format!("Comments can be edited by their author for {EDIT_MINUTES} minutes."),
+                    format!(
+                        "Comments can be edited by their author for {} minutes.",
+                        comment::EDIT_MINUTES
+                    ),
                 )
                 .into());
             }

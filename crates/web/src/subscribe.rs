@@ -10,10 +10,11 @@ use axum::response::Response;
 use axum::Form;
 use chrono::Utc;
 use maud::{html, Markup};
+use paperboy_core::signed::{self, CONFIRM, MANAGE, SECRET};
 use paperboy_store::{Frequency, SignUp, Subscription, Topics};
 use serde::Deserialize;
 
-use crate::auth::{self, Viewer};
+use crate::auth::Viewer;
 use crate::limits::{self, Action, ClientIp};
 use crate::pages::{page, Frame, PageError};
 use crate::redirect::see_other;
@@ -21,14 +22,7 @@ use crate::{html_response, ApiError, AppState};
 
 type PageResult = Result<Response, PageError>;
 
-/// The secret that signs subscription links.
-const SECRET: &str = "subscription-links";
 const MAX_TOPICS: usize = 20;
-
-/// Link purposes: confirming the address, and managing the subscription (preferences and
-/// unsubscribing).
-pub const CONFIRM: &str = "confirm";
-pub const MANAGE: &str = "manage";
 
 pub async fn link(state: &AppState, purpose: &str, id: i64) -> Result<String, ApiError> {
     let secret = state.store.secret(SECRET).await?;
@@ -39,7 +33,7 @@ pub async fn link(state: &AppState, purpose: &str, id: i64) -> Result<String, Ap
     Ok(format!(
         "{}{path}?t={}",
         state.settings.public_url,
-        auth::sign(&secret, purpose, id)
+        signed::sign(&secret, purpose, id)
     ))
 }
 
@@ -49,7 +43,7 @@ async fn subscription_of(
     token: &str,
 ) -> Result<Subscription, ApiError> {
     let secret = state.store.secret(SECRET).await?;
-    let id = auth::verify(&secret, purpose, token.trim()).ok_or_else(|| {
+    let id = signed::verify(&secret, purpose, token.trim()).ok_or_else(|| {
         ApiError::forbidden(
             "bad_link",
             "This link is not valid: it may have been cut or changed.",
