@@ -103,7 +103,7 @@ fn check(parts: &Parts, field: Option<&str>) -> Result<(), ApiError> {
             Ok(())
         }
         _ => Err(ApiError::new(
-            Code::Csrf,
+            Code::CSRF,
             "This form has expired or did not come from this site: reload the page and try again.",
         )),
     }

@@ -7,65 +7,115 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-macro_rules! codes {
-    ($($code:ident = $name:literal, $status:ident, $meaning:literal;)*) => {
-        /// Every way a request can fail, as clients see it.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        pub enum Code {
-            $($code),*
-        }
-
-        impl Code {
-            pub const ALL: &'static [Code] = &[$(Code::$code),*];
-
-            /// Its row of the table: name, status, meaning.
-            fn row(self) -> (&'static str, StatusCode, &'static str) {
-                match self {
-                    $(Code::$code => ($name, StatusCode::$status, $meaning)),*
-                }
-            }
-        }
-    };
+/// A way a request can fail, as clients see it: a row of the table below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    /// The stable name clients match on.
+    pub name: &'static str,
+    pub status: StatusCode,
+    /// What it means, as the API's description says.
+    pub meaning: &'static str,
 }
 
-codes! {
-    InvalidParameter = "invalid_parameter", BAD_REQUEST,
-        "A parameter the document does not allow; the message names it";
-    QueryTooLong = "query_too_long", BAD_REQUEST, "The query is longer than search takes";
-    SignInRequired = "sign_in_required", UNAUTHORIZED, "Only a signed-in reader may do this";
-    Forbidden = "forbidden", FORBIDDEN, "Only an administrator (or the author) may do this";
-    Blocked = "blocked", FORBIDDEN, "The account is blocked";
-    Csrf = "csrf", FORBIDDEN, "The form did not carry the visitor's CSRF token";
-    NotEditable = "not_editable", FORBIDDEN,
-        "Only its author may edit a comment, and only for a while after writing it";
-    BadLink = "bad_link", FORBIDDEN, "A subscription link this server did not sign";
-    NotFound = "not_found", NOT_FOUND,
-        "Nothing of that name here: no such paper, page, feed or week";
-    MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED,
-        "The address does not take that method";
-    Conflict = "conflict", CONFLICT, "The change conflicts with what is stored (a name taken)";
-    Unsubscribed = "unsubscribed", GONE, "The subscription was ended";
-    RateLimited = "rate_limited", TOO_MANY_REQUESTS,
-        "Too many requests of this kind for now; Retry-After says when to try again";
-    NoPaperSource = "no_source", SERVICE_UNAVAILABLE, "This server cannot fetch papers from arXiv";
-    Internal = "internal", INTERNAL_SERVER_ERROR,
-        "Something failed inside the server; its log has the details";
+const fn code(name: &'static str, status: StatusCode, meaning: &'static str) -> Code {
+    Code {
+        name,
+        status,
+        meaning,
+    }
 }
 
 impl Code {
-    /// The stable name clients match on.
-    pub fn name(self) -> &'static str {
-        self.row().0
-    }
+    pub const INVALID_PARAMETER: Code = code(
+        "invalid_parameter",
+        StatusCode::BAD_REQUEST,
+        "A parameter the document does not allow; the message names it",
+    );
+    pub const QUERY_TOO_LONG: Code = code(
+        "query_too_long",
+        StatusCode::BAD_REQUEST,
+        "The query is longer than search takes",
+    );
+    pub const SIGN_IN_REQUIRED: Code = code(
+        "sign_in_required",
+        StatusCode::UNAUTHORIZED,
+        "Only a signed-in reader may do this",
+    );
+    pub const FORBIDDEN: Code = code(
+        "forbidden",
+        StatusCode::FORBIDDEN,
+        "Only an administrator (or the author) may do this",
+    );
+    pub const BLOCKED: Code = code("blocked", StatusCode::FORBIDDEN, "The account is blocked");
+    pub const CSRF: Code = code(
+        "csrf",
+        StatusCode::FORBIDDEN,
+        "The form did not carry the visitor's CSRF token",
+    );
+    pub const NOT_EDITABLE: Code = code(
+        "not_editable",
+        StatusCode::FORBIDDEN,
+        "Only its author may edit a comment, and only for a while after writing it",
+    );
+    pub const BAD_LINK: Code = code(
+        "bad_link",
+        StatusCode::FORBIDDEN,
+        "A subscription link this server did not sign",
+    );
+    pub const NOT_FOUND: Code = code(
+        "not_found",
+        StatusCode::NOT_FOUND,
+        "Nothing of that name here: no such paper, page, feed or week",
+    );
+    pub const METHOD_NOT_ALLOWED: Code = code(
+        "method_not_allowed",
+        StatusCode::METHOD_NOT_ALLOWED,
+        "The address does not take that method",
+    );
+    pub const CONFLICT: Code = code(
+        "conflict",
+        StatusCode::CONFLICT,
+        "The change conflicts with what is stored (a name taken)",
+    );
+    pub const UNSUBSCRIBED: Code = code(
+        "unsubscribed",
+        StatusCode::GONE,
+        "The subscription was ended",
+    );
+    pub const RATE_LIMITED: Code = code(
+        "rate_limited",
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests of this kind for now; Retry-After says when to try again",
+    );
+    pub const NO_PAPER_SOURCE: Code = code(
+        "no_source",
+        StatusCode::SERVICE_UNAVAILABLE,
+        "This server cannot fetch papers from arXiv",
+    );
+    pub const INTERNAL: Code = code(
+        "internal",
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something failed inside the server; its log has the details",
+    );
 
-    pub fn status(self) -> StatusCode {
-        self.row().1
-    }
-
-    /// What it means, as the API's description says.
-    pub fn meaning(self) -> &'static str {
-        self.row().2
-    }
+    /// The whole table.
+    pub const ALL: [Code; 15] = [
+        Code::INVALID_PARAMETER,
+        Code::QUERY_TOO_LONG,
+        Code::SIGN_IN_REQUIRED,
+        Code::FORBIDDEN,
+        Code::BLOCKED,
+        Code::CSRF,
+        Code::NOT_EDITABLE,
+        Code::BAD_LINK,
+        Code::NOT_FOUND,
+        Code::METHOD_NOT_ALLOWED,
+        Code::CONFLICT,
+        Code::UNSUBSCRIBED,
+        Code::RATE_LIMITED,
+        Code::NO_PAPER_SOURCE,
+        Code::INTERNAL,
+    ];
 }
 
 #[derive(Debug, Clone)]
@@ -86,7 +136,7 @@ impl ApiError {
     }
 
     pub fn status(&self) -> StatusCode {
-        self.code.status()
+        self.code.status
     }
 
     pub fn retry_after(mut self, secs: u64) -> ApiError {
@@ -95,17 +145,17 @@ impl ApiError {
     }
 
     pub fn invalid(message: impl Into<String>) -> ApiError {
-        ApiError::new(Code::InvalidParameter, message)
+        ApiError::new(Code::INVALID_PARAMETER, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiError {
-        ApiError::new(Code::NotFound, message)
+        ApiError::new(Code::NOT_FOUND, message)
     }
 
     pub fn internal(err: impl std::fmt::Display) -> ApiError {
         tracing::error!(error = %err, "internal error");
         ApiError::new(
-            Code::Internal,
+            Code::INTERNAL,
             "internal error; the server log has the details",
         )
     }
@@ -114,7 +164,7 @@ impl ApiError {
 impl From<paperboy_store::StoreError> for ApiError {
     fn from(e: paperboy_store::StoreError) -> Self {
         match e {
-            paperboy_store::StoreError::Conflict(m) => ApiError::new(Code::Conflict, m),
+            paperboy_store::StoreError::Conflict(m) => ApiError::new(Code::CONFLICT, m),
             other => ApiError::internal(other),
         }
     }
@@ -124,7 +174,7 @@ impl From<paperboy_search::SearchError> for ApiError {
     fn from(e: paperboy_search::SearchError) -> Self {
         match e {
             paperboy_search::SearchError::QueryTooLong(_) => {
-                ApiError::new(Code::QueryTooLong, e.to_string())
+                ApiError::new(Code::QUERY_TOO_LONG, e.to_string())
             }
             other => ApiError::internal(other),
         }
@@ -141,7 +191,7 @@ impl From<paperboy_core::PeriodError> for ApiError {
 /// as a page instead where the request came from a browser.
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({ "message": self.message, "code": self.code.name(), "error": self.message });
+        let body = serde_json::json!({ "message": self.message, "code": self.code.name, "error": self.message });
         let mut r = (self.status(), Json(body)).into_response();
         if let Some(secs) = self.retry_after {
             r.headers_mut()
@@ -158,23 +208,21 @@ mod tests {
 
     #[test]
     fn every_code_has_its_own_name_and_an_error_status() {
-        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name()).collect();
+        let mut names: Vec<&str> = Code::ALL.iter().map(|c| c.name).collect();
         names.sort();
         names.dedup();
         assert_eq!(names.len(), Code::ALL.len(), "names are unique");
         for c in Code::ALL {
             assert!(
-                c.status().is_client_error() || c.status().is_server_error(),
+                c.status.is_client_error() || c.status.is_server_error(),
                 "{c:?}"
             );
             assert!(
-                c.name()
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b == b'_'),
+                c.name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
                 "{c:?}"
             );
         }
-        let r = ApiError::new(Code::RateLimited, "slow down")
+        let r = ApiError::new(Code::RATE_LIMITED, "slow down")
             .retry_after(7)
             .into_response();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
@@ -185,7 +233,7 @@ mod tests {
             .expect("the error rides along");
         assert_eq!(
             (kept.code, kept.message.as_str()),
-            (Code::RateLimited, "slow down")
+            (Code::RATE_LIMITED, "slow down")
         );
     }
 }

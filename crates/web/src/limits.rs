@@ -111,7 +111,7 @@ impl Limits {
         };
         let secs = wait.as_secs().max(1);
         Err(ApiError::new(
-            Code::RateLimited,
+            Code::RATE_LIMITED,
             format!(
                 "Too many {} for now: try again in {secs} seconds.",
                 action.what()

@@ -39,7 +39,7 @@ enum Errors {
 fn with_errors(mut responses: Value, errors: Errors, codes: &[Code]) -> Value {
     let mut by_status: Vec<(u16, Vec<Code>)> = Vec::new();
     for &code in codes {
-        let status = code.status().as_u16();
+        let status = code.status.as_u16();
         match by_status.iter_mut().find(|(s, _)| *s == status) {
             Some((_, same)) => same.push(code),
             None => by_status.push((status, vec![code])),
@@ -49,10 +49,10 @@ fn with_errors(mut responses: Value, errors: Errors, codes: &[Code]) -> Value {
     for (status, codes) in by_status {
         let description = codes
             .iter()
-            .map(|c| format!("{}: {}", c.name(), c.meaning()))
+            .map(|c| format!("{}: {}", c.name, c.meaning))
             .collect::<Vec<_>>()
             .join("; ");
-        let names: Vec<&str> = codes.iter().map(|c| c.name()).collect();
+        let names: Vec<&str> = codes.iter().map(|c| c.name).collect();
         let content = match errors {
             Errors::Json => json!({ "application/json": { "schema": { "allOf": [
                 { "$ref": "#/components/schemas/Error" },
@@ -154,7 +154,7 @@ pub fn spec() -> Value {
                         "headers": { "Link": { "description": "rel=\"next\": the next page", "schema": { "type": "string" } } },
                         "content": items("")["content"].clone()
                     }
-                }), Errors::Json, &[Code::InvalidParameter, Code::NotFound])
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/papers/search": { "get": {
                 "summary": "Search papers: keyword (BM25 over title, abstract and authors), semantic (by meaning) or hybrid (both, the default; keyword when the model is missing or slow); an arXiv id or URL finds that paper",
@@ -173,7 +173,7 @@ pub fn spec() -> Value {
                         "headers": { "X-Search-Mode": { "description": "The mode that answered", "schema": { "type": "string", "enum": ["hybrid", "keyword", "semantic"] } } },
                         "content": items("")["content"].clone()
                     }
-                }), Errors::Json, &[Code::InvalidParameter, Code::QueryTooLong])
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::QUERY_TOO_LONG])
             }},
             "/api/papers": { "get": {
                 "summary": "All papers, newest first, by cursor",
@@ -187,46 +187,46 @@ pub fn spec() -> Value {
                         "headers": { "Link": { "description": "rel=\"next\": the next page", "schema": { "type": "string" } } },
                         "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Paper" } } } }
                     }
-                }), Errors::Json, &[Code::InvalidParameter])
+                }), Errors::Json, &[Code::INVALID_PARAMETER])
             }},
             "/api/papers/{id}": { "get": {
                 "summary": "One paper by arXiv id (a version suffix is ignored)",
                 "parameters": [id.clone()],
                 "responses": with_errors(json!({
                     "200": json_body("The paper", json!({ "$ref": "#/components/schemas/Paper" }))
-                }), Errors::Json, &[Code::InvalidParameter, Code::NotFound])
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/papers/{id}/similar": { "get": {
                 "summary": "The ten papers nearest to one by embedding (by its title's keywords without a model)",
                 "parameters": [id],
                 "responses": with_errors(json!({
                     "200": items("Similar papers, nearest first")
-                }), Errors::Json, &[Code::InvalidParameter, Code::NotFound])
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/trending": { "get": {
                 "summary": "Trending papers, best first; each item has trendingScore = sum over its votes of 1/(hours since the vote + offset)^gravity (imported votes count at their list time; see /about/ranking)",
                 "parameters": [ limit_param(MAX_DAILY_LIMIT) ],
-                "responses": with_errors(json!({ "200": items("Items") }), Errors::Json, &[Code::InvalidParameter])
+                "responses": with_errors(json!({ "200": items("Items") }), Errors::Json, &[Code::INVALID_PARAMETER])
             }},
             "/feeds/{feed}": { "get": {
                 "summary": "The daily list or the trending list as RSS 2.0 (.rss) or Atom (.atom)",
                 "parameters": [path("feed", "Which feed", json!({ "type": "string", "enum": ["daily.rss", "daily.atom", "trending.rss", "trending.atom"] }))],
-                "responses": feed("The feed", &[Code::InvalidParameter, Code::NotFound])
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/feeds/search.{format}": { "get": {
                 "summary": "The newest papers matching a search",
                 "parameters": [format_param(), required_query("q", "The search", json!({ "type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS }))],
-                "responses": feed("The feed", &[Code::InvalidParameter, Code::QueryTooLong, Code::NotFound])
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::QUERY_TOO_LONG, Code::NOT_FOUND])
             }},
             "/feeds/category/{category}.{format}": { "get": {
                 "summary": "The newest papers in an arXiv category",
                 "parameters": [path("category", "e.g. cs.CL", json!({ "type": "string", "minLength": 1, "maxLength": MAX_CATEGORY_CHARS, "pattern": "^[^/]+$" })), format_param()],
-                "responses": feed("The feed", &[Code::InvalidParameter, Code::NotFound])
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/feeds/author/{name}.{format}": { "get": {
                 "summary": "The newest papers by an author (the name as a phrase)",
                 "parameters": [path("name", "The author's name", json!({ "type": "string", "minLength": 1, "maxLength": MAX_AUTHOR_CHARS, "pattern": "^[^/]+$" })), format_param()],
-                "responses": feed("The feed", &[Code::InvalidParameter, Code::NotFound])
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/status": { "get": {
                 "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)",

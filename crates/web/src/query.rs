@@ -221,7 +221,7 @@ pub fn check_query(text: &str) -> Result<(), ApiError> {
     let n = text.chars().count();
     if n > MAX_QUERY_CHARS {
         return Err(ApiError::new(
-            Code::QueryTooLong,
+            Code::QUERY_TOO_LONG,
             format!("the query is {n} characters long; the limit is {MAX_QUERY_CHARS}"),
         ));
     }

@@ -187,7 +187,7 @@ pub async fn not_found(uri: axum::http::Uri) -> ApiError {
 /// A method a route does not take.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        Code::MethodNotAllowed,
+        Code::METHOD_NOT_ALLOWED,
         "This address does not take that method.",
     )
 }

@@ -37,8 +37,11 @@ impl Viewer {
     fn require(&self) -> Result<&Account, ApiError> {
         match &self.account {
             Some(a) if !a.blocked => Ok(a),
-            Some(_) => Err(ApiError::new(Code::Blocked, "This account is blocked.")),
-            None => Err(ApiError::new(Code::SignInRequired, "Sign in first: /login")),
+            Some(_) => Err(ApiError::new(Code::BLOCKED, "This account is blocked.")),
+            None => Err(ApiError::new(
+                Code::SIGN_IN_REQUIRED,
+                "Sign in first: /login",
+            )),
         }
     }
 }
@@ -84,7 +87,7 @@ impl SignedIn {
             Ok(&self.0)
         } else {
             Err(ApiError::new(
-                Code::Forbidden,
+                Code::FORBIDDEN,
                 "Only administrators may do this.",
             ))
         }

@@ -1,10 +1,10 @@
-//! Moderation: the administrators' page, and blocking or unblocking an account
-//! (`/admin/{block,unblock}`). Hiding papers and comments is posted to them.
+//! Moderation: the administrators' page, blocking or unblocking an account
+//! (`/admin/{block,unblock}`), and acting on a paper (posted to the paper).
 
 use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::Utc;
-use paperboy_store::Moderation;
+use paperboy_store::{Account, Moderation};
 use serde::Deserialize;
 
 use crate::csrf::CsrfForm;
@@ -49,13 +49,26 @@ pub async fn account(
     if name.eq_ignore_ascii_case(&admin.username) {
         return Err(ApiError::invalid("you cannot block yourself"));
     }
-    let reason = f.reason.as_deref().unwrap_or_default().trim();
+    let missing = || ApiError::not_found(format!("No account {name:?}."));
+    moderate(&state, &admin, m, f.reason.as_deref(), missing).await
+}
+
+/// An administrator's action on a paper or an account, with its reason in the audit log; back
+/// to the moderation page, or `missing` when there is no such paper or account.
+pub async fn moderate(
+    state: &AppState,
+    admin: &Account,
+    action: Moderation,
+    reason: Option<&str>,
+    missing: impl FnOnce() -> ApiError,
+) -> Result<Response, ApiError> {
+    let reason = reason.unwrap_or_default().trim();
     if !state
         .store
-        .moderate(&admin.username, m, reason, Utc::now())
+        .moderate(&admin.username, action, reason, Utc::now())
         .await?
     {
-        return Err(ApiError::not_found(format!("No account {name:?}.")));
+        return Err(missing());
     }
     Ok(see_other("/admin"))
 }

@@ -28,7 +28,7 @@ fn checked(body: &str) -> Result<&str, ApiError> {
 
 fn not_editable() -> ApiError {
     ApiError::new(
-        Code::NotEditable,
+        Code::NOT_EDITABLE,
         format!(
             "Comments can be edited by their author for {} minutes.",
             comment::EDIT_MINUTES
@@ -110,7 +110,7 @@ pub async fn act(
         "delete" => {
             if !rules.may_delete(c.account_id) {
                 return Err(ApiError::new(
-                    Code::Forbidden,
+                    Code::FORBIDDEN,
                     "Only its author or a moderator may delete a comment.",
                 ));
             }

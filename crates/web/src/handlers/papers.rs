@@ -15,8 +15,8 @@ use crate::client_ip::ClientIp;
 use crate::csrf::CsrfForm;
 use crate::error::ApiError;
 use crate::face::AsksForJson;
-use crate::handlers::comments;
 use crate::handlers::listings::votes_on;
+use crate::handlers::{admin, comments};
 use crate::limits::{per_account, Action};
 use crate::query;
 use crate::redirect::{on_site_path, see_other};
@@ -123,15 +123,8 @@ pub async fn act(
             } else {
                 Moderation::ShowPaper(id.clone())
             };
-            let reason = f.reason.as_deref().unwrap_or_default().trim();
-            if !state
-                .store
-                .moderate(&admin.username, m, reason, Utc::now())
-                .await?
-            {
-                return Err(ApiError::not_found(format!("No paper {id} here.")));
-            }
-            Ok(see_other("/admin"))
+            let missing = || ApiError::not_found(format!("No paper {id} here."));
+            admin::moderate(&state, admin, m, f.reason.as_deref(), missing).await
         }
         _ => Err(ApiError::not_found("There is nothing to post to here.")),
     }

@@ -128,7 +128,7 @@ pub async fn verify(
         .sign_in(&email, &state.settings.admins, now)
         .await?;
     if account.blocked {
-        return Err(ApiError::new(Code::Blocked, "This account is blocked."));
+        return Err(ApiError::new(Code::BLOCKED, "This account is blocked."));
     }
     let session = random_token();
     let lifetime = state.settings.session_lifetime();

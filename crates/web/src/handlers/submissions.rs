@@ -56,7 +56,7 @@ pub async fn submit(
         None => {
             let Some(source) = &state.paper_source else {
                 return Err(ApiError::new(
-                    Code::NoPaperSource,
+                    Code::NO_PAPER_SOURCE,
                     "This server cannot fetch papers from arXiv.",
                 ));
             };

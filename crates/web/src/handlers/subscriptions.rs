@@ -44,7 +44,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedLink {
             .map(SignedLink)
             .ok_or_else(|| {
                 ApiError::new(
-                    Code::BadLink,
+                    Code::BAD_LINK,
                     "This link is not valid: it may have been cut.",
                 )
             })
@@ -61,7 +61,7 @@ impl SignedLink {
         let secret = state.store.secret(SECRET).await?;
         let id = signed::verify(&secret, purpose, self.0.trim()).ok_or_else(|| {
             ApiError::new(
-                Code::BadLink,
+                Code::BAD_LINK,
                 "This link is not valid: it may have been cut or changed.",
             )
         })?;
@@ -196,7 +196,7 @@ pub async fn confirm(
     let sub = link.subscription(&state, CONFIRM).await?;
     if !state.store.confirm_subscription(sub.id, Utc::now()).await? {
         return Err(ApiError::new(
-            Code::Unsubscribed,
+            Code::UNSUBSCRIBED,
             "This subscription was ended; subscribe again to start it anew.",
         ));
     }
