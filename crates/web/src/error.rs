@@ -4,6 +4,7 @@
 //! (`error` repeats the message for hf.co clients) under `/api/`, a page elsewhere (`face`).
 
 use axum::http::StatusCode;
+use axum::http::StatusCode as S;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -25,96 +26,31 @@ const fn code(name: &'static str, status: StatusCode, meaning: &'static str) -> 
     }
 }
 
+// One row a line, as a table reads.
+#[rustfmt::skip]
 impl Code {
-    pub const INVALID_PARAMETER: Code = code(
-        "invalid_parameter",
-        StatusCode::BAD_REQUEST,
-        "A parameter the document does not allow; the message names it",
-    );
-    pub const QUERY_TOO_LONG: Code = code(
-        "query_too_long",
-        StatusCode::BAD_REQUEST,
-        "The query is longer than search takes",
-    );
-    pub const SIGN_IN_REQUIRED: Code = code(
-        "sign_in_required",
-        StatusCode::UNAUTHORIZED,
-        "Only a signed-in reader may do this",
-    );
-    pub const FORBIDDEN: Code = code(
-        "forbidden",
-        StatusCode::FORBIDDEN,
-        "Only an administrator (or the author) may do this",
-    );
-    pub const BLOCKED: Code = code("blocked", StatusCode::FORBIDDEN, "The account is blocked");
-    pub const CSRF: Code = code(
-        "csrf",
-        StatusCode::FORBIDDEN,
-        "The form did not carry the visitor's CSRF token",
-    );
-    pub const NOT_EDITABLE: Code = code(
-        "not_editable",
-        StatusCode::FORBIDDEN,
-        "Only its author may edit a comment, and only for a while after writing it",
-    );
-    pub const BAD_LINK: Code = code(
-        "bad_link",
-        StatusCode::FORBIDDEN,
-        "A subscription link this server did not sign",
-    );
-    pub const NOT_FOUND: Code = code(
-        "not_found",
-        StatusCode::NOT_FOUND,
-        "Nothing of that name here: no such paper, page, feed or week",
-    );
-    pub const METHOD_NOT_ALLOWED: Code = code(
-        "method_not_allowed",
-        StatusCode::METHOD_NOT_ALLOWED,
-        "The address does not take that method",
-    );
-    pub const CONFLICT: Code = code(
-        "conflict",
-        StatusCode::CONFLICT,
-        "The change conflicts with what is stored (a name taken)",
-    );
-    pub const UNSUBSCRIBED: Code = code(
-        "unsubscribed",
-        StatusCode::GONE,
-        "The subscription was ended",
-    );
-    pub const RATE_LIMITED: Code = code(
-        "rate_limited",
-        StatusCode::TOO_MANY_REQUESTS,
-        "Too many requests of this kind for now; Retry-After says when to try again",
-    );
-    pub const NO_PAPER_SOURCE: Code = code(
-        "no_source",
-        StatusCode::SERVICE_UNAVAILABLE,
-        "This server cannot fetch papers from arXiv",
-    );
-    pub const INTERNAL: Code = code(
-        "internal",
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something failed inside the server; its log has the details",
-    );
+    pub const INVALID_PARAMETER: Code = code("invalid_parameter", S::BAD_REQUEST, "A parameter the document does not allow; the message names it");
+    pub const QUERY_TOO_LONG: Code = code("query_too_long", S::BAD_REQUEST, "The query is longer than search takes");
+    pub const SIGN_IN_REQUIRED: Code = code("sign_in_required", S::UNAUTHORIZED, "Only a signed-in reader may do this");
+    pub const FORBIDDEN: Code = code("forbidden", S::FORBIDDEN, "Only an administrator (or the author) may do this");
+    pub const BLOCKED: Code = code("blocked", S::FORBIDDEN, "The account is blocked");
+    pub const CSRF: Code = code("csrf", S::FORBIDDEN, "The form did not carry the visitor's CSRF token");
+    pub const NOT_EDITABLE: Code = code("not_editable", S::FORBIDDEN, "Only its author may edit a comment, and only for a while after writing it");
+    pub const BAD_LINK: Code = code("bad_link", S::FORBIDDEN, "A subscription link this server did not sign");
+    pub const NOT_FOUND: Code = code("not_found", S::NOT_FOUND, "Nothing of that name here: no such paper, page, feed or week");
+    pub const METHOD_NOT_ALLOWED: Code = code("method_not_allowed", S::METHOD_NOT_ALLOWED, "The address does not take that method");
+    pub const CONFLICT: Code = code("conflict", S::CONFLICT, "The change conflicts with what is stored (a name taken)");
+    pub const UNSUBSCRIBED: Code = code("unsubscribed", S::GONE, "The subscription was ended");
+    pub const RATE_LIMITED: Code = code("rate_limited", S::TOO_MANY_REQUESTS, "Too many requests of this kind for now; Retry-After says when to try again");
+    pub const NO_PAPER_SOURCE: Code = code("no_source", S::SERVICE_UNAVAILABLE, "This server cannot fetch papers from arXiv");
+    pub const INTERNAL: Code = code("internal", S::INTERNAL_SERVER_ERROR, "Something failed inside the server; its log has the details");
 
     /// The whole table.
     pub const ALL: [Code; 15] = [
-        Code::INVALID_PARAMETER,
-        Code::QUERY_TOO_LONG,
-        Code::SIGN_IN_REQUIRED,
-        Code::FORBIDDEN,
-        Code::BLOCKED,
-        Code::CSRF,
-        Code::NOT_EDITABLE,
-        Code::BAD_LINK,
-        Code::NOT_FOUND,
-        Code::METHOD_NOT_ALLOWED,
-        Code::CONFLICT,
-        Code::UNSUBSCRIBED,
-        Code::RATE_LIMITED,
-        Code::NO_PAPER_SOURCE,
-        Code::INTERNAL,
+        Code::INVALID_PARAMETER, Code::QUERY_TOO_LONG, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN,
+        Code::BLOCKED, Code::CSRF, Code::NOT_EDITABLE, Code::BAD_LINK, Code::NOT_FOUND,
+        Code::METHOD_NOT_ALLOWED, Code::CONFLICT, Code::UNSUBSCRIBED, Code::RATE_LIMITED,
+        Code::NO_PAPER_SOURCE, Code::INTERNAL,
     ];
 }
 
