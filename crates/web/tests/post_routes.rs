@@ -18,11 +18,11 @@ use tokio::net::{TcpListener, TcpStream};
 
 const REFUSED: &str = "did not come from this site";
 
-/// `(status, whole response)` of a form POST with these cookies.
-async fn post(server: SocketAddr, path: &str, cookies: &str, form: &str) -> (u16, String) {
+/// `(status, whole response)` of a form POST with these header lines (each ending in CRLF).
+async fn post(server: SocketAddr, path: &str, headers: &str, form: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(server).await.expect("connect");
     let request = format!(
-        "POST {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookies}\r\n\
+        "POST {path} HTTP/1.1\r\nHost: {server}\r\n{headers}\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
          Connection: close\r\n\r\n{form}",
         form.len()
@@ -73,7 +73,7 @@ async fn every_post_route_but_one_click_unsubscribe_refuses_a_form_without_its_t
         .await
         .unwrap();
     let csrf = random_token();
-    let cookies = format!("pb_csrf={csrf}; pb_session={session}");
+    let cookies = format!("Cookie: pb_csrf={csrf}; pb_session={session}\r\n");
     // Routes that open by a signed link get one that works.
     let email = "ada@example.org";
     let topics = Topics::default();
@@ -117,6 +117,16 @@ async fn every_post_route_but_one_click_unsubscribe_refuses_a_form_without_its_t
             assert!(answer.contains(REFUSED), "POST {path}: {answer}");
         }
     }
+    // The refusal, like any error, is a page for a form and JSON for the page's script.
+    let vote = "/papers/2501.00001/vote";
+    let (_, page) = post(server, vote, &cookies, "").await;
+    assert!(page.contains("content-type: text/html"), "{page}");
+    let asks_json = format!("{cookies}Accept: application/json\r\n");
+    let (status, json) = post(server, vote, &asks_json, "").await;
+    assert_eq!(status, 403);
+    assert!(json.contains("content-type: application/json"), "{json}");
+    assert!(json.contains(r#""code":"csrf""#), "{json}");
+
     // The refusals were the token's: carrying it, the same requests pass the check (the
     // session-ending ones last, so the others still come from a signed-in administrator).
     let mut with_token = checked.clone();
