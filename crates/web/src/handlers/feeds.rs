@@ -127,7 +127,7 @@ pub async fn feed(
         self_url
             .push_str(&serde_urlencoded::to_string([("q", search_q.as_str())]).unwrap_or_default());
     }
-    let body = kind.render(&feed, &self_url, base);
+    let body = kind.render(&feed, &self_url, base, Utc::now());
     Ok(([(header::CONTENT_TYPE, kind.content_type())], body).into_response())
 }
 

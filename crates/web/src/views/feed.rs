@@ -30,10 +30,12 @@ impl Kind {
     }
 
     /// The feed as a document of this kind; `self_url` is its own address, `base` the site's.
-    pub fn render(self, feed: &Feed, self_url: &str, base: &str) -> String {
+    /// An empty feed was last updated `now`.
+    pub fn render(self, feed: &Feed, self_url: &str, base: &str, now: DateTime<Utc>) -> String {
+        let updated = feed.items.iter().map(date_of).max().unwrap_or(now);
         match self {
-            Kind::Rss => rss(feed, self_url, base),
-            Kind::Atom => atom(feed, self_url, base),
+            Kind::Rss => rss(feed, updated, self_url, base),
+            Kind::Atom => atom(feed, updated, self_url, base),
         }
     }
 }
@@ -112,14 +114,6 @@ impl Item {
 }
 
 impl Feed {
-    fn updated(&self) -> DateTime<Utc> {
-        self.items
-            .iter()
-            .map(date_of)
-            .max()
-            .unwrap_or_else(Utc::now)
-    }
-
     fn items<'a>(&'a self, base: &'a str) -> impl Iterator<Item = Item> + 'a {
         self.items.iter().map(move |v| Item::of(v, base))
     }
@@ -133,7 +127,7 @@ fn each(values: &[String], open: &str, close: &str) -> String {
         .collect()
 }
 
-fn rss(feed: &Feed, self_url: &str, base: &str) -> String {
+fn rss(feed: &Feed, updated: DateTime<Utc>, self_url: &str, base: &str) -> String {
     let mut out = String::with_capacity(4096 + feed.items.len() * 1500);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\n<channel>\n");
     out.push_str(&format!(
@@ -142,7 +136,7 @@ fn rss(feed: &Feed, self_url: &str, base: &str) -> String {
         x(&feed.page),
         x(&feed.title),
         x(self_url),
-        feed.updated().to_rfc2822()
+        updated.to_rfc2822()
     ));
     for i in feed.items(base) {
         out.push_str(&format!(
@@ -160,14 +154,14 @@ fn rss(feed: &Feed, self_url: &str, base: &str) -> String {
     out
 }
 
-fn atom(feed: &Feed, self_url: &str, base: &str) -> String {
+fn atom(feed: &Feed, updated: DateTime<Utc>, self_url: &str, base: &str) -> String {
     let mut out = String::with_capacity(4096 + feed.items.len() * 1500);
     out.push_str("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     out.push_str(&format!(
         "<id>{}</id>\n<title>{}</title>\n<updated>{}</updated>\n<link rel=\"self\" type=\"application/atom+xml\" href=\"{}\"/>\n<link rel=\"alternate\" type=\"text/html\" href=\"{}\"/>\n<author><name>paperboy</name></author>\n",
         x(self_url),
         x(&feed.title),
-        feed.updated().to_rfc3339(),
+        updated.to_rfc3339(),
         x(self_url),
         x(&feed.page)
     ));
@@ -218,7 +212,7 @@ mod tests {
             items: vec![view("A <script> & B")],
         };
         for kind in [Kind::Rss, Kind::Atom] {
-            let body = kind.render(&f, "http://h/feeds/daily", "http://h");
+            let body = kind.render(&f, "http://h/feeds/daily", "http://h", Utc::now());
             assert!(body.contains("A &lt;script&gt; &amp; B"), "{body}");
             assert!(!body.contains('\u{1}'));
             assert!(body.contains("https://arxiv.org/abs/2501.00001"));
@@ -230,7 +224,7 @@ mod tests {
             items: vec![view("T\u{FFFE}itle\u{1b}")],
         };
         for kind in [Kind::Rss, Kind::Atom] {
-            let body = kind.render(&odd, "http://h/f", "http://h");
+            let body = kind.render(&odd, "http://h/f", "http://h", Utc::now());
             assert!(body.chars().all(xml_char), "{body:?}");
             assert!(
                 body.contains("search for ok") && body.contains("Title"),
