@@ -308,7 +308,7 @@ async fn record_one(
             }
         })
         .collect();
-    let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id);
+    let token = paperboy_core::signed::sign(secret, paperboy_core::signed::MANAGE, sub.id);
     let host = cx
         .public_url
         .split("://")

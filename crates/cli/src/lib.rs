@@ -189,7 +189,7 @@ pub async fn serve_on(
         query_embed_timeout: Duration::from_millis(settings.query_embed_timeout_ms.max(1)),
         public_url: public_url(&settings, listener.local_addr()?),
         admins: settings.admins.clone(),
-        admin_accounts: paperboy_web::auth::resolve_admins(&*store, &settings.admins).await?,
+        admin_accounts: paperboy_web::viewer::resolve_admins(&*store, &settings.admins).await?,
         session_days: settings.session_days,
         limits: settings.limits(),
         trending_window_days: settings.trending_window_days,
@@ -316,43 +316,32 @@ struct SmtpSignIn {
     site: String,
 }
 
-impl SmtpSignIn {
-    async fn deliver(
-        &self,
-        letter: Result<paperboy_mail::Letter, paperboy_mail::MailError>,
-    ) -> Result<(), String> {
-        let letter = letter.map_err(|e| e.to_string())?;
-        self.mailer.send(&letter).await.map_err(|e| e.to_string())
-    }
-}
-
-impl paperboy_web::auth::Postman for SmtpSignIn {
+impl paperboy_web::services::Postman for SmtpSignIn {
     fn send<'a>(
         &'a self,
         to: &'a str,
-        link: &'a str,
+        mail: paperboy_web::services::Mail<'a>,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(self.deliver(self.mailer.sign_in_letter(
-            &self.site,
-            to,
-            link,
-            paperboy_web::auth::LINK_MINUTES,
-        )))
-    }
-
-    fn confirm_subscription<'a>(
-        &'a self,
-        to: &'a str,
-        link: &'a str,
-        frequency: &'a str,
-        topics: &'a str,
-    ) -> std::pin::Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(
-            self.deliver(
-                self.mailer
+        use paperboy_web::services::Mail;
+        Box::pin(async move {
+            let letter = match mail {
+                Mail::SignIn { link } => self.mailer.sign_in_letter(
+                    &self.site,
+                    to,
+                    link,
+                    paperboy_web::session::LINK_MINUTES,
+                ),
+                Mail::ConfirmSubscription {
+                    link,
+                    frequency,
+                    topics,
+                } => self
+                    .mailer
                     .confirm_letter(&self.site, to, link, frequency, topics),
-            ),
-        )
+            }
+            .map_err(|e| e.to_string())?;
+            self.mailer.send(&letter).await.map_err(|e| e.to_string())
+        })
     }
 
     fn delivers(&self) -> bool {
@@ -363,7 +352,7 @@ impl paperboy_web::auth::Postman for SmtpSignIn {
 /// Submissions fetch paper details from the arXiv API.
 struct ArxivSource(paperboy_ingest::arxiv_api::ArxivApi);
 
-impl paperboy_web::community::PaperSource for ArxivSource {
+impl paperboy_web::services::PaperSource for ArxivSource {
     fn fetch<'a>(
         &'a self,
         id: &'a paperboy_core::ArxivId,

@@ -1,11 +1,14 @@
 //! paperboy's domain: arXiv identifiers, papers and daily-list entries, listing periods, and the
-//! rules that merge records and rank papers. Pure data and arithmetic: this crate does no I/O, so
-//! every other crate can depend on it and its rules are tested in isolation.
+//! rules that merge records, rank papers, govern comments and sign subscription links. Pure data
+//! and arithmetic: this crate does no I/O, so every other crate can depend on it and its rules
+//! are tested in isolation.
 
 pub mod arxiv_id;
+pub mod comment;
 pub mod paper;
 pub mod period;
 pub mod ranking;
+pub mod signed;
 pub mod tex;
 
 /// Escapes text for HTML and XML (element content and quoted attribute values). Every crate that

@@ -5,17 +5,12 @@
 //! vouch for each hop: an entry a trusted proxy appended names whoever connected to it, anything
 //! left of the first untrusted hop was written by that hop and may be made up.
 
-use std::convert::Infallible;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::ops::ControlFlow;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::FORWARDED;
-use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use ipnet::IpNet;
-
-use crate::AppState;
 
 /// The proxies whose word on the client's address is taken (`trusted_proxies`); empty trusts
 /// nobody, so the TCP peer is the client.
@@ -287,19 +282,14 @@ pub fn rate_key(ip: IpAddr) -> String {
 
 /// The client a request came from (see [`client_address`]). `.0` is the key the abuse limits count
 /// it under ([`rate_key`]; `unknown` when the server was not started with connection info, as in
-/// router unit tests), `.1` its address.
+/// router unit tests), `.1` its address. `viewer` extracts it.
 #[derive(Debug, Clone)]
 pub struct ClientIp(pub String, pub Option<IpAddr>);
 
-impl FromRequestParts<AppState> for ClientIp {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
-        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-            return Ok(ClientIp("unknown".into(), None));
-        };
-        let ip = client_address(peer.ip(), &parts.headers, &state.settings.trusted_proxies);
-        Ok(ClientIp(rate_key(ip), Some(ip)))
+impl ClientIp {
+    /// The key the abuse limits count this client's requests under.
+    pub fn key(&self) -> String {
+        format!("ip:{}", self.0)
     }
 }
 

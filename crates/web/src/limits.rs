@@ -5,13 +5,11 @@
 
 use std::time::Duration;
 
-use axum::http::StatusCode;
 use chrono::Utc;
+use paperboy_store::Store;
 
-use crate::{ApiError, AppState};
-
-// The handlers that count requests by address take it from here with the rest of the limits.
-pub use crate::client_ip::ClientIp;
+use crate::client_ip::ClientIp;
+use crate::error::{ApiError, Code};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -95,6 +93,33 @@ impl Limits {
         }
     }
 
+    /// Counts one `action` for every key (e.g. `acct:7` and `ip:192.0.2.1`), or refuses it
+    /// without counting when any key has used its allowance.
+    pub async fn check(
+        &self,
+        store: &dyn Store,
+        action: Action,
+        keys: &[String],
+    ) -> Result<(), ApiError> {
+        let window = self.of(action).window;
+        let allowances = self.allowances(action, keys);
+        let Some(wait) = store
+            .rate_limit(action.key(), &allowances, window, Utc::now())
+            .await?
+        else {
+            return Ok(());
+        };
+        let secs = wait.as_secs().max(1);
+        Err(ApiError::new(
+            Code::RATE_LIMITED,
+            format!(
+                "Too many {} for now: try again in {secs} seconds.",
+                action.what()
+            ),
+        )
+        .retry_after(secs))
+    }
+
     /// Each key with its allowance: `ip:` keys get `per_ip_factor` times an account's.
     fn allowances(&self, action: Action, keys: &[String]) -> Vec<(String, u32)> {
         let max = self.of(action).max;
@@ -111,29 +136,9 @@ impl Limits {
     }
 }
 
-/// Counts one `action` for every key (e.g. `acct:7` and `ip:192.0.2.1`), or refuses it without
-/// counting when any key has used its allowance.
-pub async fn check(state: &AppState, action: Action, keys: &[String]) -> Result<(), ApiError> {
-    let limits = &state.settings.limits;
-    let window = limits.of(action).window;
-    let allowances = limits.allowances(action, keys);
-    let Some(wait) = state
-        .store
-        .rate_limit(action.key(), &allowances, window, Utc::now())
-        .await?
-    else {
-        return Ok(());
-    };
-    let secs = wait.as_secs().max(1);
-    Err(ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        format!(
-            "Too many {} for now: try again in {secs} seconds.",
-            action.what()
-        ),
-    )
-    .retry_after(secs))
+/// The keys a signed-in reader's action is counted under: their address and their account.
+pub fn per_account(ip: &ClientIp, account: i64) -> [String; 2] {
+    [ip.key(), format!("acct:{account}")]
 }
 
 #[cfg(test)]

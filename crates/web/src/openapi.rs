@@ -5,15 +5,14 @@
 //! has the documented status, content type and shape.
 
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-use crate::api::{
-    DEFAULT_LIMIT, MAX_CATEGORY_CHARS, MAX_CURSOR_CHARS, MAX_DAILY_LIMIT, MAX_SEARCH_LIMIT,
-    MAX_SUBMITTER_CHARS, PAPER_ID_PATTERN,
+use crate::error::Code;
+use crate::params::{
+    CURSOR_PATTERN, DATE_PATTERN, DEFAULT_LIMIT, MAX_AUTHOR_CHARS, MAX_CATEGORY_CHARS,
+    MAX_CURSOR_CHARS, MAX_DAILY_LIMIT, MAX_PAGE, MAX_SEARCH_LIMIT, MAX_SUBMITTER_CHARS,
+    MONTH_PATTERN, NO_CONTROLS, PAPER_ID_PATTERN, WEEK_PATTERN,
 };
-use crate::feeds::MAX_AUTHOR_CHARS;
-use crate::params::MAX_PAGE;
-use crate::params::{CURSOR_PATTERN, DATE_PATTERN, MONTH_PATTERN, NO_CONTROLS, WEEK_PATTERN};
 use paperboy_search::MAX_QUERY_CHARS;
 
 fn query(name: &str, desc: &str, schema: Value) -> Value {
@@ -28,8 +27,45 @@ fn path(name: &str, desc: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": desc, "schema": schema })
 }
 
-fn error(description: &str) -> Value {
-    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+/// How an operation's errors are sent: JSON `Error` objects, or pages (feeds).
+#[derive(Clone, Copy, PartialEq)]
+enum Errors {
+    Json,
+    Pages,
+}
+
+/// `responses` with the error responses of `codes` added, one per status, each described by
+/// its codes (and, in JSON, held to them) as the error table says.
+fn with_errors(mut responses: Value, errors: Errors, codes: &[Code]) -> Value {
+    let mut by_status: Vec<(u16, Vec<Code>)> = Vec::new();
+    for &code in codes {
+        let status = code.status.as_u16();
+        match by_status.iter_mut().find(|(s, _)| *s == status) {
+            Some((_, same)) => same.push(code),
+            None => by_status.push((status, vec![code])),
+        }
+    }
+    let map: &mut Map<String, Value> = responses.as_object_mut().expect("responses are an object");
+    for (status, codes) in by_status {
+        let description = codes
+            .iter()
+            .map(|c| format!("{}: {}", c.name, c.meaning))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let names: Vec<&str> = codes.iter().map(|c| c.name).collect();
+        let content = match errors {
+            Errors::Json => json!({ "application/json": { "schema": { "allOf": [
+                { "$ref": "#/components/schemas/Error" },
+                { "properties": { "code": { "enum": names } } }
+            ] } } }),
+            Errors::Pages => json!({ "text/html": { "schema": { "type": "string" } } }),
+        };
+        map.insert(
+            status.to_string(),
+            json!({ "description": description, "content": content }),
+        );
+    }
+    responses
 }
 
 fn json_body(description: &str, schema: Value) -> Value {
@@ -68,15 +104,13 @@ fn date_param(name: &str, desc: &str) -> Value {
 }
 
 /// Feeds are for feed readers and browsers: their errors are pages.
-fn feed(description: &str) -> Value {
-    let page = |d: &str| json!({ "description": d, "content": { "text/html": { "schema": { "type": "string" } } } });
-    json!({
+fn feed(description: &str, codes: &[Code]) -> Value {
+    let ok = json!({
         "200": { "description": description, "content": {
             "application/atom+xml": { "schema": { "type": "string" } },
-            "application/rss+xml": { "schema": { "type": "string" } } } },
-        "400": page("Invalid parameter"),
-        "404": page("No such feed")
-    })
+            "application/rss+xml": { "schema": { "type": "string" } } } }
+    });
+    with_errors(ok, Errors::Pages, codes)
 }
 
 fn format_param() -> Value {
@@ -114,15 +148,13 @@ pub fn spec() -> Value {
                     query("submitter", "Only items submitted by this account name (empty: everyone)", text(MAX_SUBMITTER_CHARS)),
                     query("sort", "upvotes (the default), publishedAt (newest first) or trending (each item then has trendingScore)", json!({ "type": "string", "enum": ["upvotes", "publishedAt", "trending"] }))
                 ],
-                "responses": {
+                "responses": with_errors(json!({
                     "200": {
                         "description": "Items; a Link header with rel=\"next\" names the next page",
                         "headers": { "Link": { "description": "rel=\"next\": the next page", "schema": { "type": "string" } } },
                         "content": items("")["content"].clone()
-                    },
-                    "400": error("Invalid parameter"),
-                    "404": error("No such week")
-                }
+                    }
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/papers/search": { "get": {
                 "summary": "Search papers: keyword (BM25 over title, abstract and authors), semantic (by meaning) or hybrid (both, the default; keyword when the model is missing or slow); an arXiv id or URL finds that paper",
@@ -135,14 +167,13 @@ pub fn spec() -> Value {
                     date_param("to", "Listed or published on or before"),
                     query("mode", "How to search", json!({ "type": "string", "enum": ["hybrid", "keyword", "semantic"], "default": "hybrid" }))
                 ],
-                "responses": {
+                "responses": with_errors(json!({
                     "200": {
                         "description": "Items, best first",
                         "headers": { "X-Search-Mode": { "description": "The mode that answered", "schema": { "type": "string", "enum": ["hybrid", "keyword", "semantic"] } } },
                         "content": items("")["content"].clone()
-                    },
-                    "400": error("Invalid parameter")
-                }
+                    }
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::QUERY_TOO_LONG])
             }},
             "/api/papers": { "get": {
                 "summary": "All papers, newest first, by cursor",
@@ -150,57 +181,52 @@ pub fn spec() -> Value {
                     query("cursor", "From the previous page's Link header (DATE~ID)", json!({ "type": "string", "pattern": CURSOR_PATTERN, "maxLength": MAX_CURSOR_CHARS })),
                     limit_param(MAX_DAILY_LIMIT)
                 ],
-                "responses": {
+                "responses": with_errors(json!({
                     "200": {
                         "description": "Papers; a Link header with rel=\"next\" names the next page",
                         "headers": { "Link": { "description": "rel=\"next\": the next page", "schema": { "type": "string" } } },
                         "content": { "application/json": { "schema": { "type": "array", "items": { "$ref": "#/components/schemas/Paper" } } } }
-                    },
-                    "400": error("Invalid parameter")
-                }
+                    }
+                }), Errors::Json, &[Code::INVALID_PARAMETER])
             }},
             "/api/papers/{id}": { "get": {
                 "summary": "One paper by arXiv id (a version suffix is ignored)",
                 "parameters": [id.clone()],
-                "responses": {
-                    "200": json_body("The paper", json!({ "$ref": "#/components/schemas/Paper" })),
-                    "400": error("Not an arXiv id"),
-                    "404": error("No such paper")
-                }
+                "responses": with_errors(json!({
+                    "200": json_body("The paper", json!({ "$ref": "#/components/schemas/Paper" }))
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/papers/{id}/similar": { "get": {
                 "summary": "The ten papers nearest to one by embedding (by its title's keywords without a model)",
                 "parameters": [id],
-                "responses": {
-                    "200": items("Similar papers, nearest first"),
-                    "400": error("Not an arXiv id"),
-                    "404": error("No such paper")
-                }
+                "responses": with_errors(json!({
+                    "200": items("Similar papers, nearest first")
+                }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/trending": { "get": {
                 "summary": "Trending papers, best first; each item has trendingScore = sum over its votes of 1/(hours since the vote + offset)^gravity (imported votes count at their list time; see /about/ranking)",
                 "parameters": [ limit_param(MAX_DAILY_LIMIT) ],
-                "responses": { "200": items("Items"), "400": error("Invalid parameter") }
+                "responses": with_errors(json!({ "200": items("Items") }), Errors::Json, &[Code::INVALID_PARAMETER])
             }},
             "/feeds/{feed}": { "get": {
                 "summary": "The daily list or the trending list as RSS 2.0 (.rss) or Atom (.atom)",
                 "parameters": [path("feed", "Which feed", json!({ "type": "string", "enum": ["daily.rss", "daily.atom", "trending.rss", "trending.atom"] }))],
-                "responses": feed("The feed")
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/feeds/search.{format}": { "get": {
                 "summary": "The newest papers matching a search",
                 "parameters": [format_param(), required_query("q", "The search", json!({ "type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS }))],
-                "responses": feed("The feed")
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::QUERY_TOO_LONG, Code::NOT_FOUND])
             }},
             "/feeds/category/{category}.{format}": { "get": {
                 "summary": "The newest papers in an arXiv category",
                 "parameters": [path("category", "e.g. cs.CL", json!({ "type": "string", "minLength": 1, "maxLength": MAX_CATEGORY_CHARS, "pattern": "^[^/]+$" })), format_param()],
-                "responses": feed("The feed")
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/feeds/author/{name}.{format}": { "get": {
                 "summary": "The newest papers by an author (the name as a phrase)",
                 "parameters": [path("name", "The author's name", json!({ "type": "string", "minLength": 1, "maxLength": MAX_AUTHOR_CHARS, "pattern": "^[^/]+$" })), format_param()],
-                "responses": feed("The feed")
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/api/status": { "get": {
                 "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)",

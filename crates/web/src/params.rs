@@ -1,11 +1,30 @@
 //! The shapes of request parameters, as `/openapi.json` states them: page numbers, whole
-//! numbers, days, and the patterns of the rest. Handlers check their parameters here and the
+//! numbers, days, email addresses and the patterns of the rest, and the query extractor whose
+//! refusal is the `invalid_parameter` error. Handlers check their parameters here and the
 //! document is written from the same constants, so the two cannot drift.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use chrono::NaiveDate;
 use paperboy_core::Period;
+use serde::de::DeserializeOwned;
 
-use crate::ApiError;
+use crate::error::ApiError;
+
+/// A request's query parameters as `T`; a query that does not parse is refused with the
+/// `invalid_parameter` error, shown as the route shows its errors.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(t)| Query(t))
+            .map_err(|e| ApiError::invalid(e.body_text()))
+    }
+}
 
 /// The highest page number any route takes. Search never reads past
 /// [`paperboy_search::MAX_DEPTH`] results, so deeper pages would be empty anyway; refusing them
@@ -35,6 +54,25 @@ pub fn whole(
 pub fn page_number(name: &str, s: Option<&str>) -> Result<usize, ApiError> {
     whole(name, s, (0, MAX_PAGE), 0)
 }
+
+/// Items per page of the API's lists, unless `limit` says otherwise, and the most it may say.
+pub const DEFAULT_LIMIT: usize = 50;
+pub const MAX_DAILY_LIMIT: usize = 100;
+pub const MAX_SEARCH_LIMIT: usize = 120;
+/// Longest cursor `/api/papers` takes: a timestamp, `~` and an arXiv id fit in 60.
+pub const MAX_CURSOR_CHARS: usize = 200;
+/// Longest `submitter` name `/api/daily_papers` takes.
+pub const MAX_SUBMITTER_CHARS: usize = 100;
+/// Longest `category` a search or a category feed takes (arXiv's are under 20).
+pub const MAX_CATEGORY_CHARS: usize = 64;
+/// Longest author name an author feed takes.
+pub const MAX_AUTHOR_CHARS: usize = 200;
+
+/// The shape of the `{id}` the OpenAPI document promises to take: a new-style id
+/// (`2505.15612`) or an old-style one (`hep-th/9901001`, `math.GT/0309136`), with an optional
+/// version. A shaped id that names no possible paper is a 404; anything else is a 400.
+pub const PAPER_ID_PATTERN: &str =
+    r"^([0-9]{4}\.[0-9]{4,5}|[a-z]+(-[a-z]+)*(\.[A-Za-z]{2})?/[0-9]{7})(v[0-9]+)?$";
 
 /// The shapes of parameters, as `/openapi.json` states them; the code checks the same patterns.
 pub const DATE_PATTERN: &str = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
@@ -100,5 +138,34 @@ pub fn plain_text<'a>(
             format!("{name} is at most {max} characters, without control characters"),
         )),
         other => Ok(other),
+    }
+}
+
+/// Loosely an email address: something, `@`, a dotted domain, and nothing that would break a
+/// mail header.
+pub fn valid_email(e: &str) -> bool {
+    let Some((local, domain)) = e.split_once('@') else {
+        return false;
+    };
+    e.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | ','))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_checked_loosely() {
+        assert!(valid_email("a@b.org"));
+        assert!(!valid_email("a@b"));
+        assert!(!valid_email("a b@c.org"));
+        assert!(!valid_email("<a@b.org>"));
     }
 }

@@ -1,5 +1,6 @@
-//! What pages and the API both ask: a period's ranked listing, and a search with its papers.
-//! Kept here once so the HTML and the JSON can never disagree.
+//! What pages and the API both ask: a period's ranked listing, trending, a search with its
+//! papers, papers like one, the server's status. Kept here once so the HTML and the JSON can
+//! never disagree.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,9 +10,12 @@ use paperboy_core::ranking::rank_by_votes;
 use paperboy_core::{ArxivId, Period, VersionedId};
 use paperboy_search::hybrid::Mode;
 use paperboy_search::{SearchQuery, Searcher, MAX_QUERY_CHARS};
-use paperboy_store::{Listed, ListingFilter, PaperView, TrendInput};
+use paperboy_store::{
+    HarvestStatus, Listed, ListingFilter, MailStats, PaperView, StoreStats, TrendInput,
+};
 
-use crate::{ApiError, AppState};
+use crate::error::{ApiError, Code};
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -80,6 +84,16 @@ pub async fn all_days(
         order(state, &mut entries, sort).await?;
     }
     Ok(entries)
+}
+
+/// A listed entry as the paper view pages and the API show.
+pub fn listed_view(l: &Listed) -> PaperView {
+    PaperView {
+        paper: l.paper.clone(),
+        entry: Some(l.entry.clone()),
+        local_upvotes: l.local_upvotes,
+        local_comments: l.local_comments,
+    }
 }
 
 fn dedupe_papers(entries: &mut Vec<Listed>) {
@@ -204,8 +218,8 @@ pub fn parse_mode(s: Option<&str>) -> Result<Mode, ApiError> {
 pub fn check_query(text: &str) -> Result<(), ApiError> {
     let n = text.chars().count();
     if n > MAX_QUERY_CHARS {
-        return Err(ApiError::bad_request(
-            "query_too_long",
+        return Err(ApiError::new(
+            Code::QUERY_TOO_LONG,
             format!("the query is {n} characters long; the limit is {MAX_QUERY_CHARS}"),
         ));
     }
@@ -280,4 +294,78 @@ pub async fn similar(
     ids.retain(|i| *i != id);
     ids.truncate(limit);
     Ok(state.store.papers(&ids).await?)
+}
+
+/// Which of `ids` the account has voted for.
+pub async fn voted(
+    state: &AppState,
+    account: Option<i64>,
+    ids: impl IntoIterator<Item = ArxivId>,
+) -> Result<HashSet<ArxivId>, ApiError> {
+    let Some(account) = account else {
+        return Ok(HashSet::new());
+    };
+    let ids: Vec<ArxivId> = ids.into_iter().collect();
+    let flags = state.store.votes_of(account, &ids).await?;
+    Ok(ids
+        .into_iter()
+        .zip(flags)
+        .filter_map(|(id, v)| v.then_some(id))
+        .collect())
+}
+
+/// What an operator wants to know: the data, the search index, search by meaning, digests and
+/// live sync.
+pub struct Status {
+    pub backend: &'static str,
+    pub stats: StoreStats,
+    /// The store's last change, and the last the search index applied.
+    pub store_seq: i64,
+    pub index_seq: i64,
+    pub indexed: u64,
+    /// How far search by meaning has come, or why search is keyword-only.
+    pub semantic: Result<SemanticProgress, String>,
+    pub mail: MailStats,
+    pub sync_minutes: u64,
+    pub sources: Vec<HarvestStatus>,
+}
+
+pub struct SemanticProgress {
+    pub model: String,
+    pub vectors: usize,
+    pub embedded: u64,
+    pub pending: u64,
+}
+
+impl Status {
+    /// Changes the search index has not applied yet.
+    pub fn index_lag(&self) -> i64 {
+        (self.store_seq - self.index_seq).max(0)
+    }
+}
+
+pub async fn status(state: &AppState) -> Result<Status, ApiError> {
+    let semantic = match state.semantic.get() {
+        Some(s) => {
+            let (embedded, pending) = s.progress();
+            Ok(SemanticProgress {
+                model: s.model_name().to_owned(),
+                vectors: s.vectors().len(),
+                embedded,
+                pending,
+            })
+        }
+        None => Err(state.semantic.unavailable().unwrap_or_default()),
+    };
+    Ok(Status {
+        backend: state.store.backend(),
+        stats: state.store.stats().await?,
+        store_seq: state.store.last_seq().await?,
+        index_seq: state.index.applied_seq()?,
+        indexed: state.index.num_docs(),
+        semantic,
+        mail: state.store.mail_stats().await?,
+        sync_minutes: state.settings.sync_minutes,
+        sources: state.store.harvest_statuses().await?,
+    })
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{json, Value};
@@ -114,15 +115,52 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-async fn text_of(c: &Client, css: &str) -> String {
+/// The element `css` selects on the page shown; without one the test fails, saying where.
+async fn element(c: &Client, css: &str) -> Element {
     match c.find(Locator::Css(css)).await {
-        Ok(e) => e.text().await.expect("element text"),
+        Ok(e) => e,
         Err(e) => panic!("no {css} on {:?}: {e}", c.current_url().await.ok()),
     }
 }
 
+async fn text_of(c: &Client, css: &str) -> String {
+    element(c, css).await.text().await.expect("element text")
+}
+
 async fn body_text(c: &Client) -> String {
     text_of(c, "body").await
+}
+
+async fn click(c: &Client, css: &str) {
+    let e = element(c, css).await;
+    e.click()
+        .await
+        .unwrap_or_else(|e| panic!("click {css}: {e}"));
+}
+
+async fn type_into(c: &Client, css: &str, text: &str) {
+    let e = element(c, css).await;
+    e.send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+}
+
+/// Waits until the text of `css` (the page's script may change it) contains `text`.
+async fn wait_for_text(c: &Client, css: &str, text: &str) {
+    poll(&format!("{css} shows {text:?}"), || {
+        let c = c.clone();
+        async move {
+            let t = c.find(Locator::Css(css)).await.ok()?.text().await.ok()?;
+            t.contains(text).then_some(())
+        }
+    })
+    .await;
+}
+
+/// Saves what the browser shows as `target/screenshots/NAME`.
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(screenshot_dir().join(name), png).expect("save screenshot");
 }
 
 /// (scrollWidth, innerWidth) of the page shown.
@@ -200,20 +238,11 @@ async fn journey(c: Client, server: Api) {
         body_text(&c).await.contains(&today[0].1) || !plain(&today[0].1),
         "the first paper's title is not on the page"
     );
-    std::fs::write(
-        screenshot_dir().join("front-desktop.png"),
-        c.screenshot().await.expect("screenshot"),
-    )
-    .expect("save screenshot");
+    screenshot(&c, "front-desktop.png").await;
 
     // The previous day, by its rel="prev" link.
     let prev = previous_day(server, &latest).await;
-    c.find(Locator::Css("a[rel=prev]"))
-        .await
-        .expect("a rel=prev link")
-        .click()
-        .await
-        .expect("click rel=prev");
+    click(&c, "a[rel=prev]").await;
     let url = c.current_url().await.expect("URL");
     assert_eq!(url.path(), format!("/papers/date/{prev}"), "after rel=prev");
     let prev_list = day_list(server, &prev).await;
@@ -231,13 +260,7 @@ async fn journey(c: Client, server: Api) {
         .map(|ch| if ch.is_alphanumeric() { ch } else { ' ' })
         .collect();
     let query = squash(&query);
-    let box_ = c
-        .find(Locator::Css("input#q"))
-        .await
-        .expect("the search box");
-    box_.send_keys(&format!("{query}{}", char::from(Key::Enter)))
-        .await
-        .expect("type the query");
+    type_into(&c, "input#q", &format!("{query}{}", char::from(Key::Enter))).await;
     let url = poll("the results page", || {
         let c = c.clone();
         async move {
@@ -281,11 +304,7 @@ async fn journey(c: Client, server: Api) {
             "{path}: scrolls sideways on a phone (scrollWidth {scroll} > innerWidth {inner})"
         );
         if path == "/papers" {
-            std::fs::write(
-                screenshot_dir().join("front-phone.png"),
-                c.screenshot().await.expect("screenshot"),
-            )
-            .expect("save screenshot");
+            screenshot(&c, "front-phone.png").await;
         }
     }
 }
@@ -341,26 +360,12 @@ async fn a_reader_browses_searches_and_reads_in_chromium() {
 /// paper at the top of trending, where it was not before.
 async fn member_journey(c: Client, server: &crate::people::Process) {
     let base = server.base.clone();
-    let http = http();
-    let items: Value = http
-        .get(format!("{base}/api/daily_papers?limit=100"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let api = crate::people::Visitor::new(&base);
+    let items = api.get("/api/daily_papers?limit=100").await.json();
     let last = items.as_array().unwrap().last().unwrap();
     let pid = last["paper"]["id"].as_str().unwrap().to_owned();
     let upvotes = last["paper"]["upvotes"].as_i64().unwrap();
-    let trending: Value = http
-        .get(format!("{base}/api/trending"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let trending = api.get("/api/trending").await.json();
     assert!(
         !item_ids(&trending).contains(&pid),
         "{pid} is not trending before anyone votes"
@@ -369,41 +374,13 @@ async fn member_journey(c: Client, server: &crate::people::Process) {
     // Sign in: the form, the link from the log, the button on the link's page.
     c.goto(&format!("{base}/login")).await.expect("open /login");
     let mark = server.log_len();
-    c.find(Locator::Css("input#email"))
-        .await
-        .expect("the email box")
-        .send_keys("ada@example.org")
-        .await
-        .expect("type");
-    c.find(Locator::Css("form.stack button"))
-        .await
-        .expect("the send button")
-        .click()
-        .await
-        .expect("click");
+    type_into(&c, "input#email", "ada@example.org").await;
+    click(&c, "form.stack button").await;
     assert!(text_of(&c, "h1").await.contains("Check your email"));
     let link = server.sign_in_link("ada@example.org", mark).await;
     c.goto(&link).await.expect("open the link");
-    c.find(Locator::Css("form.stack button"))
-        .await
-        .expect("the sign-in button")
-        .click()
-        .await
-        .expect("click");
-    poll("signed in", || {
-        let c = c.clone();
-        async move {
-            let t = c
-                .find(Locator::Css("nav.account"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            t.contains("ada").then_some(())
-        }
-    })
-    .await;
+    click(&c, "form.stack button").await;
+    wait_for_text(&c, "nav.account", "ada").await;
 
     // Upvote in place: the count and the pressed state change, the page does not reload.
     c.goto(&format!("{base}/papers/{pid}"))
@@ -412,12 +389,7 @@ async fn member_journey(c: Client, server: &crate::people::Process) {
     c.execute("window.__same_page = true;", vec![])
         .await
         .expect("mark the page");
-    c.find(Locator::Css(".paper-vote button.votes"))
-        .await
-        .expect("the vote button")
-        .click()
-        .await
-        .expect("click vote");
+    click(&c, ".paper-vote button.votes").await;
     poll("the vote shows", || {
         let c = c.clone();
         async move {
@@ -444,50 +416,21 @@ async fn member_journey(c: Client, server: &crate::people::Process) {
     assert_eq!(same, json!(true), "voting did not reload the page");
 
     // Comment.
-    c.find(Locator::Css("textarea#comment-body"))
-        .await
-        .expect("the comment box")
-        .send_keys("Worth reading: see $E=mc^2$.")
-        .await
-        .expect("type");
-    c.find(Locator::Css("section.comments form.stack button"))
-        .await
-        .expect("the comment button")
-        .click()
-        .await
-        .expect("click");
-    poll("the comment is shown", || {
-        let c = c.clone();
-        async move {
-            let t = c
-                .find(Locator::Css("ol.comments"))
-                .await
-                .ok()?
-                .text()
-                .await
-                .ok()?;
-            t.contains("Worth reading").then_some(())
-        }
-    })
-    .await;
+    type_into(&c, "textarea#comment-body", "Worth reading: see $E=mc^2$.").await;
+    click(&c, "section.comments form.stack button").await;
+    wait_for_text(&c, "ol.comments", "Worth reading").await;
 
     // Trending: the paper is now first.
     c.goto(&format!("{base}/papers/trending"))
         .await
         .expect("trending");
-    let first = c
-        .find(Locator::Css("ol.entries > li:first-child h2 a"))
+    let first = element(&c, "ol.entries > li:first-child h2 a")
         .await
-        .expect("a trending entry")
         .attr("href")
         .await
         .expect("href");
     assert_eq!(first.as_deref(), Some(format!("/papers/{pid}").as_str()));
-    std::fs::write(
-        screenshot_dir().join("trending-desktop.png"),
-        c.screenshot().await.expect("screenshot"),
-    )
-    .expect("save screenshot");
+    screenshot(&c, "trending-desktop.png").await;
 
     // The browser's own XML parser reads the feeds this page links to.
     for feed in [

@@ -1,0 +1,14 @@
+//! What pages look like, as functions from data to markup (and JSON and XML): they read no
+//! store, index or clock, so handlers fetch and views only show.
+
+pub mod admin;
+pub mod comments;
+pub mod entry;
+pub mod feed;
+pub mod forms;
+pub mod json;
+pub mod layout;
+pub mod listing;
+pub mod paper;
+pub mod status;
+pub mod subscriptions;
