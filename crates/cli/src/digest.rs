@@ -151,7 +151,7 @@ pub async fn run(
             .store
             .due_subscriptions(frequency, &period, after, 500)
             .await?;
-        let Some(last) = subs.last().map(|s| s.id) else {
+        let Some(last) = subs.last().map(|s| s.id.get()) else {
             break;
         };
         for sub in &subs {
@@ -318,7 +318,7 @@ async fn record_one(
     let topics: Vec<(String, Vec<DigestItem>)> = chosen
         .map(|(h, ids)| (h.unwrap_or_default(), items(&ids)))
         .collect();
-    let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id);
+    let token = paperboy_web::auth::sign(secret, paperboy_web::subscribe::MANAGE, sub.id.get());
     let host = cx
         .public_url
         .split("://")

@@ -15,7 +15,7 @@ use axum::{Form, Json};
 use chrono::Utc;
 use maud::{html, Markup, PreEscaped};
 use paperboy_core::{ArxivId, Paper, Submitter, VersionedId};
-use paperboy_store::{Comment, Moderation, PaperView, SubmitOutcome};
+use paperboy_store::{Comment, CommentId, Moderation, PaperView, SubmitOutcome};
 use serde::Deserialize;
 
 use crate::auth::{self, Viewer};
@@ -633,7 +633,7 @@ pub fn paper_moderation(view: &PaperView, viewer: &Viewer) -> Markup {
 pub async fn comment_edit_form(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<CommentId>,
 ) -> PageResult {
     let c = state
         .store
@@ -675,7 +675,7 @@ pub async fn comment_post(
     viewer: Viewer,
     ip: ClientIp,
     headers: HeaderMap,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(CommentId, String)>,
     f: Result<Form<CommentForm>, FormRejection>,
 ) -> PageResult {
     let f = form(f)?;
@@ -751,7 +751,7 @@ pub async fn comment_edit_post(
     viewer: Viewer,
     ip: ClientIp,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<CommentId>,
     f: Result<Form<CommentForm>, FormRejection>,
 ) -> PageResult {
     comment_post(state, viewer, ip, headers, Path((id, "edit".to_owned())), f).await

@@ -30,7 +30,11 @@ const MAX_TOPICS: usize = 20;
 pub const CONFIRM: &str = "confirm";
 pub const MANAGE: &str = "manage";
 
-pub async fn link(state: &AppState, purpose: &str, id: i64) -> Result<String, ApiError> {
+pub async fn link(
+    state: &AppState,
+    purpose: &str,
+    id: paperboy_store::SubscriptionId,
+) -> Result<String, ApiError> {
     let secret = state.store.secret(SECRET).await?;
     let path = match purpose {
         CONFIRM => "/subscription/confirm",
@@ -39,7 +43,7 @@ pub async fn link(state: &AppState, purpose: &str, id: i64) -> Result<String, Ap
     Ok(format!(
         "{}{path}?t={}",
         state.settings.public_url,
-        auth::sign(&secret, purpose, id)
+        auth::sign(&secret, purpose, id.get())
     ))
 }
 
@@ -57,7 +61,7 @@ async fn subscription_of(
     })?;
     state
         .store
-        .subscription(id)
+        .subscription(id.into())
         .await?
         .ok_or_else(|| ApiError::not_found("This subscription no longer exists."))
 }
@@ -387,7 +391,7 @@ pub async fn unsubscribe(
     let t = token(q)?;
     let sub = subscription_of(&state, MANAGE, &t).await?;
     state.store.unsubscribe(sub.id, Utc::now()).await?;
-    tracing::info!(subscription = sub.id, "unsubscribed");
+    tracing::info!(subscription = sub.id.get(), "unsubscribed");
     Ok(html_response(page(
         &Frame::of(&viewer),
         "Unsubscribed",
