@@ -8,7 +8,7 @@ use paperboy_core::{ArxivId, DailyEntry, Paper, Submitter};
 
 use crate::codec::{submitted_entry, username_base};
 use crate::papers::{import, next_seq};
-use crate::sql::{id_type, params, Backed, FromRow, Lock, Row, Tx};
+use crate::sql::{id_type, params, record_from_row, Backed, FromRow, Lock, Row, Tx};
 use crate::{Result, StoreError};
 
 id_type!(
@@ -109,14 +109,6 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// What moderators may want to undo.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ModerationQueue {
-    pub hidden_papers: Vec<(ArxivId, String)>,
-    pub hidden_comments: Vec<Comment>,
-    pub blocked_accounts: Vec<Account>,
-}
-
 /// The inputs of the trending score of one paper: its imported votes (stand-ins cast when it was
 /// listed) and the times of its local votes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,56 +120,27 @@ pub struct TrendInput {
     pub votes: Vec<DateTime<Utc>>,
 }
 
+/// What moderators may want to undo.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModerationQueue {
+    pub hidden_papers: Vec<(ArxivId, String)>,
+    pub hidden_comments: Vec<Comment>,
+    pub blocked_accounts: Vec<Account>,
+}
+
 /// An [`Account`]'s columns, the table called `a`.
 const ACCOUNT: &str =
     "SELECT a.id, a.email, a.username, a.display_name, a.is_admin, a.blocked, a.created_at";
-
-impl FromRow for Account {
-    fn from_row(mut r: Row) -> Result<Account> {
-        Ok(Account {
-            id: r.take(0)?,
-            email: r.take(1)?,
-            username: r.take(2)?,
-            display_name: r.take(3)?,
-            is_admin: r.take(4)?,
-            blocked: r.take(5)?,
-            created_at: r.take(6)?,
-        })
-    }
-}
 
 /// A [`Comment`]'s columns: the comment `c` by the account `a`.
 const COMMENT: &str = "SELECT c.id, c.paper_id, c.account_id, a.username, a.display_name,
         c.body, c.created_at, c.edited_at, c.hidden OR a.blocked
      FROM comments c JOIN accounts a ON a.id = c.account_id";
 
-impl FromRow for Comment {
-    fn from_row(mut r: Row) -> Result<Comment> {
-        Ok(Comment {
-            id: r.take(0)?,
-            paper_id: r.take(1)?,
-            account_id: r.take(2)?,
-            username: r.take(3)?,
-            display_name: r.take(4)?,
-            body: r.take(5)?,
-            created_at: r.take(6)?,
-            edited_at: r.take(7)?,
-            hidden: r.take(8)?,
-        })
-    }
-}
-
-impl FromRow for AuditEntry {
-    fn from_row(mut r: Row) -> Result<AuditEntry> {
-        Ok(AuditEntry {
-            id: r.take(0)?,
-            at: r.take(1)?,
-            actor: r.take(2)?,
-            action: r.take(3)?,
-            target: r.take(4)?,
-            detail: r.take(5)?,
-        })
-    }
+record_from_row! {
+    Account { id, email, username, display_name, is_admin, blocked, created_at }
+    Comment { id, paper_id, account_id, username, display_name, body, created_at, edited_at, hidden }
+    AuditEntry { id, at, actor, action, target, detail }
 }
 
 /// A paper's id, document, newest daily entry and vote times (space-separated).
@@ -296,6 +259,19 @@ pub trait Community: Backed {
             .await
     }
 
+    /// The account a session token (hashed) belongs to, if the session was created at or after
+    /// `not_before` (older ones have expired).
+    async fn session(&self, hash: &str, not_before: DateTime<Utc>) -> Result<Option<Account>> {
+        let hash = hash.to_owned();
+        let sql = format!(
+            "{ACCOUNT} FROM sessions s JOIN accounts a ON a.id = s.account_id
+             WHERE s.token_hash = $1 AND s.created_at >= $2"
+        );
+        self.db()
+            .read(move |tx| tx.opt(&sql, params![hash, not_before]))
+            .await
+    }
+
     /// Stores a new session and removes every session created before `expired_before`.
     async fn create_session(
         &self,
@@ -311,29 +287,11 @@ pub trait Community: Backed {
                 // it cheap).
                 let sql = "DELETE FROM sessions WHERE created_at < $1";
                 tx.execute(sql, params![expired_before])?;
-                tx.execute(
-                    "INSERT INTO sessions (token_hash, account_id, created_at) VALUES ($1, $2, $3)",
-                    params![hash, account, now],
-                )?;
+                let insert = "INSERT INTO sessions (token_hash, account_id, created_at)
+                     VALUES ($1, $2, $3)";
+                tx.execute(insert, params![hash, account, now])?;
                 Ok(())
             })
-            .await
-    }
-
-    /// The account a session token (hashed) belongs to, if the session was created at or after
-    /// `not_before` (older ones have expired).
-    async fn session(
-        &self,
-        token_hash: &str,
-        not_before: DateTime<Utc>,
-    ) -> Result<Option<Account>> {
-        let hash = token_hash.to_owned();
-        let sql = format!(
-            "{ACCOUNT} FROM sessions s JOIN accounts a ON a.id = s.account_id
-             WHERE s.token_hash = $1 AND s.created_at >= $2"
-        );
-        self.db()
-            .read(move |tx| tx.opt(&sql, params![hash, not_before]))
             .await
     }
 

@@ -8,7 +8,9 @@ use paperboy_core::ArxivId;
 
 use crate::codec::to_json;
 use crate::community::AccountId;
-use crate::sql::{id_type, in_order, params, Backed, FromRow, FromValue, Lock, Row, Tx, Value};
+use crate::sql::{
+    id_type, in_order, params, record_from_row, Backed, FromRow, FromValue, Lock, Row, Tx, Value,
+};
 use crate::{Result, StoreError};
 
 id_type!(
@@ -172,27 +174,16 @@ const SUBSCRIPTION: &str = "SELECT id, email, account_id, frequency, topics, cre
         confirmed_at, unsubscribed_at, bouncing, last_period, pending
      FROM subscriptions";
 
-impl FromRow for Subscription {
-    fn from_row(mut r: Row) -> Result<Subscription> {
-        Ok(Subscription {
-            id: r.take(0)?,
-            email: r.take(1)?,
-            account_id: r.take(2)?,
-            frequency: r.take(3)?,
-            topics: r.take(4)?,
-            created_at: r.take(5)?,
-            confirmed_at: r.take(6)?,
-            unsubscribed_at: r.take(7)?,
-            bouncing: r.take(8)?,
-            last_period: r.take(9)?,
-            pending: r.take(10)?,
-        })
+record_from_row! {
+    Subscription {
+        id, email, account_id, frequency, topics, created_at, confirmed_at, unsubscribed_at,
+        bouncing, last_period, pending
     }
+    MailStats { subscribers, confirmed, pending, sent, failed, last_period }
 }
 
-/// Outbox mail due at `$1` for subscriptions still active, oldest first, at most `$2`: what a
-/// backend's `due_mail` claims from.
-pub(crate) const DUE_MAIL: &str = "SELECT o.id, o.subscription_id, o.message, o.attempts,
+/// Outbox mail due at `$1` for subscriptions still active: what a backend's `due_mail` takes.
+const DUE_MAIL: &str = "SELECT o.id, o.subscription_id, o.message, o.attempts,
         o.next_attempt_at
      FROM outbox o JOIN subscriptions s ON s.id = o.subscription_id
      WHERE o.status = 'pending' AND o.next_attempt_at <= $1
@@ -209,19 +200,6 @@ impl FromRow for (String, OutboxMail) {
             attempts: r.take(3)?,
         };
         Ok((r.take(4)?, mail))
-    }
-}
-
-impl FromRow for MailStats {
-    fn from_row(mut r: Row) -> Result<MailStats> {
-        Ok(MailStats {
-            subscribers: r.take(0)?,
-            confirmed: r.take(1)?,
-            pending: r.take(2)?,
-            sent: r.take(3)?,
-            failed: r.take(4)?,
-            last_period: r.take(5)?,
-        })
     }
 }
 
@@ -439,7 +417,10 @@ pub trait Digests: Backed {
     /// Outbox mail due now for subscriptions still active, oldest first. Where the outbox is
     /// shared ([`Digests::outbox_is_shared`]), the mail returned is claimed for this process.
     async fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<OutboxMail>> {
-        let rows = self.db().blocking(move |b| b.due_mail(now, limit)).await?;
+        let rows = self
+            .db()
+            .blocking(move |b| b.due_mail(DUE_MAIL, now, limit));
+        let rows = rows.await?;
         let mut mail = rows
             .into_iter()
             .map(<(String, OutboxMail)>::from_row)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use paperboy_core::{DailyEntry, Paper};
 
 use crate::papers::{import, Change};
-use crate::sql::{params, Backed, FromRow, Row};
+use crate::sql::{params, record_from_row, Backed};
 use crate::Result;
 
 /// Where a live-sync source stands: its resume point and how its passes went.
@@ -34,19 +34,10 @@ const STATUS: &str = "SELECT source, state, papers_total, run_papers, run_starte
         last_papers, last_error, last_error_at
      FROM harvests";
 
-impl FromRow for HarvestStatus {
-    fn from_row(mut r: Row) -> Result<HarvestStatus> {
-        Ok(HarvestStatus {
-            source: r.take(0)?,
-            state: r.take(1)?,
-            papers_total: r.take(2)?,
-            run_papers: r.take(3)?,
-            run_started: r.take(4)?,
-            last_success: r.take(5)?,
-            last_papers: r.take(6)?,
-            last_error: r.take(7)?,
-            last_error_at: r.take(8)?,
-        })
+record_from_row! {
+    HarvestStatus {
+        source, state, papers_total, run_papers, run_started, last_success, last_papers,
+        last_error, last_error_at
     }
 }
 

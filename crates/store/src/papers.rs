@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use paperboy_core::{ArxivId, DailyEntry, Paper};
 
 use crate::codec::{sort_date, to_json};
-use crate::sql::{in_order, params, Access, Backed, FromRow, Lock, Row, Tx};
+use crate::sql::{in_order, params, record_from_row, Access, Backed, FromRow, Lock, Row, Tx};
 use crate::Result;
 
 /// What an import did with one record.
@@ -89,15 +89,10 @@ const VIEW: &str = "SELECT p.doc,
         p.local_upvotes, p.local_comments, p.sort_date
      FROM papers p";
 
-impl FromRow for PaperView {
-    fn from_row(mut r: Row) -> Result<PaperView> {
-        Ok(PaperView {
-            paper: r.take(0)?,
-            entry: r.take(1)?,
-            local_upvotes: r.take(2)?,
-            local_comments: r.take(3)?,
-        })
-    }
+record_from_row! {
+    PaperView { paper, entry, local_upvotes, local_comments }
+    Listed { entry, paper, local_upvotes, local_comments }
+    StoreStats { papers, daily_entries, days, first_day, last_day, accounts, votes, comments }
 }
 
 /// A [`PaperView`] and its key in "all papers".
@@ -105,32 +100,6 @@ impl FromRow for (PaperView, String) {
     fn from_row(mut r: Row) -> Result<(PaperView, String)> {
         let key = r.take(4)?;
         Ok((PaperView::from_row(r)?, key))
-    }
-}
-
-impl FromRow for Listed {
-    fn from_row(mut r: Row) -> Result<Listed> {
-        Ok(Listed {
-            entry: r.take(0)?,
-            paper: r.take(1)?,
-            local_upvotes: r.take(2)?,
-            local_comments: r.take(3)?,
-        })
-    }
-}
-
-impl FromRow for StoreStats {
-    fn from_row(mut r: Row) -> Result<StoreStats> {
-        Ok(StoreStats {
-            papers: r.take(0)?,
-            daily_entries: r.take(1)?,
-            days: r.take(2)?,
-            first_day: r.take(3)?,
-            last_day: r.take(4)?,
-            accounts: r.take(5)?,
-            votes: r.take(6)?,
-            comments: r.take(7)?,
-        })
     }
 }
 
@@ -304,28 +273,25 @@ pub(crate) fn import(
     for (paper, entry) in records {
         let id = paper.id.clone();
         let stored: Option<Paper> = tx.opt("SELECT doc FROM papers WHERE id = $1", params![&id])?;
-        let paper_change = match stored {
-            None => {
-                seq += 1;
-                tx.execute(
-                    "INSERT INTO papers (id, seq, sort_date, doc) VALUES ($1, $2, $3, $4)",
-                    params![&id, seq, sort_date(&paper), to_json(&paper)],
-                )?;
-                Change::New
-            }
+        let (paper, paper_change) = match stored {
+            None => (paper, Change::New),
             Some(mut current) => {
-                if !current.merge(paper) {
-                    Change::Unchanged
-                } else {
-                    seq += 1;
-                    tx.execute(
-                        "UPDATE papers SET seq = $2, sort_date = $3, doc = $4 WHERE id = $1",
-                        params![&id, seq, sort_date(&current), to_json(&current)],
-                    )?;
+                let change = if current.merge(paper) {
                     Change::Updated
-                }
+                } else {
+                    Change::Unchanged
+                };
+                (current, change)
             }
         };
+        if paper_change != Change::Unchanged {
+            seq += 1;
+            tx.execute(
+                "INSERT INTO papers (id, seq, sort_date, doc) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (id) DO UPDATE SET seq = $2, sort_date = $3, doc = $4",
+                params![&id, seq, sort_date(&paper), to_json(&paper)],
+            )?;
+        }
         let entry_change = match entry {
             Some(entry) => merge_entry(tx, &id, entry)?,
             None => Change::Unchanged,

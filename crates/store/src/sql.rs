@@ -179,6 +179,19 @@ macro_rules! id_type {
 }
 pub(crate) use id_type;
 
+/// [`FromRow`] for records whose fields are a row's columns, in order.
+macro_rules! record_from_row {
+    ($($record:ident { $($field:ident),* $(,)? })*) => {
+        $(impl $crate::sql::FromRow for $record {
+            fn from_row(mut r: $crate::sql::Row) -> $crate::Result<$record> {
+                let mut column = 0..;
+                Ok($record { $($field: r.take(column.next().expect("a column"))?),* })
+            }
+        })*
+    };
+}
+pub(crate) use record_from_row;
+
 /// A row as read, column by column; [`Row::take`] reads each column once, as what it should be.
 #[derive(Debug)]
 pub(crate) struct Row(pub(crate) Vec<Value>);
@@ -338,15 +351,13 @@ pub(crate) fn in_order<K: Eq + std::hash::Hash, T: Clone>(
     asked.iter().map(|k| found.get(k).cloned()).collect()
 }
 
+/// What takes a statement's rows, one at a time.
+pub(crate) type EachRow<'a> = &'a mut dyn FnMut(Row) -> Result<()>;
+
 /// Statements on one connection of a backend, inside a transaction or not (see [`Access`]).
 pub(crate) trait Tx {
     /// Runs a statement and hands its rows to `each`, in order.
-    fn query_each(
-        &mut self,
-        sql: &str,
-        params: &[Param],
-        each: &mut dyn FnMut(Row) -> Result<()>,
-    ) -> Result<()>;
+    fn query_each(&mut self, sql: &str, params: &[Param], each: EachRow<'_>) -> Result<()>;
     /// Runs a statement; how many rows it changed.
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64>;
     /// Holds `lock` until the transaction ends.
@@ -417,9 +428,13 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// A lock named `name` (letters, digits, `-`) held until the guard drops or the process
     /// ends, however it ends; None when another holder has it.
     fn try_lock(&self, name: &str) -> Result<Option<LockGuard>>;
-    /// The outbox rows (`DUE_MAIL`'s columns) this process may send at `now`, at most
-    /// `limit`: claimed for it where several processes send. In no particular order.
-    fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>>;
+    /// The outbox rows that `due` selects (pending mail due at `$1`) this process may send now,
+    /// at most `limit` (`$2`), in no particular order. With one sender at a time (the
+    /// `digest-sender` lock) that is the oldest ones; a shared outbox claims them.
+    fn due_mail(&self, due: &str, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>> {
+        let sql = format!("{due} ORDER BY o.next_attempt_at, o.id LIMIT $2");
+        self.rows(Access::Read, &sql, params![now, limit])
+    }
     /// Whether several processes' senders work the outbox at once.
     fn outbox_is_shared(&self) -> bool {
         false
@@ -437,6 +452,49 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn copied(&self, _tx: &mut dyn Tx, _identities: &[&str]) -> Result<()> {
         Ok(())
     }
+
+    /// The rows of one statement.
+    fn rows(&self, access: Access, sql: &str, params: &[Param]) -> Result<Vec<Row>> {
+        let mut rows = Vec::new();
+        self.run(access, &mut |tx| {
+            rows = tx.all(sql, params)?;
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+}
+
+/// Runs `f` on `tx`, in a transaction begun by the statement `begin` if there is one: committed
+/// when `f` succeeds, rolled back when it fails.
+pub(crate) fn within(
+    tx: &mut dyn Tx,
+    begin: Option<&str>,
+    f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
+) -> Result<()> {
+    let Some(begin) = begin else {
+        return f(tx);
+    };
+    tx.execute(begin, &[])?;
+    let out = f(tx);
+    let ended = tx.execute(if out.is_ok() { "COMMIT" } else { "ROLLBACK" }, &[]);
+    // A failed statement may have ended the transaction already: its error is the one to tell.
+    out.and(ended.map(|_| ()))
+}
+
+/// The migrations (a backend's SQL files, in order) still to run on a database where `done` of
+/// them ran, numbered from 1; refused when the database is newer than this paperboy.
+pub(crate) fn migrations_after(
+    done: i64,
+    all: &'static [&'static str],
+) -> Result<impl Iterator<Item = (i64, &'static str)>> {
+    if done as usize > all.len() {
+        return Err(StoreError::Config(format!(
+            "the database has schema version {done}, newer than this paperboy knows ({}): \
+             upgrade paperboy",
+            all.len()
+        )));
+    }
+    Ok((1..).zip(all).skip(done as usize).map(|(i, sql)| (i, *sql)))
 }
 
 /// The store over one backend: every capability (`Papers`, `Community`, ...) runs on it.

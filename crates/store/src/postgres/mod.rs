@@ -25,11 +25,12 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use postgres::error::SqlState;
 use postgres::fallible_iterator::FallibleIterator;
-use postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use postgres::types::{ToSql, Type};
 use postgres::{Client, Config, Statement};
 
-use crate::digests::DUE_MAIL;
-use crate::sql::{params, Access, Backend, Lock, Param, Row, Tx, Value};
+use crate::sql::{
+    migrations_after, params, within, Access, Backend, EachRow, Lock, Param, Row, Tx, Value,
+};
 use crate::{LockGuard, Result, StoreError};
 
 mod tls;
@@ -62,7 +63,7 @@ pub struct Postgres {
     /// Idle connections.
     pool: Mutex<Vec<Conn>>,
     /// This node's key and the connection holding its liveness lock, once the sender needs it.
-    node: Mutex<Option<(i64, Client)>>,
+    node: Mutex<Option<(i64, Session)>>,
 }
 
 /// A pooled connection and the statements it has prepared.
@@ -71,27 +72,32 @@ struct Conn {
     prepared: HashMap<String, Statement>,
 }
 
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        // A `postgres::Client` owns a small runtime, which may not be dropped inside an async
-        // context: the connections are closed on a thread of their own.
-        let pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|p| p.into_inner()));
-        let node = self.node.lock().unwrap_or_else(|p| p.into_inner()).take();
-        drop_off_runtime((pool.into_iter().map(|c| c.client).collect::<Vec<_>>(), node));
+impl From<Client> for Conn {
+    fn from(client: Client) -> Conn {
+        let prepared = HashMap::new();
+        Conn { client, prepared }
     }
 }
 
-/// Drops `v` on a plain thread: clients may be dropped from async code without a panic.
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let pool = std::mem::take(&mut *self.pool.lock().unwrap_or_else(|p| p.into_inner()));
+        drop_off_runtime(pool.into_iter().map(|c| c.client).collect::<Vec<_>>());
+    }
+}
+
+/// Drops `v` on a plain thread: a `postgres::Client` owns a small runtime, which tokio forbids
+/// dropping inside async code.
 fn drop_off_runtime<T: Send + 'static>(v: T) {
     let _ = std::thread::Builder::new()
         .name("pg-close".into())
         .spawn(move || drop(v));
 }
 
-/// A client held by a [`LockGuard`]: closing the connection releases its session locks.
-struct HeldLock(Mutex<Option<Client>>);
+/// A connection holding session locks (a [`LockGuard`]'s, this node's): closing it releases them.
+struct Session(Mutex<Option<Client>>);
 
-impl Drop for HeldLock {
+impl Drop for Session {
     fn drop(&mut self) {
         drop_off_runtime(self.0.get_mut().unwrap_or_else(|p| p.into_inner()).take());
     }
@@ -152,22 +158,16 @@ impl Postgres {
         let target = Target::new(url, ca_file)?;
         // The synchronous client blocks on a runtime of its own, which tokio refuses inside an
         // async context: connect and migrate on a plain thread.
-        let client = std::thread::scope(|s| {
-            s.spawn(|| -> Result<Client> {
-                let mut client = target.connect()?;
-                migrate(&mut client)?;
-                Ok(client)
-            })
-            .join()
-        })
-        .map_err(|_| StoreError::Backend("PostgreSQL start-up panicked".into()))??;
-        let conn = Conn {
-            client,
-            prepared: HashMap::new(),
+        let start = || -> Result<Client> {
+            let mut client = target.connect()?;
+            migrate(&mut client)?;
+            Ok(client)
         };
+        let client =
+            std::thread::scope(|s| s.spawn(start).join()).map_err(|_| task_panicked())??;
         Ok(Postgres {
             target,
-            pool: Mutex::new(vec![conn]),
+            pool: Mutex::new(vec![client.into()]),
             node: Mutex::new(None),
         })
     }
@@ -179,11 +179,7 @@ impl Postgres {
             match idle {
                 Some(c) if !c.client.is_closed() => return Ok(c),
                 Some(_) => continue,
-                None => {
-                    let client = self.target.connect()?;
-                    let prepared = HashMap::new();
-                    return Ok(Conn { client, prepared });
-                }
+                None => return Ok(self.target.connect()?.into()),
             }
         }
     }
@@ -192,23 +188,33 @@ impl Postgres {
     /// holding it was lost).
     fn node_key(&self) -> Result<i64> {
         let mut node = self.node.lock().expect("node lock");
-        if let Some((key, c)) = node.as_ref() {
-            if !c.is_closed() {
-                return Ok(*key);
-            }
+        let open = |s: &Session| {
+            s.0.lock()
+                .is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))
+        };
+        match node.as_ref() {
+            Some((key, session)) if open(session) => return Ok(*key),
+            _ => *node = None,
         }
-        node.take();
-        let mut c = self.target.connect()?;
         loop {
             let mut b = [0u8; 4];
             getrandom::fill(&mut b).map_err(|e| StoreError::Config(format!("random: {e}")))?;
             let key = (u32::from_le_bytes(b) >> 1).max(1) as i32;
-            let sql = "SELECT pg_try_advisory_lock($1, $2)";
-            if c.query_one(sql, &[&NODE_LOCK_CLASS, &key])?.get(0) {
+            if let Some(c) = self.session_lock(NODE_LOCK_CLASS, key)? {
                 *node = Some((key.into(), c));
                 return Ok(key.into());
             }
         }
+    }
+
+    /// A connection of its own holding the session advisory lock (`class`, `key`), if free: the
+    /// lock lives exactly as long as the connection.
+    fn session_lock(&self, class: i32, key: i32) -> Result<Option<Session>> {
+        let mut c = self.target.connect()?;
+        let got: bool = c
+            .query_one("SELECT pg_try_advisory_lock($1, $2)", &[&class, &key])?
+            .get(0);
+        Ok(got.then(|| Session(Mutex::new(Some(c)))))
     }
 }
 
@@ -219,27 +225,17 @@ fn migrate(c: &mut Client) -> Result<()> {
         "SELECT pg_advisory_xact_lock($1, $2)",
         &[&LOCK_CLASS, &MIGRATE_KEY],
     )?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS paperboy_schema (version BIGINT NOT NULL)")?;
-    let done: Option<i64> = tx
-        .query_opt("SELECT version FROM paperboy_schema", &[])?
-        .map(|r| r.get(0));
-    if done.is_none() {
-        tx.execute("INSERT INTO paperboy_schema (version) VALUES (0)", &[])?;
-    }
-    let done = done.unwrap_or(0) as usize;
-    if done > MIGRATIONS.len() {
-        return Err(StoreError::Config(format!(
-            "the database has schema version {done}, newer than this paperboy knows ({}): upgrade paperboy",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS paperboy_schema (version BIGINT NOT NULL);
+         INSERT INTO paperboy_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM paperboy_schema)",
+    )?;
+    let done: i64 = tx
+        .query_one("SELECT version FROM paperboy_schema", &[])?
+        .get(0);
+    for (version, sql) in migrations_after(done, MIGRATIONS)? {
         tx.batch_execute(sql)?;
-        tx.execute(
-            "UPDATE paperboy_schema SET version = $1",
-            &[&((i + 1) as i64)],
-        )?;
-        tracing::info!(version = i + 1, "applied database migration");
+        tx.execute("UPDATE paperboy_schema SET version = $1", &[&version])?;
+        tracing::info!(version, "applied database migration");
     }
     tx.commit()?;
     Ok(())
@@ -255,28 +251,21 @@ impl Backend for Postgres {
     }
 
     fn run(&self, access: Access, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        let mut conn = self.checkout()?;
         let begin = match access {
             Access::Read | Access::Statement => None,
             Access::Snapshot => Some("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"),
             Access::Transaction => Some("BEGIN"),
         };
         let prepared = matches!(access, Access::Statement | Access::Transaction);
-        let mut out = match begin {
-            Some(begin) => conn.client.batch_execute(begin).map_err(StoreError::from),
-            None => Ok(()),
-        };
-        out = out.and_then(|()| {
-            f(&mut PgTx {
+        let mut conn = self.checkout()?;
+        let out = within(
+            &mut PgTx {
                 conn: &mut conn,
                 prepared,
-            })
-        });
-        if begin.is_some() {
-            let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            let ended = conn.client.batch_execute(end);
-            out = out.and(ended.map_err(StoreError::from));
-        }
+            },
+            begin,
+            f,
+        );
         if !conn.client.is_closed() {
             self.pool.lock().expect("pool").push(conn);
         }
@@ -284,22 +273,17 @@ impl Backend for Postgres {
     }
 
     fn try_lock(&self, name: &str) -> Result<Option<LockGuard>> {
-        // A connection of its own: the lock lives exactly as long as it.
-        let mut c = self.target.connect()?;
-        let sql = "SELECT pg_try_advisory_lock($1, $2)";
-        let got: bool = c
-            .query_one(sql, &[&NAMED_LOCK_CLASS, &lock_key(name)])?
-            .get(0);
-        Ok(got.then(|| LockGuard::new(HeldLock(Mutex::new(Some(c))))))
+        let held = self.session_lock(NAMED_LOCK_CLASS, lock_key(name))?;
+        Ok(held.map(LockGuard::new))
     }
 
     /// Claims due mail for this node. A mail goes to one node: unclaimed, claimed by this node, or
     /// claimed by a node that is gone (its liveness lock held in no session of this database).
     /// Rows another node is claiming at this moment are skipped.
-    fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>> {
+    fn due_mail(&self, due: &str, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>> {
         let node = self.node_key()?;
         let sql = format!(
-            "WITH due AS ({DUE_MAIL}
+            "WITH due AS ({due}
                  AND (o.claimed_by IS NULL OR o.claimed_by = $3 OR NOT EXISTS (
                      SELECT 1 FROM pg_locks l
                      WHERE l.locktype = 'advisory'
@@ -311,12 +295,7 @@ impl Backend for Postgres {
              UPDATE outbox SET claimed_by = $3 FROM due WHERE outbox.id = due.id
              RETURNING due.id, due.subscription_id, due.message, due.attempts, due.next_attempt_at"
         );
-        let mut rows = Vec::new();
-        self.run(Access::Statement, &mut |tx| {
-            rows = tx.all(&sql, params![now, limit, node])?;
-            Ok(())
-        })?;
-        Ok(rows)
+        self.rows(Access::Statement, &sql, params![now, limit, node])
     }
 
     fn outbox_is_shared(&self) -> bool {
@@ -325,11 +304,8 @@ impl Backend for Postgres {
 
     fn mail_retried(&self, tx: &mut dyn Tx, id: i64) -> Result<()> {
         // Unclaimed: whichever node's sender comes first retries it.
-        tx.execute(
-            "UPDATE outbox SET claimed_by = NULL WHERE id = $1",
-            params![id],
-        )?;
-        Ok(())
+        let sql = "UPDATE outbox SET claimed_by = NULL WHERE id = $1";
+        tx.execute(sql, params![id]).map(drop)
     }
 
     fn copied(&self, tx: &mut dyn Tx, identities: &[&str]) -> Result<()> {
@@ -354,30 +330,38 @@ struct PgTx<'c> {
 }
 
 impl PgTx<'_> {
-    fn statement(&mut self, sql: &str, params: &[Param]) -> Result<Statement> {
+    fn statement(&mut self, sql: &str, types: &[Type]) -> Result<Statement> {
         if let Some(s) = self.conn.prepared.get(sql) {
             return Ok(s.clone());
         }
-        let types: Vec<Type> = params.iter().map(pg_type).collect();
-        let s = self.conn.client.prepare_typed(sql, &types)?;
+        let s = self.conn.client.prepare_typed(sql, types)?;
         self.conn.prepared.insert(sql.to_owned(), s.clone());
         Ok(s)
     }
 }
 
+impl Param {
+    /// The value as the driver writes it, and the type PostgreSQL is told it has.
+    fn pg(&self) -> (&(dyn ToSql + Sync), Type) {
+        match self {
+            Param::Int(v) => (v, Type::INT8),
+            Param::Bool(v) => (v, Type::BOOL),
+            Param::Text(v) => (v, Type::TEXT),
+            Param::Bytes(v) => (v, Type::BYTEA),
+            Param::Texts(v) => (v, Type::TEXT_ARRAY),
+            Param::Ints(v) => (v, Type::INT8_ARRAY),
+        }
+    }
+}
+
 impl Tx for PgTx<'_> {
-    fn query_each(
-        &mut self,
-        sql: &str,
-        params: &[Param],
-        each: &mut dyn FnMut(Row) -> Result<()>,
-    ) -> Result<()> {
-        let values = params.iter().map(|p| p as &dyn ToSql);
+    fn query_each(&mut self, sql: &str, params: &[Param], each: EachRow<'_>) -> Result<()> {
+        let (values, types): (Vec<_>, Vec<_>) = params.iter().map(Param::pg).unzip();
         let mut rows = if self.prepared {
-            let stmt = self.statement(sql, params)?;
+            let stmt = self.statement(sql, &types)?;
             self.conn.client.query_raw(&stmt, values)?
         } else {
-            let typed = values.zip(params.iter().map(pg_type));
+            let typed = values.into_iter().zip(types);
             self.conn.client.query_typed_raw(sql, typed)?
         };
         while let Some(r) = rows.next()? {
@@ -387,78 +371,37 @@ impl Tx for PgTx<'_> {
     }
 
     fn execute(&mut self, sql: &str, params: &[Param]) -> Result<u64> {
-        let values: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as _).collect();
         if self.prepared {
-            let stmt = self.statement(sql, params)?;
+            let (values, types): (Vec<_>, Vec<_>) = params.iter().map(Param::pg).unzip();
+            let stmt = self.statement(sql, &types)?;
             return Ok(self.conn.client.execute(&stmt, &values)?);
         }
-        let typed: Vec<_> = values.into_iter().zip(params.iter().map(pg_type)).collect();
+        let typed: Vec<_> = params.iter().map(Param::pg).collect();
         Ok(self.conn.client.execute_typed(sql, &typed)?)
     }
 
     fn lock(&mut self, lock: Lock<'_>) -> Result<()> {
-        let (sql, params) = match lock {
-            Lock::Feed => (
-                format!("SELECT pg_advisory_xact_lock({LOCK_CLASS}, {SEQ_KEY})"),
-                params![].to_vec(),
-            ),
+        let advisory =
+            |class: i32, key: &str| format!("SELECT pg_advisory_xact_lock({class}, {key})");
+        match lock {
+            Lock::Feed => self.execute(&advisory(LOCK_CLASS, &SEQ_KEY.to_string()), params![]),
             // It conflicts with itself and with every write to accounts, not with reads.
-            Lock::Accounts => (
-                "LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE".into(),
-                params![].to_vec(),
-            ),
-            Lock::Paper(id) => (
-                "SELECT 1 FROM papers WHERE id = $1 FOR NO KEY UPDATE".into(),
-                params![id].to_vec(),
-            ),
-            Lock::Subscription(id) => (
-                "SELECT 1 FROM subscriptions WHERE id = $1 FOR UPDATE".into(),
-                params![id].to_vec(),
-            ),
-            Lock::RateKey(action, key) => (
-                format!(
-                    "SELECT pg_advisory_xact_lock({RATE_LOCK_CLASS}, hashtext($1 || ' ' || $2))"
-                ),
-                params![action, key].to_vec(),
-            ),
-        };
-        self.execute(&sql, &params)?;
+            Lock::Accounts => self.execute("LOCK TABLE accounts IN SHARE ROW EXCLUSIVE MODE", &[]),
+            Lock::Paper(id) => {
+                let sql = "SELECT 1 FROM papers WHERE id = $1 FOR NO KEY UPDATE";
+                self.execute(sql, params![id])
+            }
+            Lock::Subscription(id) => {
+                let sql = "SELECT 1 FROM subscriptions WHERE id = $1 FOR UPDATE";
+                self.execute(sql, params![id])
+            }
+            Lock::RateKey(action, key) => {
+                let sql = advisory(RATE_LOCK_CLASS, "hashtext($1 || ' ' || $2)");
+                self.execute(&sql, params![action, key])
+            }
+        }?;
         Ok(())
     }
-}
-
-fn pg_type(p: &Param) -> Type {
-    match p {
-        Param::Int(_) => Type::INT8,
-        Param::Bool(_) => Type::BOOL,
-        Param::Text(_) => Type::TEXT,
-        Param::Bytes(_) => Type::BYTEA,
-        Param::Texts(_) => Type::TEXT_ARRAY,
-        Param::Ints(_) => Type::INT8_ARRAY,
-    }
-}
-
-impl ToSql for Param {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut postgres::types::private::BytesMut,
-    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
-        match self {
-            Param::Int(v) => v.to_sql(ty, out),
-            Param::Bool(v) => v.to_sql(ty, out),
-            Param::Text(v) => v.to_sql(ty, out),
-            Param::Bytes(v) => v.to_sql(ty, out),
-            Param::Texts(v) => v.to_sql(ty, out),
-            Param::Ints(v) => v.to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &Type) -> bool {
-        true
-    }
-
-    to_sql_checked!();
 }
 
 fn row(r: &postgres::Row) -> Result<Row> {
@@ -530,20 +473,10 @@ impl TestDatabase {
         let admin = TestDatabase::server()?;
         let mut b = [0u8; 6];
         getrandom::fill(&mut b).expect("random");
-        let name = format!(
-            "paperboy_test_{}",
-            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-        );
+        let name: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let name = format!("paperboy_test_{name}");
+        on_server(&admin, &format!("CREATE DATABASE {name}")).expect("create the test database");
         let url = with_database(&admin, &name);
-        let (a, n) = (admin.clone(), name.clone());
-        std::thread::spawn(move || -> Result<()> {
-            let mut c = connect(&a, None)?;
-            c.batch_execute(&format!("CREATE DATABASE {n}"))?;
-            Ok(())
-        })
-        .join()
-        .expect("create database")
-        .expect("create the test database");
         Some(TestDatabase { admin, name, url })
     }
 
@@ -554,17 +487,22 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        let dropped = std::thread::spawn(move || -> Result<()> {
-            let mut c = connect(&admin, None)?;
-            c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
-            Ok(())
-        })
-        .join();
-        if !matches!(dropped, Ok(Ok(()))) {
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        if on_server(&self.admin, &sql).is_err() {
             eprintln!("could not drop test database {}", self.name);
         }
     }
+}
+
+/// Runs `sql` on the server `url` names, from a plain thread (the client blocks on a runtime of
+/// its own).
+fn on_server(url: &str, sql: &str) -> Result<()> {
+    let run = || Ok(connect(url, None)?.batch_execute(sql)?);
+    std::thread::scope(|s| s.spawn(run).join()).unwrap_or_else(|_| Err(task_panicked()))
+}
+
+fn task_panicked() -> StoreError {
+    StoreError::Backend("a PostgreSQL task panicked".into())
 }
 
 /// `url` with its database name replaced by `db`.
@@ -615,44 +553,20 @@ mod tests {
                 .await
                 .unwrap());
         }
-        let taken_a: Vec<i64> = a
-            .due_mail(now, 4)
-            .await
-            .unwrap()
-            .iter()
-            .map(|m| m.id)
-            .collect();
+        let taken_a = claimed(&*a, now, 4).await;
         assert_eq!(taken_a.len(), 4);
-        let taken_b: Vec<i64> = b
-            .due_mail(now, 100)
-            .await
-            .unwrap()
-            .iter()
-            .map(|m| m.id)
-            .collect();
+        let taken_b = claimed(&*b, now, 100).await;
         assert_eq!(taken_b.len(), 6, "b gets what a did not claim");
         assert!(taken_b.iter().all(|id| !taken_a.contains(id)));
         // a asks again: its own claims, nothing of b's.
-        let again: Vec<i64> = a
-            .due_mail(now, 100)
-            .await
-            .unwrap()
-            .iter()
-            .map(|m| m.id)
-            .collect();
+        let again = claimed(&*a, now, 100).await;
         assert_eq!(again, taken_a);
         a.mark_mail(taken_a[0], Delivery::Sent, now).await.unwrap();
         drop(a);
         // The node's connections close on a thread of their own: poll until its lock is gone.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         loop {
-            let got: Vec<i64> = b
-                .due_mail(now, 100)
-                .await
-                .unwrap()
-                .iter()
-                .map(|m| m.id)
-                .collect();
+            let got = claimed(&*b, now, 100).await;
             if got.len() == 9 {
                 assert!(!got.contains(&taken_a[0]), "sent mail is not claimed again");
                 break;
@@ -663,6 +577,12 @@ mod tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
+    }
+
+    /// The ids of the mail a node's sender takes now.
+    async fn claimed(node: &dyn crate::Store, now: DateTime<Utc>, limit: usize) -> Vec<i64> {
+        let mail = node.due_mail(now, limit).await.unwrap();
+        mail.iter().map(|m| m.id).collect()
     }
 
     #[test]

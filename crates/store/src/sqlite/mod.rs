@@ -5,11 +5,10 @@ use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use chrono::{DateTime, Utc};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Statement};
 
-use crate::sql::{params, Access, Backend, Lock, Param, Row, Tx, Value};
+use crate::sql::{migrations_after, within, Access, Backend, EachRow, Lock, Param, Row, Tx, Value};
 use crate::{LockGuard, Result, StoreError};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -89,18 +88,12 @@ fn connect(path: &Path, writer: bool, mmap_bytes: u64) -> Result<Connection> {
 
 fn migrate(conn: &mut Connection) -> Result<()> {
     let done: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if done as usize > MIGRATIONS.len() {
-        return Err(StoreError::Config(format!(
-            "the database has schema version {done}, newer than this paperboy knows ({}): upgrade paperboy",
-            MIGRATIONS.len()
-        )));
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done as usize) {
+    for (version, sql) in migrations_after(done, MIGRATIONS)? {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
-        tracing::info!(version = i + 1, "applied database migration");
+        tracing::info!(version, "applied database migration");
     }
     Ok(())
 }
@@ -115,23 +108,24 @@ impl Backend for Sqlite {
     }
 
     fn run(&self, access: Access, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
-        if matches!(access, Access::Statement | Access::Transaction) {
-            let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let begin = match access {
+            Access::Read | Access::Statement => None,
+            Access::Snapshot => Some("BEGIN"),
             // Writes take the write lock when they begin: a deferred transaction that reads
             // first and writes later can be refused with SQLITE_BUSY at once (no waiting) when
             // its snapshot is stale; 50 accounts voting at once found that.
-            return within(
-                &conn,
-                (access == Access::Transaction).then_some("BEGIN IMMEDIATE"),
-                f,
-            );
+            Access::Transaction => Some("BEGIN IMMEDIATE"),
+        };
+        if matches!(access, Access::Statement | Access::Transaction) {
+            let conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+            return within(&mut Conn(&conn), begin, f);
         }
         let idle = self.readers.lock().expect("reader pool").pop();
         let conn = match idle {
             Some(c) => c,
             None => connect(&self.path, false, self.mmap_bytes)?,
         };
-        let out = within(&conn, (access == Access::Snapshot).then_some("BEGIN"), f);
+        let out = within(&mut Conn(&conn), begin, f);
         let mut pool = self.readers.lock().expect("reader pool");
         if pool.len() < READERS {
             pool.push(conn);
@@ -158,41 +152,8 @@ impl Backend for Sqlite {
         }
     }
 
-    fn due_mail(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>> {
-        // One sender at a time (the `digest-sender` lock): nothing to claim.
-        let sql = format!(
-            "{} ORDER BY o.next_attempt_at, o.id LIMIT $2",
-            crate::digests::DUE_MAIL
-        );
-        let mut rows = Vec::new();
-        self.run(Access::Read, &mut |tx| {
-            rows = tx.all(&sql, params![now, limit])?;
-            Ok(())
-        })?;
-        Ok(rows)
-    }
-
     fn backup_sql(&self) -> Option<&'static str> {
         Some("VACUUM INTO $1")
-    }
-}
-
-/// Runs `f` on `conn`, inside a transaction begun by `begin` if one is given.
-fn within(
-    conn: &Connection,
-    begin: Option<&str>,
-    f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>,
-) -> Result<()> {
-    let Some(begin) = begin else {
-        return f(&mut Conn(conn));
-    };
-    conn.execute_batch(begin)?;
-    let out = f(&mut Conn(conn));
-    let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    match conn.execute_batch(end) {
-        // A failed statement may have rolled the transaction back already.
-        Err(_) if out.is_err() => out,
-        done => out.and(done.map_err(StoreError::from)),
     }
 }
 
@@ -207,12 +168,7 @@ impl Conn<'_> {
 }
 
 impl Tx for Conn<'_> {
-    fn query_each(
-        &mut self,
-        sql: &str,
-        params: &[Param],
-        each: &mut dyn FnMut(Row) -> Result<()>,
-    ) -> Result<()> {
+    fn query_each(&mut self, sql: &str, params: &[Param], each: EachRow<'_>) -> Result<()> {
         let mut stmt = self.prepare(sql, params)?;
         let mut rows = stmt.raw_query();
         while let Some(r) = rows.next()? {
@@ -287,23 +243,20 @@ fn value(v: ValueRef<'_>) -> Result<Value> {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> StoreError {
-        let unique = [
-            rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
-            rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY,
-        ];
+        use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
         let text = e.to_string();
-        match &e {
-            rusqlite::Error::SqliteFailure(f, _) if unique.contains(&f.extended_code) => {
+        let (code, extended) = match &e {
+            rusqlite::Error::SqliteFailure(f, _) => (Some(f.code), f.extended_code),
+            _ => (None, 0),
+        };
+        match code {
+            _ if [SQLITE_CONSTRAINT_UNIQUE, SQLITE_CONSTRAINT_PRIMARYKEY].contains(&extended) => {
                 StoreError::Conflict(text)
             }
-            _ => match e.sqlite_error_code() {
-                Some(ErrorCode::CannotOpen) => StoreError::Unavailable(text),
-                Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => {
-                    StoreError::Corrupt(text)
-                }
-                Some(ErrorCode::SystemIoFailure | ErrorCode::DiskFull) => StoreError::Io(text),
-                _ => StoreError::Backend(text),
-            },
+            Some(ErrorCode::CannotOpen) => StoreError::Unavailable(text),
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => StoreError::Corrupt(text),
+            Some(ErrorCode::SystemIoFailure | ErrorCode::DiskFull) => StoreError::Io(text),
+            _ => StoreError::Backend(text),
         }
     }
 }
