@@ -5,9 +5,9 @@
 //! the outbox claim, backups, identities after a copy.
 //!
 //! SQL is written once, in PostgreSQL's spelling with `$N` parameters, which SQLite reads as named
-//! parameters; the one construct SQLite lacks, `= ANY($N)` over a list, it rewrites
-//! (`sqlite::dialect`). The capability traits (`Papers`, `Community`, ...) are written against
-//! [`Database`], which moves each closure to tokio's blocking pool.
+//! parameters; what SQLite reads otherwise (`= ANY($N)` over a list, `= TRUE`) it rewrites in one
+//! place (`sqlite::dialect`). The capability traits (`Papers`, `Community`, ...) are written
+//! against [`Database`], which moves each closure to tokio's blocking pool.
 
 use std::collections::HashMap;
 use std::sync::Arc;
