@@ -1,6 +1,6 @@
 //! The database behind paperboy: what the rest of the program may ask of storage, as capabilities
 //! ([`Papers`], [`Embeddings`], [`Harvests`], [`Community`], [`Digests`], [`RateLimits`],
-//! [`Copying`]) that [`Store`] gathers, written once over a small seam ([`sql`]) with one module
+//! [`Copying`]) that [`Store`] gathers, written once over a small seam (`sql`) with one module
 //! per database (`sqlite`, `postgres`: connections, migrations, and what SQL cannot say the same
 //! way in both). The backend is chosen once, from the database URL, by [`open`]; callers only
 //! ever see `Arc<dyn Store>`. The store holds the truth; search indexes are derived from it
