@@ -260,3 +260,34 @@ impl From<rusqlite::Error> for StoreError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::params;
+
+    #[test]
+    fn lists_and_flags_are_read_as_sqlite_reads_them() {
+        assert_eq!(
+            dialect("SELECT 1 FROM t WHERE a = ANY($2) AND b = TRUE AND c = FALSE"),
+            "SELECT 1 FROM t WHERE a IN (SELECT value FROM json_each($2)) AND b = 1 AND c = 0"
+        );
+        assert!(matches!(dialect("SELECT $1"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn parameters_bind_by_their_number_whatever_their_order() {
+        let conn = Connection::open_in_memory().unwrap();
+        let sql = "SELECT $3 || $1, $2 IN (SELECT value FROM json_each($4)), $3";
+        let params = params!["b", 7i64, "a", &[5i64, 7][..],];
+        let rows = (&mut Conn(&conn) as &mut dyn Tx)
+            .all::<Row>(sql, params)
+            .unwrap();
+        let want = [
+            Value::Text("ab".into()),
+            Value::Int(1),
+            Value::Text("a".into()),
+        ];
+        assert_eq!(rows[0].0, want);
+    }
+}
