@@ -162,7 +162,7 @@ pub async fn run(
             .store
             .due_subscriptions(frequency, &period, after, 500)
             .await?;
-        let Some(last) = subs.last().map(|s| s.id) else {
+        let Some(last) = subs.last().map(|s| s.id.get()) else {
             break;
         };
         for sub in &subs {
@@ -308,7 +308,7 @@ async fn record_one(
             }
         })
         .collect();
-    let token = paperboy_core::signed::sign(secret, paperboy_core::signed::MANAGE, sub.id);
+    let token = paperboy_core::signed::sign(secret, paperboy_core::signed::MANAGE, sub.id.get());
     let host = cx
         .public_url
         .split("://")

@@ -450,5 +450,5 @@ async fn migrate_to_postgres_and_back_leaves_every_row_as_it_was() {
     assert_eq!(paperboy_store::copy::dump(&*copy).await.unwrap(), original);
     // The copy is a working database: search it, sign in a new account after the copied ones.
     let bob = copy.sign_in("bob@example.org", &[], now).await.unwrap();
-    assert_eq!(bob.id, ada.id + 1);
+    assert_eq!(bob.id.get(), ada.id.get() + 1);
 }

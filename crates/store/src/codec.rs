@@ -124,41 +124,6 @@ pub(crate) fn submitted_entry(
     }
 }
 
-/// A trending input from a paper's stored row: its id, document, newest daily entry (JSON) and
-/// vote times (space-separated), as both backends' queries give them.
-pub(crate) fn trend_input(
-    id: &str,
-    doc: &str,
-    entry: Option<&str>,
-    votes: Option<&str>,
-) -> Result<crate::TrendInput> {
-    let paper: Paper = from_json(doc)?;
-    let entry: Option<paperboy_core::DailyEntry> = entry.map(from_json).transpose()?;
-    let imported = entry
-        .as_ref()
-        .map(|e| e.upvotes)
-        .into_iter()
-        .chain(paper.hf_upvotes)
-        .max()
-        .unwrap_or(0);
-    let listed_at = entry.as_ref().map(|e| {
-        e.published_at
-            .unwrap_or_else(|| e.day.and_hms_opt(0, 0, 0).expect("midnight").and_utc())
-    });
-    let votes = votes
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(parse_ts)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(crate::TrendInput {
-        id: paperboy_core::ArxivId::parse(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        imported,
-        listed_at,
-        votes,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -541,7 +541,12 @@ pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
     assert_eq!(changes.len(), 1, "hiding is a change search indexes follow");
     assert!(!changes[0].2);
     assert!(!store
-        .moderate(&admin.username, Moderation::HideComment(999), "", now)
+        .moderate(
+            &admin.username,
+            Moderation::HideComment(crate::CommentId(999)),
+            "",
+            now
+        )
         .await
         .unwrap());
 
@@ -825,7 +830,11 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
         matches!(back, SignUp::SendConfirmation(ref s) if !s.active()),
         "coming back needs confirming again"
     );
-    assert!(store.subscription(999).await.unwrap().is_none());
+    assert!(store
+        .subscription(crate::SubscriptionId(999))
+        .await
+        .unwrap()
+        .is_none());
 }
 
 pub async fn digests_are_recorded_once_and_delivered_or_given_up(store: Arc<dyn Store>) {
@@ -1191,21 +1200,21 @@ pub async fn fill(store: &Arc<dyn Store>) {
 /// same rows, and the copy works as a store.
 pub async fn a_copy_holds_the_same_rows(store: Arc<dyn Store>, dir: &std::path::Path) {
     fill(&store).await;
-    let first = crate::sqlite::SqliteStore::open(&dir.join("copy1.sqlite3"), true).unwrap();
-    let counts = crate::copy::copy(&*store, &first, &|_, _| {})
+    let first = crate::open(dir.join("copy1.sqlite3").to_str().unwrap(), true).unwrap();
+    let counts = crate::copy::copy(&*store, &*first, &|_, _| {})
         .await
         .unwrap();
     let votes = counts.iter().find(|(t, _)| *t == "votes").unwrap().1;
     assert_eq!(votes, 2);
-    let second = crate::sqlite::SqliteStore::open(&dir.join("copy2.sqlite3"), true).unwrap();
-    crate::copy::copy(&first, &second, &|_, _| {})
+    let second = crate::open(dir.join("copy2.sqlite3").to_str().unwrap(), true).unwrap();
+    crate::copy::copy(&*first, &*second, &|_, _| {})
         .await
         .unwrap();
     let original = crate::copy::dump(&*store).await.unwrap();
-    assert_eq!(crate::copy::dump(&first).await.unwrap(), original);
-    assert_eq!(crate::copy::dump(&second).await.unwrap(), original);
+    assert_eq!(crate::copy::dump(&*first).await.unwrap(), original);
+    assert_eq!(crate::copy::dump(&*second).await.unwrap(), original);
     assert!(
-        crate::copy::copy(&*store, &first, &|_, _| {})
+        crate::copy::copy(&*store, &*first, &|_, _| {})
             .await
             .is_err(),
         "never into a database that holds data"
@@ -1215,7 +1224,7 @@ pub async fn a_copy_holds_the_same_rows(store: Arc<dyn Store>, dir: &std::path::
         .sign_in("carol@example.org", &[], at("2026-01-06T00:00:00Z"))
         .await
         .unwrap();
-    assert_eq!(carol.id, 3);
+    assert_eq!(carol.id, crate::AccountId(3));
     let mut want = store.stats().await.unwrap();
     want.accounts += 1;
     assert_eq!(second.stats().await.unwrap(), want);

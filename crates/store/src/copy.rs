@@ -5,25 +5,11 @@
 
 use std::path::Path;
 
+use async_trait::async_trait;
+
+use crate::sql::{params, Access, Backed, Database, Param};
+pub use crate::sql::{Kind, Value};
 use crate::{Result, Store, StoreError};
-
-/// One column value, as both backends can store it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Value {
-    Null,
-    Int(i64),
-    Bool(bool),
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Int,
-    Bool,
-    Text,
-    Bytes,
-}
 
 /// A table as copied: its columns and the order rows are read in.
 #[derive(Debug)]
@@ -45,17 +31,9 @@ impl Table {
             .join(", ")
     }
 
-    /// `INSERT INTO t (a, b) VALUES ($1, $2)` (`numbered`) or `(?1, ?2)`.
-    pub fn insert_sql(&self, numbered: bool) -> String {
-        let marks: Vec<String> = (1..=self.columns.len())
-            .map(|i| {
-                if numbered {
-                    format!("${i}")
-                } else {
-                    format!("?{i}")
-                }
-            })
-            .collect();
+    /// `INSERT INTO t (a, b) VALUES ($1, $2)`.
+    pub fn insert_sql(&self) -> String {
+        let marks: Vec<String> = (1..=self.columns.len()).map(|i| format!("${i}")).collect();
         format!(
             "INSERT INTO {} ({}) VALUES ({})",
             self.name,
@@ -275,9 +253,113 @@ impl RowSender {
         }
         self.0
             .blocking_send((table, rows))
-            .map_err(|_| StoreError::Task("the copy's destination stopped".into()))
+            .map_err(|_| StoreError::Backend("the copy's destination stopped".into()))
     }
 }
+
+/// Moving house: every row out, rows in as they are, a copy of the whole database.
+#[async_trait]
+pub trait Copying: Backed {
+    /// Sends every row of every table in [`TABLES`], in that order and in batches, read in one
+    /// consistent snapshot.
+    async fn export(&self, out: RowSender) -> Result<()> {
+        self.db()
+            .run(Access::Snapshot, move |tx| {
+                for (t, table) in TABLES.iter().enumerate() {
+                    let sql = format!(
+                        "SELECT {} FROM {} ORDER BY {}",
+                        table.column_list(),
+                        table.name,
+                        table.key
+                    );
+                    let mut batch = Vec::with_capacity(BATCH);
+                    tx.query_each(&sql, params![], &mut |row| {
+                        let kinds = table.columns.iter().map(|(_, kind)| *kind);
+                        let values = row.0.into_iter().zip(kinds).map(|(v, k)| v.of_kind(k));
+                        batch.push(values.collect::<Result<_>>()?);
+                        if batch.len() == BATCH {
+                            out.send(t, std::mem::take(&mut batch))?;
+                        }
+                        Ok(())
+                    })?;
+                    out.send(t, batch)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// Inserts rows as they are (ids included) into `table`, in one transaction.
+    async fn import_rows(&self, table: &'static Table, rows: Vec<Vec<Value>>) -> Result<()> {
+        self.db()
+            .write(move |tx| {
+                let sql = table.insert_sql();
+                for row in rows {
+                    let kinds = table.columns.iter().map(|(_, kind)| *kind);
+                    let params = row.into_iter().zip(kinds).map(|(v, k)| v.into_param(k));
+                    tx.execute(&sql, &params.collect::<Result<Vec<Param>>>()?)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// After the last [`Copying::import_rows`]: new ids continue after the copied ones.
+    async fn finish_import(&self) -> Result<()> {
+        let backend = self.db().backend.clone();
+        self.db()
+            .write(move |tx| {
+                let identities: Vec<&str> = TABLES
+                    .iter()
+                    .filter(|t| t.identity)
+                    .map(|t| t.name)
+                    .collect();
+                backend.copied(tx, &identities)
+            })
+            .await
+    }
+
+    async fn count_rows(&self, table: &'static Table) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name);
+        self.db().read(move |tx| tx.one(&sql, params![])).await
+    }
+
+    /// No row in any table.
+    async fn is_empty(&self) -> Result<bool> {
+        self.db()
+            .read(|tx| {
+                for table in TABLES {
+                    let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", table.name);
+                    if tx.one::<bool>(&sql, params![])? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            })
+            .await
+    }
+
+    /// Writes a consistent copy of the whole database to `dest` (which must not exist): a
+    /// SQLite file.
+    async fn backup(&self, dest: &Path) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::Config(format!(
+                "{} already exists: choose a new file",
+                dest.display()
+            )));
+        }
+        let Some(sql) = self.db().backend.backup_sql() else {
+            return backup_to_sqlite(self.db(), dest).await;
+        };
+        let dest = dest.to_string_lossy().into_owned();
+        self.db()
+            .read(move |tx| tx.execute(sql, params![dest]))
+            .await?;
+        Ok(())
+    }
+}
+
+impl Copying for Database {}
 
 /// Rows copied per table, in [`TABLES`] order.
 pub type Counts = Vec<(&'static str, u64)>;
@@ -339,101 +421,11 @@ pub async fn dump(store: &dyn Store) -> Result<Vec<Vec<Vec<Value>>>> {
     Ok(tables)
 }
 
-/// A backup of any store as a new SQLite file at `dest` (which must not exist).
-pub async fn backup_to_sqlite(from: &dyn Store, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        return Err(StoreError::Config(format!(
-            "{} already exists: choose a new file",
-            dest.display()
-        )));
-    }
-    let to = crate::sqlite::SqliteStore::open_with(dest, true, 0)?;
+/// A backup of any store as a new SQLite file at `dest`, row by row.
+async fn backup_to_sqlite(from: &dyn Store, dest: &Path) -> Result<()> {
+    let to = Database::new(crate::sqlite::Sqlite::open(dest, true, 0)?);
     copy(from, &to, &|_, _| {}).await?;
     Ok(())
-}
-
-// --- Values in and out of each backend ---
-
-impl postgres::types::ToSql for Value {
-    fn to_sql(
-        &self,
-        ty: &postgres::types::Type,
-        out: &mut postgres::types::private::BytesMut,
-    ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
-    {
-        match self {
-            Value::Null => Ok(postgres::types::IsNull::Yes),
-            Value::Int(v) => v.to_sql(ty, out),
-            Value::Bool(v) => v.to_sql(ty, out),
-            Value::Text(v) => v.to_sql(ty, out),
-            Value::Bytes(v) => v.to_sql(ty, out),
-        }
-    }
-
-    fn accepts(_: &postgres::types::Type) -> bool {
-        true
-    }
-
-    postgres::types::to_sql_checked!();
-}
-
-/// A PostgreSQL row of `table` as values.
-pub(crate) fn pg_values(table: &Table, r: &postgres::Row) -> Vec<Value> {
-    table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, (_, kind))| match kind {
-            Int => r.get::<_, Option<i64>>(i).map_or(Value::Null, Value::Int),
-            Bool => r.get::<_, Option<bool>>(i).map_or(Value::Null, Value::Bool),
-            Text => r
-                .get::<_, Option<String>>(i)
-                .map_or(Value::Null, Value::Text),
-            Bytes => r
-                .get::<_, Option<Vec<u8>>>(i)
-                .map_or(Value::Null, Value::Bytes),
-        })
-        .collect()
-}
-
-impl rusqlite::ToSql for Value {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        use rusqlite::types::{ToSqlOutput, ValueRef};
-        Ok(match self {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Int(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
-            Value::Bool(v) => ToSqlOutput::Borrowed(ValueRef::Integer(*v as i64)),
-            Value::Text(v) => ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes())),
-            Value::Bytes(v) => ToSqlOutput::Borrowed(ValueRef::Blob(v)),
-        })
-    }
-}
-
-/// A SQLite row of `table` as values (SQLite's flags are integers).
-pub(crate) fn sqlite_values(table: &Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<Value>> {
-    use rusqlite::types::ValueRef;
-    table
-        .columns
-        .iter()
-        .enumerate()
-        .map(|(i, (name, kind))| {
-            let v = r.get_ref(i)?;
-            Ok(match (kind, v) {
-                (_, ValueRef::Null) => Value::Null,
-                (Int, ValueRef::Integer(n)) => Value::Int(n),
-                (Bool, ValueRef::Integer(n)) => Value::Bool(n != 0),
-                (Text, ValueRef::Text(t)) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                (Bytes, ValueRef::Blob(b) | ValueRef::Text(b)) => Value::Bytes(b.to_vec()),
-                (_, other) => {
-                    return Err(rusqlite::Error::InvalidColumnType(
-                        i,
-                        format!("{}.{name}", table.name),
-                        other.data_type(),
-                    ))
-                }
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -444,12 +436,8 @@ mod tests {
     fn inserts_name_every_column() {
         let t = &TABLES[3];
         assert_eq!(
-            t.insert_sql(true),
+            t.insert_sql(),
             "INSERT INTO cursors (name, value) VALUES ($1, $2)"
-        );
-        assert_eq!(
-            t.insert_sql(false),
-            "INSERT INTO cursors (name, value) VALUES (?1, ?2)"
         );
     }
 
@@ -458,7 +446,7 @@ mod tests {
         // A table added to the schema but not here would be left behind by `migrate`.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.sqlite3");
-        drop(crate::sqlite::SqliteStore::open(&path, true).unwrap());
+        drop(crate::sqlite::Sqlite::open(&path, true, 0).unwrap());
         let conn = rusqlite::Connection::open(&path).unwrap();
         let mut stmt = conn
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")

@@ -137,7 +137,7 @@ impl Limits {
 }
 
 /// The keys a signed-in reader's action is counted under: their address and their account.
-pub fn per_account(ip: &ClientIp, account: i64) -> [String; 2] {
+pub fn per_account(ip: &ClientIp, account: paperboy_store::AccountId) -> [String; 2] {
     [ip.key(), format!("acct:{account}")]
 }
 

@@ -299,7 +299,7 @@ pub async fn similar(
 /// Which of `ids` the account has voted for.
 pub async fn voted(
     state: &AppState,
-    account: Option<i64>,
+    account: Option<paperboy_store::AccountId>,
     ids: impl IntoIterator<Item = ArxivId>,
 ) -> Result<HashSet<ArxivId>, ApiError> {
     let Some(account) = account else {

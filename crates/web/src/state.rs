@@ -31,7 +31,7 @@ pub struct WebSettings {
     pub admins: Vec<String>,
     /// The accounts that held a username listed in `admins` when the server started
     /// ([`crate::viewer::resolve_admins`]).
-    pub admin_accounts: Vec<i64>,
+    pub admin_accounts: Vec<paperboy_store::AccountId>,
     /// Sessions last this many days from sign-in.
     pub session_days: u32,
     pub limits: Limits,

@@ -135,14 +135,14 @@ impl FromRequestParts<AppState> for ClientIp {
 pub async fn resolve_admins(
     store: &dyn paperboy_store::Store,
     admins: &[String],
-) -> Result<Vec<i64>, paperboy_store::StoreError> {
+) -> Result<Vec<paperboy_store::AccountId>, paperboy_store::StoreError> {
     let mut ids = Vec::new();
     for name in admins.iter().map(|a| a.trim()).filter(|a| !a.contains('@')) {
         match store.account_by_username(name).await? {
             Some(a) => {
                 tracing::info!(
                     entry = name,
-                    account = a.id,
+                    account = a.id.get(),
                     username = a.username,
                     email = a.email,
                     "administrator by username (the account holding it now, at start)"

@@ -81,7 +81,7 @@ async fn every_post_route_but_one_click_unsubscribe_refuses_a_form_without_its_t
     signed_up.await.unwrap();
     let sub = store.subscription_by_email(email).await.unwrap().unwrap();
     let secret = store.secret(SECRET).await.unwrap();
-    let link = signed::sign(&secret, MANAGE, sub.id);
+    let link = signed::sign(&secret, MANAGE, sub.id.get());
 
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = listener.local_addr().unwrap();

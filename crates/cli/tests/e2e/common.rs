@@ -353,7 +353,7 @@ pub async fn confirmed_subscriber(
     email: &str,
     topics: &paperboy_store::Topics,
     now: chrono::DateTime<chrono::Utc>,
-) -> i64 {
+) -> paperboy_store::SubscriptionId {
     let paperboy_store::SignUp::SendConfirmation(s) = store
         .sign_up(email, paperboy_store::Frequency::Daily, topics, None, now)
         .await

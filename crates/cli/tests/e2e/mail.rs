@@ -598,7 +598,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     );
     let mut bouncing = Vec::new();
     for id in 1..=3 {
-        let sub = store.subscription(id).await.unwrap().unwrap();
+        let sub = store.subscription(id.into()).await.unwrap().unwrap();
         if sub.bouncing {
             bouncing.push(sub.email);
         }

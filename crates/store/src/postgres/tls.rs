@@ -14,6 +14,7 @@ use std::task::{Context, Poll};
 use postgres::error::{DbError, SqlState};
 use postgres::tls::{ChannelBinding, MakeTlsConnect, TlsConnect, TlsStream};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -216,24 +217,22 @@ pub(crate) fn chain(e: &dyn StdError) -> String {
 
 fn client_config(mode: SslMode, roots: Option<&Roots>) -> Result<ClientConfig, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let verifier: Arc<dyn ServerCertVerifier> = match roots {
-        Some(roots) if mode == SslMode::VerifyFull => {
-            rustls::client::WebPkiServerVerifier::builder_with_provider(
+    let chain = match roots {
+        Some(roots) => Some(
+            WebPkiServerVerifier::builder_with_provider(
                 Arc::new(load_roots(roots)?),
                 provider.clone(),
             )
             .build()
-            .map_err(|e| format!("{roots}: {e}"))?
-        }
-        Some(roots) => Arc::new(Verifier {
-            roots: Some(Arc::new(load_roots(roots)?)),
-            provider: provider.clone(),
-        }),
-        None => Arc::new(Verifier {
-            roots: None,
-            provider: provider.clone(),
-        }),
+            .map_err(|e| format!("{roots}: {e}"))?,
+        ),
+        None => None,
     };
+    let verifier = Arc::new(Verifier {
+        chain,
+        names: mode == SslMode::VerifyFull,
+        provider: provider.clone(),
+    });
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| format!("TLS: {e}"))?
@@ -277,13 +276,16 @@ fn load_roots(roots: &Roots) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
-/// The checks of `prefer` and `require` (none, unless `require` was given CAs) and `verify-ca`
-/// (the chain, not the host name). `verify-full` uses rustls's own verifier. The handshake's
-/// signatures are checked in every mode: they prove the server holds the certificate's key, and
-/// channel binding rests on that.
+/// What a mode checks of the server's certificate: nothing (`prefer`, and `require` without
+/// CAs), its chain (`verify-ca`, and `require` given CAs), or its chain and the host name
+/// (`verify-full`). The handshake's signatures are checked in every mode: they prove the server
+/// holds the certificate's key, and channel binding rests on that.
 #[derive(Debug)]
 struct Verifier {
-    roots: Option<Arc<RootCertStore>>,
+    /// rustls's own verifier over the CAs; None: the certificate is not checked.
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    /// Whether the certificate must hold the host's name.
+    names: bool,
     provider: Arc<CryptoProvider>,
 }
 
@@ -292,21 +294,20 @@ impl ServerCertVerifier for Verifier {
         &self,
         end_entity: &CertificateDer<'_>,
         intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        if let Some(roots) = &self.roots {
-            let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
-            rustls::client::verify_server_cert_signed_by_trust_anchor(
-                &cert,
-                roots,
-                intermediates,
-                now,
-                self.provider.signature_verification_algorithms.all,
-            )?;
+        let Some(chain) = &self.chain else {
+            return Ok(ServerCertVerified::assertion());
+        };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+            // The name is checked after the chain: a wrong name means the chain held.
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.names => Ok(ServerCertVerified::assertion()),
+            checked => checked,
         }
-        Ok(ServerCertVerified::assertion())
     }
 
     fn verify_tls12_signature(
@@ -430,18 +431,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Stream<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.0).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.0.is_write_vectored()
     }
 }
 

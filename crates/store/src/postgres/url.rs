@@ -21,38 +21,36 @@ pub enum SslMode {
     VerifyFull,
 }
 
+/// Each mode by its name in a connection string.
+const MODES: [(&str, SslMode); 5] = [
+    ("disable", SslMode::Disable),
+    ("prefer", SslMode::Prefer),
+    ("require", SslMode::Require),
+    ("verify-ca", SslMode::VerifyCa),
+    ("verify-full", SslMode::VerifyFull),
+];
+
 impl SslMode {
     fn parse(value: &str) -> Result<SslMode, String> {
-        Ok(match value {
-            "disable" => SslMode::Disable,
-            "prefer" => SslMode::Prefer,
-            "require" => SslMode::Require,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" => SslMode::VerifyFull,
-            // libpq's "allow" tries without TLS first; tokio-postgres cannot, and quietly reading
-            // it as another mode would change what the operator asked for.
-            "allow" => {
-                return Err(
-                    "sslmode=allow is not supported: use prefer (TLS when the server offers it) or disable"
-                        .into(),
-                )
-            }
-            other => {
-                return Err(format!(
-                    "sslmode={other} is not one of disable, prefer, require, verify-ca, verify-full"
-                ))
-            }
+        // libpq's "allow" tries without TLS first; tokio-postgres cannot, and quietly reading it
+        // as another mode would change what the operator asked for.
+        if value == "allow" {
+            return Err(
+                "sslmode=allow is not supported: use prefer (TLS when the server offers \
+                 it) or disable"
+                    .into(),
+            );
+        }
+        let mode = MODES.iter().find(|(name, _)| *name == value).map(|m| m.1);
+        mode.ok_or_else(|| {
+            format!(
+                "sslmode={value} is not one of disable, prefer, require, verify-ca, verify-full"
+            )
         })
     }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            SslMode::Disable => "disable",
-            SslMode::Prefer => "prefer",
-            SslMode::Require => "require",
-            SslMode::VerifyCa => "verify-ca",
-            SslMode::VerifyFull => "verify-full",
-        }
+        MODES.iter().find(|m| m.1 == self).expect("every mode").0
     }
 }
 

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::Utc;
 use paperboy_core::{comment, ArxivId};
-use paperboy_store::{Account, Comment, Moderation};
+use paperboy_store::{Account, Comment, CommentId, Moderation};
 use serde::Deserialize;
 
 use crate::client_ip::ClientIp;
@@ -56,7 +56,7 @@ pub async fn add(
     Ok(see_other(&format!("/papers/{paper}#comment-{}", c.id)))
 }
 
-async fn comment(state: &AppState, id: i64) -> Result<Comment, ApiError> {
+async fn comment(state: &AppState, id: CommentId) -> Result<Comment, ApiError> {
     state
         .store
         .comment(id)
@@ -67,11 +67,11 @@ async fn comment(state: &AppState, id: i64) -> Result<Comment, ApiError> {
 pub async fn edit_form(
     State(state): State<AppState>,
     viewer: Viewer,
-    Path(id): Path<i64>,
+    Path(id): Path<CommentId>,
 ) -> Result<Response, ApiError> {
     let c = comment(&state, id).await?;
     let reader = viewer.account.as_ref().map(reader);
-    if !reader.is_some_and(|r| r.may_edit(c.account_id, c.created_at, Utc::now())) {
+    if !reader.is_some_and(|r| r.may_edit(c.account_id.get(), c.created_at, Utc::now())) {
         return Err(not_editable());
     }
     Ok(html_response(views::comments::edit_form(&c, &viewer)))
@@ -87,7 +87,7 @@ pub async fn act(
     State(state): State<AppState>,
     signed_in: SignedIn,
     ip: ClientIp,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(CommentId, String)>,
     CsrfForm(f): CsrfForm<CommentForm>,
 ) -> Result<Response, ApiError> {
     let account = &signed_in.0;
@@ -97,7 +97,7 @@ pub async fn act(
     let reason = f.reason.as_deref().unwrap_or_default().trim();
     match action.as_str() {
         "edit" => {
-            if !rules.may_edit(c.account_id, c.created_at, now) {
+            if !rules.may_edit(c.account_id.get(), c.created_at, now) {
                 return Err(not_editable());
             }
             let body = checked(f.body.as_deref().unwrap_or_default())?;
@@ -108,7 +108,7 @@ pub async fn act(
             state.store.edit_comment(id, body, now).await?;
         }
         "delete" => {
-            if !rules.may_delete(c.account_id) {
+            if !rules.may_delete(c.account_id.get()) {
                 return Err(ApiError::new(
                     Code::FORBIDDEN,
                     "Only its author or a moderator may delete a comment.",
@@ -147,7 +147,7 @@ pub async fn edit(
     state: State<AppState>,
     signed_in: SignedIn,
     ip: ClientIp,
-    Path(id): Path<i64>,
+    Path(id): Path<CommentId>,
     form: CsrfForm<CommentForm>,
 ) -> Result<Response, ApiError> {
     let path = Path((id, "edit".to_owned()));

@@ -67,14 +67,18 @@ impl SignedLink {
         })?;
         state
             .store
-            .subscription(id)
+            .subscription(id.into())
             .await?
             .ok_or_else(|| ApiError::not_found("This subscription no longer exists."))
     }
 }
 
 /// The address a link for `purpose` to subscription `id` opens.
-pub async fn link(state: &AppState, purpose: &str, id: i64) -> Result<String, ApiError> {
+pub async fn link(
+    state: &AppState,
+    purpose: &str,
+    id: paperboy_store::SubscriptionId,
+) -> Result<String, ApiError> {
     let secret = state.store.secret(SECRET).await?;
     let path = match purpose {
         CONFIRM => "/subscription/confirm",
@@ -83,7 +87,7 @@ pub async fn link(state: &AppState, purpose: &str, id: i64) -> Result<String, Ap
     Ok(format!(
         "{}{path}?t={}",
         state.settings.public_url,
-        signed::sign(&secret, purpose, id)
+        signed::sign(&secret, purpose, id.get())
     ))
 }
 
@@ -242,7 +246,7 @@ pub async fn unsubscribe(
 ) -> Result<Response, ApiError> {
     let sub = link.subscription(&state, MANAGE).await?;
     state.store.unsubscribe(sub.id, Utc::now()).await?;
-    tracing::info!(subscription = sub.id, "unsubscribed");
+    tracing::info!(subscription = sub.id.get(), "unsubscribed");
     Ok(html_response(views::unsubscribed(&viewer, &sub)))
 }
 

@@ -49,7 +49,7 @@ pub fn comment_html(body: &str) -> Markup {
 /// An account as the comment rules see it.
 pub fn reader(a: &Account) -> comment::Reader {
     comment::Reader {
-        account: a.id,
+        account: a.id.get(),
         blocked: a.blocked,
         moderator: a.is_admin,
     }
@@ -66,8 +66,8 @@ pub fn section(
     let id = &view.paper.id;
     let reader = viewer.account.as_ref().map(reader);
     let may_edit =
-        |c: &Comment| reader.is_some_and(|r| r.may_edit(c.account_id, c.created_at, now));
-    let may_delete = |c: &Comment| reader.is_some_and(|r| r.may_delete(c.account_id));
+        |c: &Comment| reader.is_some_and(|r| r.may_edit(c.account_id.get(), c.created_at, now));
+    let may_delete = |c: &Comment| reader.is_some_and(|r| r.may_delete(c.account_id.get()));
     html! {
         section.comments #comments aria-labelledby="comments-h" {
             h2 #comments-h { "Comments" }
