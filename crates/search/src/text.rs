@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::Mutex;
 
 use chrono::NaiveDate;
@@ -148,6 +149,18 @@ pub struct SearchIndex {
     /// None when opened read-only (another process, the server, holds the writer).
     writer: Option<Mutex<IndexWriter>>,
     fields: Fields,
+    /// The change the reader's view has applied up to: moved only after `reader.reload()`, so
+    /// "nothing pending" is never said while searches still see the commit before.
+    searchable: AtomicI64,
+}
+
+/// The change sequence number the index's last commit carries (0 for a new index).
+fn committed_seq(index: &Index) -> Result<i64, SearchError> {
+    Ok(index
+        .load_metas()?
+        .payload
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0))
 }
 
 fn schema() -> (Schema, Fields) {
@@ -239,12 +252,14 @@ impl SearchIndex {
             true => Some(Mutex::new(index.writer(WRITER_HEAP)?)),
             false => None,
         };
+        let searchable = AtomicI64::new(committed_seq(&index)?);
         Ok(SearchIndex {
             dir: dir.to_owned(),
             index,
             reader,
             writer,
             fields,
+            searchable,
         })
     }
 
@@ -257,14 +272,9 @@ impl SearchIndex {
         &self.dir
     }
 
-    /// The store change sequence number this index has applied up to.
+    /// The store change sequence number this index has applied up to, as searches see it.
     pub fn applied_seq(&self) -> Result<i64, SearchError> {
-        Ok(self
-            .index
-            .load_metas()?
-            .payload
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0))
+        Ok(self.searchable.load(AtomicOrdering::Acquire))
     }
 
     /// Applies every change the store has after the one this index last applied; returns how
@@ -274,7 +284,7 @@ impl SearchIndex {
         store: &dyn Store,
         mut progress: impl FnMut(usize),
     ) -> Result<usize, SearchError> {
-        let mut seq = self.applied_seq()?;
+        let mut seq = committed_seq(&self.index)?;
         let fresh = seq == 0;
         let mut done = 0;
         loop {
@@ -303,9 +313,10 @@ impl SearchIndex {
                 commit.set_payload(&last.to_string());
                 commit.commit()?;
             }
-            // Searches see a commit before `applied_seq` (read from the same commit) can say it
-            // is applied: status pages and tests that wait for "nothing pending" then find it.
+            // Searches see a commit before `applied_seq` says it is applied: status pages and
+            // tests that wait for "nothing pending" then find it.
             self.reader.reload()?;
+            self.searchable.fetch_max(last, AtomicOrdering::AcqRel);
             done += changes.len();
             seq = last;
             progress(done);
