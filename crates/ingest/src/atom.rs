@@ -173,13 +173,7 @@ line two.
         assert_eq!((p.id.as_str(), p.version), ("2505.15612", Some(3)));
         assert_eq!(p.title, "A wrapped title");
         assert_eq!(p.summary, "Line one\nline two.");
-        assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Ann Author", "Bo B"]
-        );
+        assert_eq!(p.author_names(), ["Ann Author", "Bo B"]);
         assert_eq!(p.categories, ["cs.CL", "cs.LG"]);
         assert_eq!(p.comment.as_deref(), Some("12 pages, 3 figures"));
         assert_eq!(

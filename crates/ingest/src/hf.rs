@@ -645,14 +645,7 @@ mod tests {
         };
         assert_eq!(paper.title, "ConvLLaVA: Hierarchical");
         assert_eq!(paper.summary, "S\nT");
-        assert_eq!(
-            paper
-                .authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Chunjiang Ge", "Sijie Cheng"]
-        );
+        assert_eq!(paper.author_names(), ["Chunjiang Ge", "Sijie Cheng"]);
         assert_eq!(paper.hf_upvotes, Some(32));
         assert_eq!(
             paper.submitted_on_daily_at.unwrap().to_rfc3339(),

@@ -206,13 +206,7 @@ mod tests {
         let p = paper(listing_line(line));
         assert_eq!(p.id.as_str(), "2310.15741");
         assert_eq!(p.title, "Interpretable Medical Image");
-        assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Luisa Gallee", "Meinrad Beer"]
-        );
+        assert_eq!(p.author_names(), ["Luisa Gallee", "Meinrad Beer"]);
         assert_eq!(p.categories, ["cs.CV", "cs.AI"]);
         assert_eq!(p.comment.as_deref(), Some("MICCAI 2023"));
         assert_eq!(p.summary, "Interpretability is\nessential.");
@@ -261,10 +255,7 @@ mod tests {
         );
         assert_eq!(p.summary, "A fully differential calculation\nis presented.");
         assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
+            p.author_names(),
             [
                 "C. Balázs",
                 "E. L. Berger",
@@ -288,13 +279,7 @@ mod tests {
 
         let no_parsed = br#"{"id":"0704.0002","title":"T","authors":"Ileana Streinu and Louis Theran","categories":"math.CO  cs.CG","versions":[]}"#;
         let p = paper(kaggle_line(no_parsed));
-        assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Ileana Streinu", "Louis Theran"]
-        );
+        assert_eq!(p.author_names(), ["Ileana Streinu", "Louis Theran"]);
         assert_eq!(p.categories, ["math.CO", "cs.CG"]);
         assert_eq!((p.version, p.published), (None, None));
 
