@@ -3,10 +3,9 @@
 use paperboy_core::{Author, Paper, VersionedId};
 use serde::Deserialize;
 
-use crate::hf::Rejection;
 use crate::text::{
     collapse_ws, midnight, opt_line, opt_trimmed, parse_day, parse_rfc2822, split_author_list,
-    trim_owned, BStr,
+    trim_owned, versioned_id, BStr, Rejection,
 };
 use crate::{Record, RejectReason};
 
@@ -18,7 +17,7 @@ fn parse_id(id: Option<&str>) -> Result<VersionedId, Rejection> {
     let id = id
         .filter(|s| !s.trim().is_empty())
         .ok_or((RejectReason::MissingField, "no id".to_string()))?;
-    VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))
+    versioned_id(id)
 }
 
 fn required_title(t: Option<String>) -> Result<String, Rejection> {

@@ -1,9 +1,37 @@
-//! Small text and date helpers shared by the parsers.
+//! Small text, id and date helpers shared by the parsers.
 
 use std::borrow::Cow;
+use std::fmt::Display;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::VersionedId;
 use serde::Deserialize;
+
+use crate::RejectReason;
+
+/// Why one record was rejected, before its location is known.
+pub(crate) type Rejection = (RejectReason, String);
+
+/// A record's arXiv id, with the version when it names one; an id that does not parse rejects
+/// the record.
+pub(crate) fn versioned_id(id: &str) -> Result<VersionedId, Rejection> {
+    VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))
+}
+
+/// An optional date field: absent or blank is `None`; anything else (trimmed) `parse` must read,
+/// or the record is rejected as an invalid date, the error after `what`.
+pub(crate) fn optional_date<T, E: Display>(
+    value: Option<&str>,
+    what: impl Display,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, Rejection> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => parse(s)
+            .map(Some)
+            .map_err(|e| (RejectReason::InvalidDate, format!("{what}: {e}"))),
+        None => Ok(None),
+    }
+}
 
 /// Collapses every run of whitespace to one space and trims the ends, reusing the string when it
 /// is already clean (the common case for one-line fields).
