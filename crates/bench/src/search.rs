@@ -9,15 +9,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use paperboy_core::Paper;
+use paperboy_search::text::{analyzer, distinct_words, TOKENIZER};
 use paperboy_search::{SearchIndex, SearchQuery};
 use paperboy_store::Store;
 use rusqlite::{params, Connection};
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, QueryParser, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-};
 use tantivy::{Index, ReloadPolicy, Term};
 
 use crate::queries::{self, Kind, Query};
@@ -72,7 +70,7 @@ fn build_fts(path: &Path, papers: &[Paper]) -> anyhow::Result<Connection> {
         )?;
         let mut insert_id = tx.prepare("INSERT INTO ids (rowid, id) VALUES (?1, ?2)")?;
         for (i, p) in papers.iter().enumerate() {
-            let authors: Vec<&str> = p.authors.iter().map(|a| a.name.as_str()).collect();
+            let authors = p.author_names();
             let rowid = i as i64 + 1;
             insert.execute(params![rowid, p.title, p.summary, authors.join(", ")])?;
             insert_id.execute(params![rowid, p.id.as_str()])?;
@@ -142,12 +140,7 @@ struct Replica {
 impl Replica {
     fn open(dir: &Path, title_boost: f32) -> anyhow::Result<Replica> {
         let index = Index::open_in_dir(dir)?;
-        let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
-            .filter(RemoveLongFilter::limit(40))
-            .filter(LowerCaser)
-            .filter(Stemmer::new(Language::English))
-            .build();
-        index.tokenizers().register("en_stem", analyzer);
+        index.tokenizers().register(TOKENIZER, analyzer());
         let schema = index.schema();
         let (title, summary, authors) = (
             schema.get_field("title")?,
@@ -170,14 +163,7 @@ impl Replica {
 
     fn flat(&self, text: &str) -> anyhow::Result<BooleanQuery> {
         let mut analyzer = self.index.tokenizer_for_field(self.fields[0].0)?;
-        let mut stream = analyzer.token_stream(text);
-        let mut words: Vec<String> = Vec::new();
-        while stream.advance() {
-            let t = &stream.token().text;
-            if !words.contains(t) {
-                words.push(t.clone());
-            }
-        }
+        let words = distinct_words(&mut analyzer, text);
         let mut clauses: Vec<(Occur, Box<dyn tantivy::query::Query>)> = Vec::new();
         for w in &words {
             for (field, boost) in self.fields {

@@ -191,60 +191,47 @@ impl From<ArxivId> for String {
 mod tests {
     use super::*;
 
-    fn v(s: &str) -> (String, Option<u32>) {
-        let p = VersionedId::parse(s).unwrap();
-        (p.id.to_string(), p.version)
-    }
-
     #[test]
-    fn new_style_with_and_without_version() {
-        assert_eq!(v("2505.15612"), ("2505.15612".into(), None));
-        assert_eq!(v("2505.15612v2"), ("2505.15612".into(), Some(2)));
-        assert_eq!(v("0704.0001"), ("0704.0001".into(), None));
-        assert_eq!(v(" arXiv:2505.15612v10 "), ("2505.15612".into(), Some(10)));
-    }
-
-    #[test]
-    fn old_style() {
-        assert_eq!(
-            v("quant-ph/0210005v1"),
-            ("quant-ph/0210005".into(), Some(1))
-        );
-        assert_eq!(v("math.GT/0309136"), ("math.GT/0309136".into(), None));
-        assert_eq!(v("physics/0507092v1"), ("physics/0507092".into(), Some(1)));
-    }
-
-    #[test]
-    fn urls_and_oai() {
-        assert_eq!(
-            v("https://arxiv.org/abs/2505.15612v3"),
-            ("2505.15612".into(), Some(3))
-        );
-        assert_eq!(
-            v("https://arxiv.org/pdf/2505.15612v1.pdf"),
-            ("2505.15612".into(), Some(1))
-        );
-        assert_eq!(
-            v("http://arxiv.org/pdf/2505.15612"),
-            ("2505.15612".into(), None)
-        );
-        assert_eq!(
-            v("https://huggingface.co/papers/2505.15612"),
-            ("2505.15612".into(), None)
-        );
-        assert_eq!(
-            v("hf.co/papers/2505.15612#community"),
-            ("2505.15612".into(), None)
-        );
-        assert_eq!(
-            v("http://arxiv.org/abs/quant-ph/0210005v1"),
-            ("quant-ph/0210005".into(), Some(1))
-        );
-        assert_eq!(v("oai:arXiv.org:2504.11237"), ("2504.11237".into(), None));
-        assert_eq!(
-            v("https://arxiv.org/abs/2505.15612/"),
-            ("2505.15612".into(), None)
-        );
+    fn parses_ids_and_versions() {
+        for (input, id, version) in [
+            // New style, with and without a version.
+            ("2505.15612", "2505.15612", None),
+            ("2505.15612v2", "2505.15612", Some(2)),
+            ("0704.0001", "0704.0001", None),
+            (" arXiv:2505.15612v10 ", "2505.15612", Some(10)),
+            // Old style.
+            ("quant-ph/0210005v1", "quant-ph/0210005", Some(1)),
+            ("math.GT/0309136", "math.GT/0309136", None),
+            ("physics/0507092v1", "physics/0507092", Some(1)),
+            // URLs and OAI identifiers.
+            ("https://arxiv.org/abs/2505.15612v3", "2505.15612", Some(3)),
+            (
+                "https://arxiv.org/pdf/2505.15612v1.pdf",
+                "2505.15612",
+                Some(1),
+            ),
+            ("http://arxiv.org/pdf/2505.15612", "2505.15612", None),
+            (
+                "https://huggingface.co/papers/2505.15612",
+                "2505.15612",
+                None,
+            ),
+            ("hf.co/papers/2505.15612#community", "2505.15612", None),
+            (
+                "http://arxiv.org/abs/quant-ph/0210005v1",
+                "quant-ph/0210005",
+                Some(1),
+            ),
+            ("oai:arXiv.org:2504.11237", "2504.11237", None),
+            ("https://arxiv.org/abs/2505.15612/", "2505.15612", None),
+        ] {
+            let p = VersionedId::parse(input).expect(input);
+            assert_eq!(
+                (p.id.to_string(), p.version),
+                (id.to_string(), version),
+                "{input}"
+            );
+        }
     }
 
     #[test]
@@ -266,18 +253,13 @@ mod tests {
 
     #[test]
     fn year_month() {
-        assert_eq!(
-            ArxivId::parse("2505.15612").unwrap().year_month(),
-            Some((2025, 5))
-        );
-        assert_eq!(
-            ArxivId::parse("quant-ph/0210005").unwrap().year_month(),
-            Some((2002, 10))
-        );
-        assert_eq!(
-            ArxivId::parse("hep-th/9901001").unwrap().year_month(),
-            Some((1999, 1))
-        );
+        for (id, year_month) in [
+            ("2505.15612", (2025, 5)),
+            ("quant-ph/0210005", (2002, 10)),
+            ("hep-th/9901001", (1999, 1)),
+        ] {
+            assert_eq!(ArxivId::parse(id).unwrap().year_month(), Some(year_month));
+        }
     }
 
     #[test]

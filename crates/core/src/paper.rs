@@ -125,6 +125,11 @@ impl Paper {
         }
     }
 
+    /// The authors' names, in the paper's order.
+    pub fn author_names(&self) -> Vec<&str> {
+        self.authors.iter().map(|a| a.name.as_str()).collect()
+    }
+
     pub fn primary_category(&self) -> Option<&str> {
         self.categories.first().map(String::as_str)
     }

@@ -1,8 +1,8 @@
 //! arXiv API (`/api/query`) Atom feeds.
 
-use paperboy_core::{Author, Paper, VersionedId};
+use paperboy_core::{Author, Paper};
 
-use crate::text::{collapse_str, opt_line, parse_timestamp, trim_owned};
+use crate::text::{collapse_str, opt_line, optional_date, parse_timestamp};
 use crate::xml::{self, Element};
 use crate::{RecordError, RejectReason};
 
@@ -63,18 +63,8 @@ fn entry_to_paper(entry: &Element) -> Result<Paper, (RejectReason, String)> {
             format!("{} ({id})", msg.unwrap_or("arXiv API error")),
         ));
     }
-    let vid = VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))?;
-    let title = entry
-        .child_text("title")
-        .map(collapse_str)
-        .filter(|t| !t.is_empty());
-    let title = title.ok_or((RejectReason::MissingField, format!("{id}: no <title>")))?;
-    let mut p = Paper::new(vid.id, title);
-    p.version = vid.version;
-    p.summary = entry
-        .child_string("summary")
-        .map(trim_owned)
-        .unwrap_or_default();
+    let (mut p, version) = xml::paper_core(entry, id, "summary")?;
+    p.version = version;
     p.authors = entry
         .children_named("author")
         .filter_map(|a| a.child_text("name"))
@@ -82,17 +72,12 @@ fn entry_to_paper(entry: &Element) -> Result<Paper, (RejectReason, String)> {
         .filter(|n| !n.is_empty())
         .map(Author::named)
         .collect();
-    let date = |name: &str| -> Result<_, (RejectReason, String)> {
-        match entry
-            .child_text(name)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(s) => parse_timestamp(s)
-                .map(Some)
-                .map_err(|e| (RejectReason::InvalidDate, format!("<{name}>: {e}"))),
-            None => Ok(None),
-        }
+    let date = |name: &str| {
+        optional_date(
+            entry.child_text(name),
+            format_args!("<{name}>"),
+            parse_timestamp,
+        )
     };
     p.published = date("published")?;
     p.updated = date("updated")?;
@@ -173,13 +158,7 @@ line two.
         assert_eq!((p.id.as_str(), p.version), ("2505.15612", Some(3)));
         assert_eq!(p.title, "A wrapped title");
         assert_eq!(p.summary, "Line one\nline two.");
-        assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Ann Author", "Bo B"]
-        );
+        assert_eq!(p.author_names(), ["Ann Author", "Bo B"]);
         assert_eq!(p.categories, ["cs.CL", "cs.LG"]);
         assert_eq!(p.comment.as_deref(), Some("12 pages, 3 figures"));
         assert_eq!(

@@ -3,17 +3,15 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use paperboy_core::{Author, DailyEntry, Paper, Submitter, VersionedId};
+use paperboy_core::{Author, DailyEntry, Paper, Submitter};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::text::{
-    basename, collapse_ws, opt_trimmed, parse_day, parse_timestamp, trim_owned, BStr,
+    basename, collapse_ws, opt_trimmed, optional_date, parse_day, parse_timestamp, trim_owned,
+    versioned_id, BStr, Rejection,
 };
 use crate::{pyliteral, Record, RecordError, RejectReason};
-
-/// Why one record was rejected, before its location is known.
-pub(crate) type Rejection = (RejectReason, String);
 
 /// The day of a daily file from its name: `2024-12-11.json`, `dir/2024-12-11.json.gz`.
 pub fn day_from_name(name: &str) -> Option<NaiveDate> {
@@ -135,9 +133,7 @@ pub fn daily_item(
         None => return Err((RejectReason::MissingField, "no \"paper\"".into())),
     };
     let vid = match p.remove("id") {
-        Some(Value::String(s)) => {
-            VersionedId::parse(&s).map_err(|e| (RejectReason::InvalidId, e.to_string()))?
-        }
+        Some(Value::String(s)) => versioned_id(&s)?,
         Some(Value::Null) | None => return Err((RejectReason::MissingField, "no paper.id".into())),
         Some(other) => {
             return Err((
@@ -239,10 +235,8 @@ fn take_date(
     what: &str,
 ) -> Result<Option<chrono::DateTime<chrono::Utc>>, Rejection> {
     match m.remove(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() => parse_timestamp(&s)
-            .map(Some)
-            .map_err(|e| (RejectReason::InvalidDate, format!("{what}: {e}"))),
-        Some(Value::String(_)) | Some(Value::Null) | None => Ok(None),
+        Some(Value::String(s)) => optional_date(Some(&s), what, parse_timestamp),
+        Some(Value::Null) | None => Ok(None),
         Some(other) => Err((
             RejectReason::InvalidDate,
             format!("{what}: not a string: {other}"),
@@ -326,20 +320,14 @@ pub(crate) fn flat_line(line: &[u8], state: &mut FlatState) -> Result<Record, Re
         .arxiv_id
         .as_deref()
         .ok_or((RejectReason::MissingField, "no arxiv_id".to_string()))?;
-    let vid = VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))?;
+    let vid = versioned_id(id)?;
     let title = l
         .title
         .map(collapse_ws)
         .filter(|t| !t.is_empty())
         .ok_or((RejectReason::MissingField, "no title".to_string()))?;
-    let opt_date = |v: &Option<BStr>, what: &str| -> Result<_, Rejection> {
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => parse_timestamp(s)
-                .map(Some)
-                .map_err(|e| (RejectReason::InvalidDate, format!("{what}: {e}"))),
-            None => Ok(None),
-        }
-    };
+    let opt_date =
+        |v: &Option<BStr>, what: &str| optional_date(v.as_deref(), what, parse_timestamp);
 
     let mut paper = Paper::new(vid.id.clone(), title.clone());
     paper.version = vid.version;
@@ -645,14 +633,7 @@ mod tests {
         };
         assert_eq!(paper.title, "ConvLLaVA: Hierarchical");
         assert_eq!(paper.summary, "S\nT");
-        assert_eq!(
-            paper
-                .authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Chunjiang Ge", "Sijie Cheng"]
-        );
+        assert_eq!(paper.author_names(), ["Chunjiang Ge", "Sijie Cheng"]);
         assert_eq!(paper.hf_upvotes, Some(32));
         assert_eq!(
             paper.submitted_on_daily_at.unwrap().to_rfc3339(),

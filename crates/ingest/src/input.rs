@@ -7,8 +7,8 @@ use std::rc::Rc;
 
 use flate2::read::MultiGzDecoder;
 
-use crate::hf::{self, FlatState, Rejection};
-use crate::text::basename;
+use crate::hf::{self, FlatState};
+use crate::text::{basename, Rejection};
 use crate::{atom, jsonl, oai, Format, IngestError, Record, RecordError, RejectReason, Sink};
 
 /// Bytes looked at to recognise compression, archives and formats.

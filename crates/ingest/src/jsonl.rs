@@ -3,10 +3,9 @@
 use paperboy_core::{Author, Paper, VersionedId};
 use serde::Deserialize;
 
-use crate::hf::Rejection;
 use crate::text::{
     collapse_ws, midnight, opt_line, opt_trimmed, parse_day, parse_rfc2822, split_author_list,
-    trim_owned, BStr,
+    trim_owned, versioned_id, BStr, Rejection,
 };
 use crate::{Record, RejectReason};
 
@@ -18,7 +17,7 @@ fn parse_id(id: Option<&str>) -> Result<VersionedId, Rejection> {
     let id = id
         .filter(|s| !s.trim().is_empty())
         .ok_or((RejectReason::MissingField, "no id".to_string()))?;
-    VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))
+    versioned_id(id)
 }
 
 fn required_title(t: Option<String>) -> Result<String, Rejection> {
@@ -206,13 +205,7 @@ mod tests {
         let p = paper(listing_line(line));
         assert_eq!(p.id.as_str(), "2310.15741");
         assert_eq!(p.title, "Interpretable Medical Image");
-        assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Luisa Gallee", "Meinrad Beer"]
-        );
+        assert_eq!(p.author_names(), ["Luisa Gallee", "Meinrad Beer"]);
         assert_eq!(p.categories, ["cs.CV", "cs.AI"]);
         assert_eq!(p.comment.as_deref(), Some("MICCAI 2023"));
         assert_eq!(p.summary, "Interpretability is\nessential.");
@@ -261,10 +254,7 @@ mod tests {
         );
         assert_eq!(p.summary, "A fully differential calculation\nis presented.");
         assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
+            p.author_names(),
             [
                 "C. Balázs",
                 "E. L. Berger",
@@ -288,13 +278,7 @@ mod tests {
 
         let no_parsed = br#"{"id":"0704.0002","title":"T","authors":"Ileana Streinu and Louis Theran","categories":"math.CO  cs.CG","versions":[]}"#;
         let p = paper(kaggle_line(no_parsed));
-        assert_eq!(
-            p.authors
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>(),
-            ["Ileana Streinu", "Louis Theran"]
-        );
+        assert_eq!(p.author_names(), ["Ileana Streinu", "Louis Theran"]);
         assert_eq!(p.categories, ["math.CO", "cs.CG"]);
         assert_eq!((p.version, p.published), (None, None));
 

@@ -1,11 +1,11 @@
 //! OAI-PMH responses from arXiv (`ListRecords`/`GetRecord`) in the `arXiv` metadata format
 //! (and `arXivRaw`, which carries the version history).
 
-use paperboy_core::{Author, Paper, VersionedId};
+use paperboy_core::{Author, Paper};
 
 use crate::text::{
-    collapse_str, midnight, opt_line, opt_trimmed, parse_day, parse_rfc2822, split_author_list,
-    trim_owned,
+    collapse_str, midnight, opt_line, opt_trimmed, optional_date, parse_day, parse_rfc2822,
+    split_author_list, Rejection,
 };
 use crate::xml::{self, Element};
 use crate::{IngestError, RecordError, RejectReason};
@@ -91,8 +91,6 @@ pub(crate) fn parse_named(name: &str, xml: &str) -> Result<OaiPage, IngestError>
     Ok(page)
 }
 
-type Rejection = (RejectReason, String);
-
 fn record_to_paper(record: &Element) -> Result<Paper, Rejection> {
     let header = record.child("header");
     let identifier = header
@@ -139,17 +137,8 @@ fn common(m: &Element, identifier: &str) -> Result<Paper, Rejection> {
     if id.is_empty() {
         return Err((RejectReason::MissingField, "no <id>".into()));
     }
-    let vid = VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))?;
-    let title = m
-        .child_text("title")
-        .map(collapse_str)
-        .filter(|t| !t.is_empty());
-    let title = title.ok_or((RejectReason::MissingField, format!("{id}: no <title>")))?;
-    let mut p = Paper::new(vid.id, title);
-    p.summary = m
-        .child_string("abstract")
-        .map(trim_owned)
-        .unwrap_or_default();
+    // A version in `<id>` is not taken: `<arXivRaw>` has its version history, `<arXiv>` none.
+    let (mut p, _) = xml::paper_core(m, id, "abstract")?;
     p.categories = m
         .child_text("categories")
         .map(|c| c.split_whitespace().map(str::to_owned).collect())
@@ -170,13 +159,10 @@ fn arxiv_format(m: &Element, identifier: &str) -> Result<Paper, Rejection> {
             .filter_map(oai_author)
             .collect();
     }
-    let day = |name: &str| -> Result<_, Rejection> {
-        match m.child_text(name).map(str::trim).filter(|s| !s.is_empty()) {
-            Some(s) => parse_day(s)
-                .map(|d| Some(midnight(d)))
-                .map_err(|e| (RejectReason::InvalidDate, format!("<{name}>: {e}"))),
-            None => Ok(None),
-        }
+    let day = |name: &str| {
+        optional_date(m.child_text(name), format_args!("<{name}>"), |s| {
+            parse_day(s).map(midnight)
+        })
     };
     p.published = day("created")?;
     p.updated = day("updated")?;
@@ -207,18 +193,8 @@ fn arxiv_raw_format(m: &Element, identifier: &str) -> Result<Paper, Rejection> {
         })
         .unwrap_or_default();
     let versions: Vec<&Element> = m.children_named("version").collect();
-    let created = |v: &Element| -> Result<_, Rejection> {
-        match v
-            .child_text("date")
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            Some(d) => parse_rfc2822(d)
-                .map(Some)
-                .map_err(|e| (RejectReason::InvalidDate, format!("<version><date>: {e}"))),
-            None => Ok(None),
-        }
-    };
+    let created =
+        |v: &Element| optional_date(v.child_text("date"), "<version><date>", parse_rfc2822);
     if let Some(last) = versions.last() {
         p.version = last
             .attr("version")

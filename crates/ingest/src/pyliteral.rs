@@ -98,23 +98,52 @@ impl Parser<'_> {
         v
     }
 
+    /// After an item of a list, tuple, set or dict: a comma, a comma and the closing bracket, or
+    /// the closing bracket alone. Whether the collection has closed; `unclosed` and `expected`
+    /// say what went wrong otherwise.
+    fn item_end(
+        &mut self,
+        close: u8,
+        unclosed: &str,
+        expected: &str,
+    ) -> Result<bool, PyLiteralError> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                let closed = self.peek() == Some(close);
+                if closed {
+                    self.pos += 1;
+                }
+                Ok(closed)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            None => Err(self.err(unclosed)),
+            Some(_) => Err(self.err(expected)),
+        }
+    }
+
     /// After `[` or `(`: comma-separated values, a trailing comma allowed.
     fn sequence(&mut self, close: u8) -> Result<Value, PyLiteralError> {
         self.pos += 1;
+        self.skip_ws();
         let mut items = Vec::new();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
         loop {
-            self.skip_ws();
-            if self.peek() == Some(close) {
-                self.pos += 1;
-                return Ok(Value::Array(items));
-            }
             items.push(self.value()?);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
-                Some(c) if c == close => {}
-                None => return Err(self.err("unclosed list or tuple")),
-                Some(_) => return Err(self.err("expected ',' or the closing bracket")),
+            if self.item_end(
+                close,
+                "unclosed list or tuple",
+                "expected ',' or the closing bracket",
+            )? {
+                return Ok(Value::Array(items));
             }
         }
     }
@@ -132,26 +161,10 @@ impl Parser<'_> {
         if self.peek() != Some(b':') {
             // A set literal: `{1, 2}`.
             let mut items = vec![first];
-            loop {
-                self.skip_ws();
-                match self.peek() {
-                    Some(b',') => {
-                        self.pos += 1;
-                        self.skip_ws();
-                        if self.peek() == Some(b'}') {
-                            self.pos += 1;
-                            return Ok(Value::Array(items));
-                        }
-                        items.push(self.value()?);
-                    }
-                    Some(b'}') => {
-                        self.pos += 1;
-                        return Ok(Value::Array(items));
-                    }
-                    None => return Err(self.err("unclosed set")),
-                    Some(_) => return Err(self.err("expected ',' or '}'")),
-                }
+            while !self.item_end(b'}', "unclosed set", "expected ',' or '}'")? {
+                items.push(self.value()?);
             }
+            return Ok(Value::Array(items));
         }
         let mut map = Map::new();
         let mut key = first;
@@ -165,25 +178,11 @@ impl Parser<'_> {
             self.skip_ws();
             let v = self.value()?;
             map.insert(k, v);
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
-                        self.pos += 1;
-                        return Ok(Value::Object(map));
-                    }
-                    key = self.value()?;
-                    self.skip_ws();
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(Value::Object(map));
-                }
-                None => return Err(self.err("unclosed dict")),
-                Some(_) => return Err(self.err("expected ',' or '}' in a dict")),
+            if self.item_end(b'}', "unclosed dict", "expected ',' or '}' in a dict")? {
+                return Ok(Value::Object(map));
             }
+            key = self.value()?;
+            self.skip_ws();
         }
     }
 
@@ -441,79 +440,89 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn p(s: &str) -> Value {
-        parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    /// Each literal parses to the JSON value beside it.
+    fn assert_parses(cases: &[(&str, Value)]) {
+        for (literal, want) in cases {
+            let got = parse(literal).unwrap_or_else(|e| panic!("{literal}: {e}"));
+            assert_eq!(&got, want, "{literal}");
+        }
     }
 
     #[test]
     fn scalars() {
-        assert_eq!(p("True"), json!(true));
-        assert_eq!(p("False"), json!(false));
-        assert_eq!(p("None"), Value::Null);
-        assert_eq!(p("42"), json!(42));
-        assert_eq!(p("-7"), json!(-7));
-        assert_eq!(p("+7"), json!(7));
-        assert_eq!(p("-9223372036854775808"), json!(i64::MIN));
-        assert_eq!(p("18446744073709551615"), json!(u64::MAX));
-        assert_eq!(p("1_000"), json!(1000));
-        assert_eq!(p("3.25"), json!(3.25));
-        assert_eq!(p("-0.5"), json!(-0.5));
-        assert_eq!(p("1e3"), json!(1000.0));
-        assert_eq!(p("2.5E-2"), json!(0.025));
-        assert_eq!(p(".5"), json!(0.5));
-        assert_eq!(p("5."), json!(5.0));
-        assert_eq!(p("inf"), Value::Null);
-        assert_eq!(p("-inf"), Value::Null);
-        assert_eq!(p("nan"), Value::Null);
-        assert_eq!(p("  None \n"), Value::Null);
+        assert_parses(&[
+            ("True", json!(true)),
+            ("False", json!(false)),
+            ("None", Value::Null),
+            ("42", json!(42)),
+            ("-7", json!(-7)),
+            ("+7", json!(7)),
+            ("-9223372036854775808", json!(i64::MIN)),
+            ("18446744073709551615", json!(u64::MAX)),
+            ("1_000", json!(1000)),
+            ("3.25", json!(3.25)),
+            ("-0.5", json!(-0.5)),
+            ("1e3", json!(1000.0)),
+            ("2.5E-2", json!(0.025)),
+            (".5", json!(0.5)),
+            ("5.", json!(5.0)),
+            ("inf", Value::Null),
+            ("-inf", Value::Null),
+            ("nan", Value::Null),
+            ("  None \n", Value::Null),
+        ]);
     }
 
     #[test]
     fn strings_and_escapes() {
-        assert_eq!(p("'plain'"), json!("plain"));
-        assert_eq!(p("\"double\""), json!("double"));
-        assert_eq!(p(r#""it's""#), json!("it's"));
-        assert_eq!(p(r"'it\'s'"), json!("it's"));
-        assert_eq!(p(r#"'say "hi"'"#), json!("say \"hi\""));
-        assert_eq!(p(r#""say \"hi\"""#), json!("say \"hi\""));
-        assert_eq!(p(r"'back\\slash'"), json!("back\\slash"));
-        assert_eq!(p(r"'a\nb\rc\td'"), json!("a\nb\rc\td"));
-        assert_eq!(p(r"'\x41\xe9'"), json!("Aé"));
-        assert_eq!(p(r"'\u00e9\u4e2d'"), json!("é中"));
-        assert_eq!(p(r"'\U0001F600'"), json!("😀"));
-        assert_eq!(p(r"'\ud83d\ude00'"), json!("😀"));
-        assert_eq!(p(r"'\ud83d'"), json!("\u{fffd}"));
-        assert_eq!(p(r"'\0\101'"), json!("\0A"));
-        assert_eq!(p(r"'keep \d as is'"), json!("keep \\d as is"));
-        assert_eq!(p("'Balázs 中文 😀'"), json!("Balázs 中文 😀"));
-        assert_eq!(p(r"u'x'"), json!("x"));
-        assert_eq!(p(r"r'\d+'"), json!("\\d+"));
-        assert_eq!(p(r"''"), json!(""));
-        assert_eq!(p(r#""""#), json!(""));
+        assert_parses(&[
+            ("'plain'", json!("plain")),
+            ("\"double\"", json!("double")),
+            (r#""it's""#, json!("it's")),
+            (r"'it\'s'", json!("it's")),
+            (r#"'say "hi"'"#, json!("say \"hi\"")),
+            (r#""say \"hi\"""#, json!("say \"hi\"")),
+            (r"'back\\slash'", json!("back\\slash")),
+            (r"'a\nb\rc\td'", json!("a\nb\rc\td")),
+            (r"'\x41\xe9'", json!("Aé")),
+            (r"'\u00e9\u4e2d'", json!("é中")),
+            (r"'\U0001F600'", json!("😀")),
+            (r"'\ud83d\ude00'", json!("😀")),
+            (r"'\ud83d'", json!("\u{fffd}")),
+            (r"'\0\101'", json!("\0A")),
+            (r"'keep \d as is'", json!("keep \\d as is")),
+            ("'Balázs 中文 😀'", json!("Balázs 中文 😀")),
+            (r"u'x'", json!("x")),
+            (r"r'\d+'", json!("\\d+")),
+            (r"''", json!("")),
+            (r#""""#, json!("")),
+        ]);
     }
 
     #[test]
     fn containers() {
-        assert_eq!(p("[]"), json!([]));
-        assert_eq!(p("()"), json!([]));
-        assert_eq!(p("(1,)"), json!([1]));
-        assert_eq!(p("(1, 'a', None)"), json!([1, "a", null]));
-        assert_eq!(p("[1, 2, ]"), json!([1, 2]));
-        assert_eq!(p("{}"), json!({}));
-        assert_eq!(
-            p("{'a': 1, 'b': [True, False], }"),
-            json!({"a": 1, "b": [true, false]})
-        );
-        assert_eq!(
-            p("{1: 'one', None: 0, True: 1}"),
-            json!({"1": "one", "null": 0, "true": 1})
-        );
-        assert_eq!(p("{1, 2}"), json!([1, 2]));
-        assert_eq!(
-            p("{'paper': {'id': '2412.07760', 'authors': [{'_id': 'x', 'name': \"O'Brien\", 'hidden': False}], 'upvotes': 3}, 'numComments': 0, 'thumbnail': None}"),
-            json!({"paper": {"id": "2412.07760", "authors": [{"_id": "x", "name": "O'Brien", "hidden": false}], "upvotes": 3}, "numComments": 0, "thumbnail": null})
-        );
-        assert_eq!(p("[[[(1, [2])]]]"), json!([[[[1, [2]]]]]));
+        assert_parses(&[
+            ("[]", json!([])),
+            ("()", json!([])),
+            ("(1,)", json!([1])),
+            ("(1, 'a', None)", json!([1, "a", null])),
+            ("[1, 2, ]", json!([1, 2])),
+            ("{}", json!({})),
+            (
+                "{'a': 1, 'b': [True, False], }",
+                json!({"a": 1, "b": [true, false]}),
+            ),
+            (
+                "{1: 'one', None: 0, True: 1}",
+                json!({"1": "one", "null": 0, "true": 1}),
+            ),
+            ("{1, 2}", json!([1, 2])),
+            (
+                "{'paper': {'id': '2412.07760', 'authors': [{'_id': 'x', 'name': \"O'Brien\", 'hidden': False}], 'upvotes': 3}, 'numComments': 0, 'thumbnail': None}",
+                json!({"paper": {"id": "2412.07760", "authors": [{"_id": "x", "name": "O'Brien", "hidden": false}], "upvotes": 3}, "numComments": 0, "thumbnail": null}),
+            ),
+            ("[[[(1, [2])]]]", json!([[[[1, [2]]]]])),
+        ]);
     }
 
     #[test]

@@ -1,9 +1,37 @@
-//! Small text and date helpers shared by the parsers.
+//! Small text, id and date helpers shared by the parsers.
 
 use std::borrow::Cow;
+use std::fmt::Display;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use paperboy_core::VersionedId;
 use serde::Deserialize;
+
+use crate::RejectReason;
+
+/// Why one record was rejected, before its location is known.
+pub(crate) type Rejection = (RejectReason, String);
+
+/// A record's arXiv id, with the version when it names one; an id that does not parse rejects
+/// the record.
+pub(crate) fn versioned_id(id: &str) -> Result<VersionedId, Rejection> {
+    VersionedId::parse(id).map_err(|e| (RejectReason::InvalidId, e.to_string()))
+}
+
+/// An optional date field: absent or blank is `None`; anything else (trimmed) `parse` must read,
+/// or the record is rejected as an invalid date, the error after `what`.
+pub(crate) fn optional_date<T, E: Display>(
+    value: Option<&str>,
+    what: impl Display,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<Option<T>, Rejection> {
+    match value.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => parse(s)
+            .map(Some)
+            .map_err(|e| (RejectReason::InvalidDate, format!("{what}: {e}"))),
+        None => Ok(None),
+    }
+}
 
 /// Collapses every run of whitespace to one space and trims the ends, reusing the string when it
 /// is already clean (the common case for one-line fields).
@@ -166,17 +194,29 @@ impl std::ops::Deref for BStr<'_> {
 mod tests {
     use super::*;
 
+    /// `f` turns each input into the output beside it.
+    fn assert_maps(f: fn(String) -> String, cases: &[(&str, &str)]) {
+        for &(input, output) in cases {
+            assert_eq!(f(input.into()), output, "{input:?}");
+        }
+    }
+
     #[test]
     fn collapse_whitespace() {
-        assert_eq!(
-            collapse_ws("Calculation of X at Tevatron and\n  LHC energies".into()),
-            "Calculation of X at Tevatron and LHC energies"
+        assert_maps(
+            collapse_ws,
+            &[
+                (
+                    "Calculation of X at Tevatron and\n  LHC energies",
+                    "Calculation of X at Tevatron and LHC energies",
+                ),
+                ("  a \t b  ", "a b"),
+                ("clean title", "clean title"),
+                ("", ""),
+                ("   ", ""),
+                ("a\u{a0}b", "a b"),
+            ],
         );
-        assert_eq!(collapse_ws("  a \t b  ".into()), "a b");
-        assert_eq!(collapse_ws("clean title".into()), "clean title");
-        assert_eq!(collapse_ws("".into()), "");
-        assert_eq!(collapse_ws("   ".into()), "");
-        assert_eq!(collapse_ws("a\u{a0}b".into()), "a b");
         assert!(is_collapsed("a b c"));
         assert!(!is_collapsed("a b "));
         assert!(!is_collapsed(" a"));
@@ -185,32 +225,28 @@ mod tests {
 
     #[test]
     fn trim_in_place_keeps_inner_breaks() {
-        assert_eq!(
-            trim_owned("  A fully\ndifferential calculation.\n".into()),
-            "A fully\ndifferential calculation."
+        assert_maps(
+            trim_owned,
+            &[
+                (
+                    "  A fully\ndifferential calculation.\n",
+                    "A fully\ndifferential calculation.",
+                ),
+                ("x", "x"),
+                (" \n ", ""),
+            ],
         );
-        assert_eq!(trim_owned("x".into()), "x");
-        assert_eq!(trim_owned(" \n ".into()), "");
     }
 
     #[test]
     fn dates() {
-        assert_eq!(
-            parse_timestamp("2025-06-09T17:59:53.000Z")
-                .unwrap()
-                .to_rfc3339(),
-            "2025-06-09T17:59:53+00:00"
-        );
-        assert_eq!(
-            parse_timestamp("2019-08-10T00:00:00-04:00")
-                .unwrap()
-                .to_rfc3339(),
-            "2019-08-10T04:00:00+00:00"
-        );
-        assert_eq!(
-            parse_timestamp("2025-04-15").unwrap().to_rfc3339(),
-            "2025-04-15T00:00:00+00:00"
-        );
+        for (input, utc) in [
+            ("2025-06-09T17:59:53.000Z", "2025-06-09T17:59:53+00:00"),
+            ("2019-08-10T00:00:00-04:00", "2019-08-10T04:00:00+00:00"),
+            ("2025-04-15", "2025-04-15T00:00:00+00:00"),
+        ] {
+            assert_eq!(parse_timestamp(input).unwrap().to_rfc3339(), utc, "{input}");
+        }
         assert!(parse_timestamp("yesterday").is_err());
         assert_eq!(
             parse_rfc2822("Mon, 2 Apr 2007 19:18:42 GMT")

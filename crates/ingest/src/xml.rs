@@ -2,8 +2,12 @@
 //! at most a few thousand records, so holding one in memory is fine). Names are local names
 //! (namespace prefixes dropped); text is the element's own character data with entities resolved.
 
+use paperboy_core::Paper;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
+
+use crate::text::{collapse_str, trim_owned, versioned_id, Rejection};
+use crate::RejectReason;
 
 #[derive(Debug, Default)]
 pub(crate) struct Element {
@@ -40,6 +44,28 @@ impl Element {
     pub fn child_string(&self, name: &str) -> Option<String> {
         self.child_text(name).map(str::to_owned)
     }
+}
+
+/// What an Atom entry and OAI-PMH metadata say alike of a paper: `id` (which may name a version,
+/// returned beside the paper), `el`'s `<title>`, whitespace collapsed, and its abstract, the
+/// child `abstract_tag`, trimmed.
+pub(crate) fn paper_core(
+    el: &Element,
+    id: &str,
+    abstract_tag: &str,
+) -> Result<(Paper, Option<u32>), Rejection> {
+    let vid = versioned_id(id)?;
+    let title = el
+        .child_text("title")
+        .map(collapse_str)
+        .filter(|t| !t.is_empty());
+    let title = title.ok_or((RejectReason::MissingField, format!("{id}: no <title>")))?;
+    let mut p = Paper::new(vid.id, title);
+    p.summary = el
+        .child_string(abstract_tag)
+        .map(trim_owned)
+        .unwrap_or_default();
+    Ok((p, vid.version))
 }
 
 /// Elements nested deeper than this end the parse with an error. arXiv's documents are under ten

@@ -32,7 +32,8 @@ pub const MAX_QUERY_CHARS: usize = 250;
 /// Bumped whenever the schema or analysis changes; an index of another format is rebuilt.
 const FORMAT: &str = "paperboy-text-v1";
 const FORMAT_FILE: &str = "paperboy-format";
-const TOKENIZER: &str = "en_stem";
+/// The name the index's text fields are analysed under ([`analyzer`]).
+pub const TOKENIZER: &str = "en_stem";
 /// Titles count a little more than abstracts. Measured on SciFact (train, `paperboy eval`):
 /// nDCG@10 0.678 at 1.0, 0.667 at 1.2, 0.655 at 1.5, 0.625 at 2.0; 1.2 keeps BM25 at its
 /// published level while a title match still wins ties on arXiv, where titles are searched for.
@@ -186,12 +187,26 @@ fn current_format(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join(FORMAT_FILE)).is_ok_and(|f| f.trim() == FORMAT)
 }
 
-fn analyzer() -> TextAnalyzer {
+/// The analysis of titles, abstracts, authors and queries: words, lowercased, stemmed (English).
+pub fn analyzer() -> TextAnalyzer {
     TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(Stemmer::new(Language::English))
         .build()
+}
+
+/// The distinct words `analyzer` makes of `text`, in order: the words a query searches for.
+pub fn distinct_words(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut stream = analyzer.token_stream(text);
+    let mut words: Vec<String> = Vec::new();
+    while stream.advance() {
+        let t = &stream.token().text;
+        if !words.contains(t) {
+            words.push(t.clone());
+        }
+    }
+    words
 }
 
 /// Days since 1970-01-01 of the date a paper is filtered by: its first daily list, else published.
@@ -352,6 +367,17 @@ impl SearchIndex {
             .and_then(|s| ArxivId::parse(s).ok()))
     }
 
+    /// The ids stored with the documents of `top`, in order (a document without one is skipped).
+    fn stored_ids<S, C: FromIterator<ArxivId>>(
+        &self,
+        searcher: &tantivy::Searcher,
+        top: Vec<(S, DocAddress)>,
+    ) -> Result<C, SearchError> {
+        top.into_iter()
+            .filter_map(|(_, addr)| self.stored_id(searcher, addr).transpose())
+            .collect()
+    }
+
     /// Category and date clauses of `q`, without its text.
     fn filter_clauses(&self, q: &SearchQuery) -> Vec<(Occur, Box<dyn Query>)> {
         let f = &self.fields;
@@ -392,13 +418,7 @@ impl SearchIndex {
             &BooleanQuery::new(clauses),
             &TopDocs::with_limit(ids.len().max(1)),
         )?;
-        let mut out = HashSet::with_capacity(top.len());
-        for (_, addr) in top {
-            if let Some(id) = self.stored_id(&searcher, addr)? {
-                out.insert(id);
-            }
-        }
-        Ok(out)
+        self.stored_ids(&searcher, top)
     }
 
     /// Every paper passing the category and date filters of `q`, when there are at most `cap`
@@ -418,13 +438,7 @@ impl SearchIndex {
             return Ok(None);
         }
         let found = searcher.search(&query, &TopDocs::with_limit(cap.max(1)))?;
-        let mut out = Vec::with_capacity(found.len());
-        for (_, addr) in found {
-            if let Some(id) = self.stored_id(&searcher, addr)? {
-                out.push(id);
-            }
-        }
-        Ok(Some(out))
+        self.stored_ids(&searcher, found).map(Some)
     }
 
     /// The query of `q` as written: a phrase query when it has quotes, else every word in every
@@ -454,15 +468,7 @@ impl SearchIndex {
     /// The distinct analysed words of `text`, in order.
     fn words(&self, text: &str) -> Result<Vec<String>, SearchError> {
         let mut analyzer = self.index.tokenizer_for_field(self.fields.title)?;
-        let mut stream = analyzer.token_stream(text);
-        let mut words: Vec<String> = Vec::new();
-        while stream.advance() {
-            let t = &stream.token().text;
-            if !words.contains(t) {
-                words.push(t.clone());
-            }
-        }
-        Ok(words)
+        Ok(distinct_words(&mut analyzer, text))
     }
 
     /// One word in title (boosted), abstract and authors, as BM25 clauses to be summed.
@@ -703,13 +709,7 @@ impl SearchIndex {
             &TopDocs::with_limit(limit.clamp(1, MAX_DEPTH))
                 .order_by_fast_field::<i64>("day", Order::Desc),
         )?;
-        let mut out = Vec::with_capacity(top.len());
-        for (_, addr) in top {
-            if let Some(id) = self.stored_id(&searcher, addr)? {
-                out.push(id);
-            }
-        }
-        Ok(out)
+        self.stored_ids(&searcher, top)
     }
 }
 

@@ -18,6 +18,12 @@ fn paper(id: &str, title: &str) -> Paper {
     p
 }
 
+/// Imports [`paper`] `id` alone, and returns its id.
+async fn import_paper(store: &Arc<dyn Store>, id: &str, title: &str) -> ArxivId {
+    store.import(vec![(paper(id, title), None)]).await.unwrap();
+    ArxivId::parse(id).unwrap()
+}
+
 fn entry(d: &str, id: &str, position: u32, upvotes: i64) -> DailyEntry {
     DailyEntry {
         day: day(d),
@@ -174,11 +180,9 @@ pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
         ArxivId::parse("2501.00001").unwrap(),
         ArxivId::parse("2501.00002").unwrap(),
     );
+    let both = [a.clone(), b.clone()];
     assert_eq!(
-        store
-            .embedding_hashes("m", &[a.clone(), b.clone()])
-            .await
-            .unwrap(),
+        store.embedding_hashes("m", &both).await.unwrap(),
         vec![None, None]
     );
     store
@@ -195,10 +199,7 @@ pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
         "cursor moves with the vectors"
     );
     assert_eq!(
-        store
-            .embedding_hashes("m", &[a.clone(), b.clone()])
-            .await
-            .unwrap(),
+        store.embedding_hashes("m", &both).await.unwrap(),
         vec![Some(7), None]
     );
     assert_eq!(
@@ -230,10 +231,7 @@ pub async fn embeddings_round_trip(store: Arc<dyn Store>) {
 }
 
 pub async fn backup_is_a_readable_copy(store: Arc<dyn Store>, dir: &std::path::Path) {
-    store
-        .import(vec![(paper("2501.00001", "A"), None)])
-        .await
-        .unwrap();
+    import_paper(&store, "2501.00001", "A").await;
     let dest = dir.join("backup.sqlite3");
     store.backup(&dest).await.unwrap();
     assert!(store.backup(&dest).await.is_err(), "never overwrites");
@@ -249,8 +247,9 @@ fn at(s: &str) -> chrono::DateTime<chrono::Utc> {
 
 pub async fn sign_in_links_and_sessions(store: Arc<dyn Store>) {
     let now = at("2026-01-01T10:00:00Z");
+    let expires = now + chrono::Duration::minutes(15);
     store
-        .create_login_token("h1", "Ada@Example.org", now + chrono::Duration::minutes(15))
+        .create_login_token("h1", "Ada@Example.org", expires)
         .await
         .unwrap();
     assert_eq!(
@@ -262,7 +261,7 @@ pub async fn sign_in_links_and_sessions(store: Arc<dyn Store>) {
         "expired"
     );
     store
-        .create_login_token("h2", "ada@example.org", now + chrono::Duration::minutes(15))
+        .create_login_token("h2", "ada@example.org", expires)
         .await
         .unwrap();
     assert_eq!(
@@ -383,11 +382,7 @@ pub async fn sign_in_links_and_sessions(store: Arc<dyn Store>) {
 
 pub async fn votes_are_counted_once_per_account(store: Arc<dyn Store>) {
     let now = at("2026-01-01T10:00:00Z");
-    store
-        .import(vec![(paper("2501.00001", "A"), None)])
-        .await
-        .unwrap();
-    let id = ArxivId::parse("2501.00001").unwrap();
+    let id = import_paper(&store, "2501.00001", "A").await;
     let a = store.sign_in("a@x.org", &[], now).await.unwrap();
     let b = store.sign_in("b@x.org", &[], now).await.unwrap();
     for _ in 0..2 {
@@ -564,11 +559,7 @@ pub async fn submissions_comments_and_moderation(store: Arc<dyn Store>) {
     assert!(!store.delete_comment(c.id).await.unwrap());
 
     // A moderator deleting someone else's comment is moderation: it has its audit row.
-    store
-        .import(vec![(paper("2501.00008", "Eight"), None)])
-        .await
-        .unwrap();
-    let eight = ArxivId::parse("2501.00008").unwrap();
+    let eight = import_paper(&store, "2501.00008", "Eight").await;
     let reader = store.sign_in("reader@x.org", &[], now).await.unwrap();
     let d = store
         .add_comment(&eight, reader.id, "off topic", now)
@@ -637,31 +628,30 @@ pub async fn rate_limits_hold_across_handles(first: Arc<dyn Store>, second: Arc<
         Duration::from_secs(50),
         "until the oldest leaves the window"
     );
-    assert_eq!(
-        first
-            .rate_limit("vote", &[("ip:b".into(), 4)], minute, t)
-            .await
-            .unwrap(),
-        None,
-        "a refusal counts nothing: ip:b is still fresh"
-    );
-    assert_eq!(
-        first
-            .rate_limit("comment", &keys("a"), minute, t)
-            .await
-            .unwrap(),
-        None,
-        "each action has its own allowance"
-    );
     let later = now + chrono::Duration::seconds(61);
-    assert_eq!(
-        second
-            .rate_limit("vote", &keys("b"), minute, later)
-            .await
-            .unwrap(),
-        None,
-        "the window slides"
-    );
+    for (store, action, counted, t, why) in [
+        (
+            &first,
+            "vote",
+            vec![("ip:b".into(), 4)],
+            t,
+            "a refusal counts nothing: ip:b is still fresh",
+        ),
+        (
+            &first,
+            "comment",
+            keys("a"),
+            t,
+            "each action has its own allowance",
+        ),
+        (&second, "vote", keys("b"), later, "the window slides"),
+    ] {
+        assert_eq!(
+            store.rate_limit(action, &counted, minute, t).await.unwrap(),
+            None,
+            "{why}"
+        );
+    }
     // Concurrent requests on both handles never pass more than the allowance.
     let t = now + chrono::Duration::hours(1);
     let tries = (0..20).map(|i| {
@@ -740,29 +730,12 @@ pub async fn subscriptions_need_confirmation_and_end_at_once(store: Arc<dyn Stor
         .unwrap()
         .is_none());
     // Signing up again within the hour mails nothing more.
-    let again = store
-        .sign_up(
-            "ada@example.org",
-            Frequency::Weekly,
-            &topics,
-            None,
-            now + chrono::Duration::minutes(5),
-        )
-        .await
-        .unwrap();
+    let weekly_at = |t| store.sign_up("ada@example.org", Frequency::Weekly, &topics, None, t);
+    let again = weekly_at(now + chrono::Duration::minutes(5)).await.unwrap();
     assert!(
         matches!(again, SignUp::Quiet(ref s) if s.id == sub.id && s.frequency == Frequency::Weekly)
     );
-    let later = store
-        .sign_up(
-            "ada@example.org",
-            Frequency::Weekly,
-            &topics,
-            None,
-            now + chrono::Duration::hours(2),
-        )
-        .await
-        .unwrap();
+    let later = weekly_at(now + chrono::Duration::hours(2)).await.unwrap();
     assert!(
         matches!(later, SignUp::SendConfirmation(_)),
         "an hour later it may be mailed again"
@@ -892,20 +865,15 @@ pub async fn digests_are_recorded_once_and_delivered_or_given_up(store: Arc<dyn 
             .unwrap(),
         "a period is recorded once"
     );
-    assert_eq!(
-        store
-            .sent_before(ids[0], std::slice::from_ref(&paper))
-            .await
-            .unwrap(),
-        vec![true]
-    );
-    assert_eq!(
-        store
-            .sent_before(ids[1], std::slice::from_ref(&paper))
-            .await
-            .unwrap(),
-        vec![false]
-    );
+    for (sub, sent) in [(ids[0], true), (ids[1], false)] {
+        assert_eq!(
+            store
+                .sent_before(sub, std::slice::from_ref(&paper))
+                .await
+                .unwrap(),
+            vec![sent]
+        );
+    }
     let due = store
         .due_subscriptions(Frequency::Daily, "2026-01-05", 0, 10)
         .await

@@ -298,6 +298,9 @@ mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
+    /// The proxies in front of paperboy in most tests: the peer, 127.0.0.1, and a private range.
+    const PROXIES: &[&str] = &["127.0.0.1", "10.0.0.0/8"];
+
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
@@ -306,8 +309,11 @@ mod tests {
         TrustedProxies::parse(entries).unwrap()
     }
 
-    /// The client of a request from `peer` with these headers (name, value), in order.
-    fn client(peer: &str, proxies: &[&str], headers: &[(&str, &[u8])]) -> IpAddr {
+    /// A request's headers, (name, value), in order.
+    type Headers<'a> = &'a [(&'a str, &'a [u8])];
+
+    /// The client of a request from `peer` with these headers.
+    fn client(peer: &str, proxies: &[&str], headers: Headers) -> IpAddr {
         let mut map = HeaderMap::new();
         for (name, value) in headers {
             map.append(
@@ -324,6 +330,17 @@ mod tests {
 
     fn fwd(peer: &str, proxies: &[&str], value: &str) -> IpAddr {
         client(peer, proxies, &[("forwarded", value.as_bytes())])
+    }
+
+    /// For each case, the client of a request from 127.0.0.1 with those headers is `want`.
+    fn assert_clients(proxies: &[&str], cases: &[(Headers, &str)]) {
+        for (headers, want) in cases {
+            assert_eq!(
+                client("127.0.0.1", proxies, headers),
+                ip(want),
+                "{headers:?}"
+            );
+        }
     }
 
     #[test]
@@ -392,59 +409,50 @@ mod tests {
     #[test]
     fn x_forwarded_for_gives_the_rightmost_untrusted_hop() {
         let p = &["127.0.0.1", "10.0.0.0/8", "fd00::/8"];
-        assert_eq!(xff("127.0.0.1", p, "203.0.113.9"), ip("203.0.113.9"));
-        // Entries left of the proxy's are the client's to make up.
-        assert_eq!(
-            xff("127.0.0.1", p, "1.1.1.1, 8.8.8.8, 203.0.113.9"),
-            ip("203.0.113.9")
-        );
-        // Through a chain of trusted proxies, past each of them.
-        assert_eq!(
-            xff("127.0.0.1", p, "1.1.1.1,203.0.113.9 ,10.1.1.1,\tfd00::7"),
-            ip("203.0.113.9")
-        );
-        // Several headers are one list, in order.
-        assert_eq!(
-            client(
-                "127.0.0.1",
-                p,
-                &[
-                    ("x-forwarded-for", b"1.1.1.1, 203.0.113.9"),
-                    ("x-forwarded-for", b"10.0.0.2"),
-                ]
-            ),
-            ip("203.0.113.9")
-        );
-        // Ports, brackets, IPv6 and IPv4-mapped forms.
-        assert_eq!(xff("127.0.0.1", p, "203.0.113.9:4711"), ip("203.0.113.9"));
-        assert_eq!(xff("127.0.0.1", p, "2001:db8::1"), ip("2001:db8::1"));
-        assert_eq!(xff("127.0.0.1", p, "[2001:db8::1]"), ip("2001:db8::1"));
-        assert_eq!(xff("127.0.0.1", p, "[2001:db8::1]:443"), ip("2001:db8::1"));
-        assert_eq!(xff("127.0.0.1", p, "::ffff:203.0.113.9"), ip("203.0.113.9"));
-        // A mapped proxy address is the proxy.
-        assert_eq!(
-            xff("127.0.0.1", p, "203.0.113.9, ::ffff:10.0.0.3"),
-            ip("203.0.113.9")
-        );
-        // Only trusted proxies: the leftmost of them is as far as anyone vouches.
-        assert_eq!(xff("127.0.0.1", p, "10.0.0.5, 10.0.0.6"), ip("10.0.0.5"));
-        // X-Forwarded-For wins over Forwarded.
-        assert_eq!(
-            client(
-                "127.0.0.1",
-                p,
-                &[
-                    ("forwarded", b"for=198.51.100.2"),
-                    ("x-forwarded-for", b"203.0.113.9"),
-                ]
-            ),
-            ip("203.0.113.9")
+        for (value, want) in [
+            ("203.0.113.9", "203.0.113.9"),
+            // Entries left of the proxy's are the client's to make up.
+            ("1.1.1.1, 8.8.8.8, 203.0.113.9", "203.0.113.9"),
+            // Through a chain of trusted proxies, past each of them.
+            ("1.1.1.1,203.0.113.9 ,10.1.1.1,\tfd00::7", "203.0.113.9"),
+            // Ports, brackets, IPv6 and IPv4-mapped forms.
+            ("203.0.113.9:4711", "203.0.113.9"),
+            ("2001:db8::1", "2001:db8::1"),
+            ("[2001:db8::1]", "2001:db8::1"),
+            ("[2001:db8::1]:443", "2001:db8::1"),
+            ("::ffff:203.0.113.9", "203.0.113.9"),
+            // A mapped proxy address is the proxy.
+            ("203.0.113.9, ::ffff:10.0.0.3", "203.0.113.9"),
+            // Only trusted proxies: the leftmost of them is as far as anyone vouches.
+            ("10.0.0.5, 10.0.0.6", "10.0.0.5"),
+        ] {
+            assert_eq!(xff("127.0.0.1", p, value), ip(want), "{value:?}");
+        }
+        assert_clients(
+            p,
+            &[
+                // Several headers are one list, in order.
+                (
+                    &[
+                        ("x-forwarded-for", b"1.1.1.1, 203.0.113.9"),
+                        ("x-forwarded-for", b"10.0.0.2"),
+                    ],
+                    "203.0.113.9",
+                ),
+                // X-Forwarded-For wins over Forwarded.
+                (
+                    &[
+                        ("forwarded", b"for=198.51.100.2"),
+                        ("x-forwarded-for", b"203.0.113.9"),
+                    ],
+                    "203.0.113.9",
+                ),
+            ],
         );
     }
 
     #[test]
     fn a_hop_that_is_not_an_address_stops_at_the_last_trusted_one() {
-        let p = &["127.0.0.1", "10.0.0.0/8"];
         for garbage in [
             "",
             " ",
@@ -463,102 +471,87 @@ mod tests {
             "999.1.1.1",
             "localhost",
         ] {
-            assert_eq!(
-                xff(
-                    "127.0.0.1",
-                    p,
-                    &format!("198.51.100.1, {garbage}, 10.0.0.9")
-                ),
-                ip("10.0.0.9"),
-                "{garbage:?}"
-            );
-            assert_eq!(xff("127.0.0.1", p, garbage), ip("127.0.0.1"), "{garbage:?}");
+            // Between a client and a trusted proxy, or the whole header.
+            let between = format!("198.51.100.1, {garbage}, 10.0.0.9");
+            for (value, want) in [(between.as_str(), "10.0.0.9"), (garbage, "127.0.0.1")] {
+                assert_eq!(xff("127.0.0.1", PROXIES, value), ip(want), "{value:?}");
+            }
         }
         // Not UTF-8: nothing in that header is believed, headers right of it still are.
-        assert_eq!(
-            client("127.0.0.1", p, &[("x-forwarded-for", b"198.51.100.1\xff")]),
-            ip("127.0.0.1")
-        );
-        assert_eq!(
-            client(
-                "127.0.0.1",
-                p,
-                &[
-                    ("x-forwarded-for", b"\xff198.51.100.1"),
-                    ("x-forwarded-for", b"10.0.0.4, 203.0.113.9"),
-                ]
-            ),
-            ip("203.0.113.9")
+        assert_clients(
+            PROXIES,
+            &[
+                (&[("x-forwarded-for", b"198.51.100.1\xff")], "127.0.0.1"),
+                (
+                    &[
+                        ("x-forwarded-for", b"\xff198.51.100.1"),
+                        ("x-forwarded-for", b"10.0.0.4, 203.0.113.9"),
+                    ],
+                    "203.0.113.9",
+                ),
+            ],
         );
     }
 
     #[test]
     fn huge_lists_are_walked_without_trouble() {
-        let p = &["127.0.0.1", "10.0.0.0/8"];
         let spoofed = vec!["198.51.100.1"; 20_000].join(", ");
         assert_eq!(
-            xff("127.0.0.1", p, &format!("{spoofed}, 203.0.113.9")),
+            xff("127.0.0.1", PROXIES, &format!("{spoofed}, 203.0.113.9")),
             ip("203.0.113.9")
         );
         let proxies = vec!["10.0.0.1"; 20_000].join(",");
         assert_eq!(
-            xff("127.0.0.1", p, &format!("203.0.113.9,{proxies}")),
+            xff("127.0.0.1", PROXIES, &format!("203.0.113.9,{proxies}")),
             ip("203.0.113.9")
         );
         let commas = ",".repeat(50_000);
-        assert_eq!(xff("127.0.0.1", p, &commas), ip("127.0.0.1"));
+        assert_eq!(xff("127.0.0.1", PROXIES, &commas), ip("127.0.0.1"));
         let elements = vec!["for=198.51.100.1;proto=http"; 20_000].join(", ");
         assert_eq!(
-            fwd("127.0.0.1", p, &format!("{elements}, for=203.0.113.9")),
+            fwd(
+                "127.0.0.1",
+                PROXIES,
+                &format!("{elements}, for=203.0.113.9")
+            ),
             ip("203.0.113.9")
         );
         let quotes = "\"".repeat(50_000);
         assert_eq!(
-            fwd("127.0.0.1", p, &format!("for={quotes}")),
+            fwd("127.0.0.1", PROXIES, &format!("for={quotes}")),
             ip("127.0.0.1")
         );
         let escapes = "\\".repeat(50_001);
         assert_eq!(
-            fwd("127.0.0.1", p, &format!("for=\"{escapes}")),
+            fwd("127.0.0.1", PROXIES, &format!("for=\"{escapes}")),
             ip("127.0.0.1")
         );
     }
 
     #[test]
     fn forwarded_gives_the_rightmost_untrusted_for() {
-        let p = &["127.0.0.1", "10.0.0.0/8"];
-        assert_eq!(fwd("127.0.0.1", p, "for=203.0.113.9"), ip("203.0.113.9"));
-        assert_eq!(
-            fwd(
-                "127.0.0.1",
-                p,
-                "for=198.51.100.1;proto=https, For=\"203.0.113.9:4711\";by=10.0.0.1, for=10.0.0.2"
+        for (value, want) in [
+            ("for=203.0.113.9", "203.0.113.9"),
+            (
+                "for=198.51.100.1;proto=https, For=\"203.0.113.9:4711\";by=10.0.0.1, for=10.0.0.2",
+                "203.0.113.9",
             ),
-            ip("203.0.113.9")
-        );
-        assert_eq!(
-            fwd("127.0.0.1", p, "for=\"[2001:db8::1]:4711\""),
-            ip("2001:db8::1")
-        );
-        assert_eq!(
-            fwd("127.0.0.1", p, "for=\"[2001:db8::1]\""),
-            ip("2001:db8::1")
-        );
-        assert_eq!(
-            fwd("127.0.0.1", p, "for=\"203.0.113.9:_abc\""),
-            ip("203.0.113.9")
-        );
+            ("for=\"[2001:db8::1]:4711\"", "2001:db8::1"),
+            ("for=\"[2001:db8::1]\"", "2001:db8::1"),
+            ("for=\"203.0.113.9:_abc\"", "203.0.113.9"),
+        ] {
+            assert_eq!(fwd("127.0.0.1", PROXIES, value), ip(want), "{value:?}");
+        }
         // Several headers are one list.
-        assert_eq!(
-            client(
-                "127.0.0.1",
-                p,
+        assert_clients(
+            PROXIES,
+            &[(
                 &[
                     ("forwarded", b"for=203.0.113.9"),
                     ("forwarded", b"for=10.0.0.2;proto=http"),
-                ]
-            ),
-            ip("203.0.113.9")
+                ],
+                "203.0.113.9",
+            )],
         );
         // Unknown and obfuscated clients, and elements without for=, end at the last trusted hop.
         for stop in [
@@ -571,7 +564,7 @@ mod tests {
             assert_eq!(
                 fwd(
                     "127.0.0.1",
-                    p,
+                    PROXIES,
                     &format!("for=198.51.100.1, {stop}, for=10.0.0.2")
                 ),
                 ip("10.0.0.2"),
@@ -582,7 +575,6 @@ mod tests {
 
     #[test]
     fn a_malformed_forwarded_value_is_not_believed() {
-        let p = &["127.0.0.1", "10.0.0.0/8"];
         for bad in [
             // An open quote would swallow the element the proxy appended after it.
             "for=\"198.51.100.1, for=203.0.113.9",
@@ -595,19 +587,17 @@ mod tests {
             "for=\"198.51.100.1\"x",
             "for=198.51.100.1\"",
         ] {
-            assert_eq!(fwd("127.0.0.1", p, bad), ip("127.0.0.1"), "{bad:?}");
+            assert_eq!(fwd("127.0.0.1", PROXIES, bad), ip("127.0.0.1"), "{bad:?}");
             // Values right of it, from the proxies nearer paperboy, still count.
-            assert_eq!(
-                client(
-                    "127.0.0.1",
-                    p,
+            assert_clients(
+                PROXIES,
+                &[(
                     &[
                         ("forwarded", bad.as_bytes()),
                         ("forwarded", b"for=10.0.0.3, for=10.0.0.4"),
-                    ]
-                ),
-                ip("10.0.0.3"),
-                "{bad:?}"
+                    ],
+                    "10.0.0.3",
+                )],
             );
         }
     }

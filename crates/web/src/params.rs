@@ -141,6 +141,17 @@ pub fn plain_text<'a>(
     }
 }
 
+/// An email address as a form sent it: trimmed and lowercased, refused unless [`valid_email`].
+pub fn email_address(raw: &str) -> Result<String, ApiError> {
+    let email = raw.trim().to_lowercase();
+    if !valid_email(&email) {
+        return Err(ApiError::invalid(format!(
+            "{email:?} is not an email address"
+        )));
+    }
+    Ok(email)
+}
+
 /// Loosely an email address: something, `@`, a dotted domain, and nothing that would break a
 /// mail header.
 pub fn valid_email(e: &str) -> bool {

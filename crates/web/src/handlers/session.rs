@@ -12,7 +12,7 @@ use crate::client_ip::ClientIp;
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{ApiError, Code};
 use crate::limits::Action;
-use crate::params::{valid_email, Query};
+use crate::params::{email_address, Query};
 use crate::redirect::{on_site_path, see_other};
 use crate::services::Mail;
 use crate::session::{
@@ -50,12 +50,7 @@ pub async fn login_send(
     ip: ClientIp,
     CsrfForm(f): CsrfForm<LoginForm>,
 ) -> Result<Response, ApiError> {
-    let email = f.email.trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(ApiError::invalid(format!(
-            "{email:?} is not an email address"
-        )));
-    }
+    let email = email_address(&f.email)?;
     let keys = [ip.key(), format!("email:{email}")];
     state.limit(Action::SignInMail, &keys).await?;
     let token = random_token();

@@ -16,7 +16,7 @@ use crate::client_ip::ClientIp;
 use crate::csrf::{CsrfForm, NoFields};
 use crate::error::{ApiError, Code};
 use crate::limits::Action;
-use crate::params::{valid_email, Query};
+use crate::params::{email_address, Query};
 use crate::redirect::see_other;
 use crate::services::Mail;
 use crate::state::AppState;
@@ -149,12 +149,7 @@ pub async fn subscribe(
     ip: ClientIp,
     CsrfForm(f): CsrfForm<PreferencesForm>,
 ) -> Result<Response, ApiError> {
-    let email = f.email.as_deref().unwrap_or_default().trim().to_lowercase();
-    if !valid_email(&email) {
-        return Err(ApiError::invalid(format!(
-            "{email:?} is not an email address"
-        )));
-    }
+    let email = email_address(f.email.as_deref().unwrap_or_default())?;
     let (frequency, topics) = f.read()?;
     let keys = [ip.key(), format!("subscribe:{email}")];
     state.limit(Action::SignInMail, &keys).await?;

@@ -204,27 +204,36 @@ mod tests {
         }
     }
 
+    /// A feed titled `title` following `page`, of one paper titled `item`, at `self_url`, as RSS
+    /// and as Atom.
+    fn rendered(title: &str, page: &str, item: &str, self_url: &str) -> [String; 2] {
+        let f = Feed {
+            title: title.into(),
+            page: page.into(),
+            items: vec![view(item)],
+        };
+        [Kind::Rss, Kind::Atom].map(|kind| kind.render(&f, self_url, "http://h", Utc::now()))
+    }
+
     #[test]
     fn feeds_escape_and_carry_stable_ids() {
-        let f = Feed {
-            title: "t".into(),
-            page: "http://h/papers".into(),
-            items: vec![view("A <script> & B")],
-        };
-        for kind in [Kind::Rss, Kind::Atom] {
-            let body = kind.render(&f, "http://h/feeds/daily", "http://h", Utc::now());
+        for body in rendered(
+            "t",
+            "http://h/papers",
+            "A <script> & B",
+            "http://h/feeds/daily",
+        ) {
             assert!(body.contains("A &lt;script&gt; &amp; B"), "{body}");
             assert!(!body.contains('\u{1}'));
             assert!(body.contains("https://arxiv.org/abs/2501.00001"));
             assert!(body.contains("2 upvotes."));
         }
-        let odd = Feed {
-            title: "search for \u{FFFF}\u{FFFE}\u{0}\u{85}ok".into(),
-            page: "http://h/search?q=%EF%BF%BF".into(),
-            items: vec![view("T\u{FFFE}itle\u{1b}")],
-        };
-        for kind in [Kind::Rss, Kind::Atom] {
-            let body = kind.render(&odd, "http://h/f", "http://h", Utc::now());
+        for body in rendered(
+            "search for \u{FFFF}\u{FFFE}\u{0}\u{85}ok",
+            "http://h/search?q=%EF%BF%BF",
+            "T\u{FFFE}itle\u{1b}",
+            "http://h/f",
+        ) {
             assert!(body.chars().all(xml_char), "{body:?}");
             assert!(
                 body.contains("search for ok") && body.contains("Title"),
