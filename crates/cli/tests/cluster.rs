@@ -75,8 +75,7 @@ async fn a_rate_limit_holds_for_two_nodes_together() {
     ];
     let a = Process::start(&env).await;
     let b = Process::start(&env).await;
-    let v = Visitor::new(&a.base);
-    v.get("/papers").await;
+    let v = Visitor::arrived(&a.base).await;
     let mut statuses = Vec::new();
     for n in 0..5 {
         // Alternate nodes, as a load balancer would; a new address each time, so only the
@@ -123,8 +122,7 @@ async fn three_nodes_count_every_vote_while_one_is_killed_and_restarted() {
     let mut people = Vec::new();
     for n in 0..12 {
         let node = &nodes[n % 3];
-        let v = Visitor::new(&node.base);
-        v.sign_in(node, &format!("voter{n}@example.org")).await;
+        let v = Visitor::signed_in(node, &format!("voter{n}@example.org")).await;
         people.push(v);
     }
 

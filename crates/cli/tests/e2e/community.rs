@@ -54,8 +54,7 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
     let account = ada.get("/account").await;
     assert!(account.body.contains("ada@example.org"));
     // A used link is refused.
-    let eve = Visitor::new(&server.base);
-    eve.get("/papers").await;
+    let eve = Visitor::arrived(&server.base).await;
     let mark = server.log_len();
     eve.post("/login", &[("email", "eve@example.org")]).await;
     let link = server.sign_in_link("eve@example.org", mark).await;
@@ -64,8 +63,7 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
         eve.post("/login/verify", &[("token", &token)]).await.status,
         303
     );
-    let again = Visitor::new(&server.base);
-    again.get("/papers").await;
+    let again = Visitor::arrived(&server.base).await;
     let r = again.post("/login/verify", &[("token", &token)]).await;
     assert_eq!(r.status, 400, "a link works once");
     assert!(again.cookie("pb_session").is_none());
@@ -130,23 +128,12 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
 
     // Comments: escaped, linked, with math; counted in numComments; editable by their author.
     let comments_before = paper["numComments"].as_i64().unwrap_or(0);
-    let r = bob
-        .post(
-            &format!("/papers/{pid}/comments"),
-            &[(
-                "body",
-                "<script>alert(1)</script> see https://example.org/x and $x^2$",
-            )],
+    let comment_id = bob
+        .comment(
+            &pid,
+            "<script>alert(1)</script> see https://example.org/x and $x^2$",
         )
         .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let comment_id: i64 = r
-        .location()
-        .rsplit("comment-")
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
     let page = anon.get(&format!("/papers/{pid}")).await.body;
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!page.contains("<script>alert(1)"));

@@ -18,8 +18,7 @@ async fn sign_in_links_arrive_by_real_smtp() {
         ("PAPERBOY_MAIL_FROM", "paperboy <papers@example.org>".into()),
     ])
     .await;
-    let ada = Visitor::new(&server.base);
-    ada.get("/papers").await;
+    let ada = Visitor::arrived(&server.base).await;
     let r = ada.post("/login", &[("email", "ada@example.org")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
@@ -107,8 +106,7 @@ async fn vote_for_first(v: &Visitor) -> (String, String) {
 
 /// `email` subscribes to daily digests and confirms by the mailed link; the confirmation token.
 async fn subscribe_by_mail(base: &str, smtp: &SmtpServer, email: &str) -> String {
-    let reader = Visitor::new(base);
-    reader.get("/papers").await;
+    let reader = Visitor::arrived(base).await;
     reader
         .post("/subscribe", &[("email", email), ("frequency", "daily")])
         .await;
@@ -207,8 +205,7 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
 
     // Someone else signs the confirmed address up again: nothing changes until the owner
     // follows the link mailed to the address (before, the new topics replaced the owner's).
-    let mallory = Visitor::new(&server.base);
-    mallory.get("/papers").await;
+    let mallory = Visitor::arrived(&server.base).await;
     let r = mallory
         .post(
             "/subscribe",
@@ -617,15 +614,13 @@ async fn signed_in_readers_manage_their_digest_from_the_account_page() {
         let v = v.clone();
         async move { v.get("/api/status").await.json()["digests"]["confirmed"].as_u64() }
     };
-    let stranger = Visitor::new(&server.base);
-    stranger.get("/papers").await;
+    let stranger = Visitor::arrived(&server.base).await;
     let r = stranger
         .post("/account/digest", &[("frequency", "daily")])
         .await;
     assert_eq!(r.status, 401, "signed out: {}", r.body);
 
-    let reader = Visitor::new(&server.base);
-    reader.sign_in(&server, "reader@example.org").await;
+    let reader = Visitor::signed_in(&server, "reader@example.org").await;
     let page = reader.get("/account").await.body;
     assert!(
         page.contains("Your digest") && page.contains(">Subscribe</button>"),

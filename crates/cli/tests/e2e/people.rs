@@ -201,6 +201,14 @@ impl Visitor {
         Visitor::connecting_from(base, None)
     }
 
+    /// A new visitor of `base` who has opened the list of papers, so holds the CSRF cookie that
+    /// forms need.
+    pub async fn arrived(base: &str) -> Visitor {
+        let v = Visitor::new(base);
+        v.get("/papers").await;
+        v
+    }
+
     /// A visitor whose connections leave from `local` (127.0.0.2, 127.0.0.3, ...: another
     /// machine, as far as the server can tell), or from wherever the OS picks.
     pub fn connecting_from(base: &str, local: Option<std::net::IpAddr>) -> Visitor {
@@ -330,6 +338,27 @@ impl Visitor {
     /// POSTs a form asking for JSON, as the page's script does.
     pub async fn post_json(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
         self.try_post_json(path, fields).await.expect("request")
+    }
+
+    /// A new visitor of `server`, signed in as `email` (see [`Visitor::sign_in`]).
+    pub async fn signed_in(server: &Process, email: &str) -> Visitor {
+        let v = Visitor::new(&server.base);
+        v.sign_in(server, email).await;
+        v
+    }
+
+    /// Comments `body` on the paper `paper`; the new comment's id, from the anchor the answer
+    /// redirects to.
+    pub async fn comment(&self, paper: &str, body: &str) -> i64 {
+        let r = self
+            .post(&format!("/papers/{paper}/comments"), &[("body", body)])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        r.location()
+            .rsplit("comment-")
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("the new comment's anchor")
     }
 
     /// Signs in as `email` through the emailed link (read from the server's log).
