@@ -3,8 +3,6 @@
 //! trending, feeds read by Python's feedparser, CSRF and rate limits. (The 50-account voting race
 //! is `tests/race.rs`, a binary of its own so that its load does not slow the tests here.)
 
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::common::*;
@@ -275,30 +273,20 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
     server.stop().await;
 }
 
+/// Parses the feed on standard input with feedparser; its verdict as JSON.
+const FEEDPARSER: &str = "import sys, json, feedparser\nf = feedparser.parse(sys.stdin.buffer.read())\nprint(json.dumps({'bozo': bool(f.bozo), 'why': str(f.get('bozo_exception', '')), 'ids': [e.get('id') for e in f.entries], 'version': f.version}))";
+
 /// feedparser's verdict on a feed: (bozo, entry ids).
 async fn feedparser(xml: &str) -> Option<(bool, Vec<String>)> {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = tokio::process::Command::new(&python)
-        .args([
-            "-c",
-            "import sys, json, feedparser\nf = feedparser.parse(sys.stdin.buffer.read())\nprint(json.dumps({'bozo': bool(f.bozo), 'why': str(f.get('bozo_exception', '')), 'ids': [e.get('id') for e in f.entries], 'version': f.version}))",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    use tokio::io::AsyncWriteExt;
-    child.stdin.take()?.write_all(xml.as_bytes()).await.ok()?;
-    let out = child.wait_with_output().await.ok()?;
+    let out = run_python(FEEDPARSER, xml.as_bytes()).await.ok()?;
     if !out.status.success() {
         skip(&format!(
             "python feedparser is unavailable: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            out.stderr.trim()
         ));
         return None;
     }
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["bozo"], false, "feedparser: {}", v["why"]);
     assert!(!v["version"].as_str().unwrap_or("").is_empty());
     Some((

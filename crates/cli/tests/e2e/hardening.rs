@@ -4,8 +4,6 @@
 //! moderator's deletion is audited; pages cannot be framed; comment edits are rate limited;
 //! deeply nested XML is a rejected record, not a dead process; feeds stay XML.
 
-use std::process::Stdio;
-
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -288,20 +286,15 @@ async fn deeply_nested_xml_is_a_rejected_record_not_a_dead_process() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.xml");
     std::fs::write(&file, nested_feed(100_000)).unwrap();
-    let out = paperboy_command()
-        .arg("import")
-        .arg(&file)
-        .env("PAPERBOY_DATA_DIR", dir.path().join("data"))
-        .env("PAPERBOY_DEMO_DATA", "false")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_command(
+        paperboy_command()
+            .arg("import")
+            .arg(&file)
+            .env("PAPERBOY_DATA_DIR", dir.path().join("data"))
+            .env("PAPERBOY_DEMO_DATA", "false"),
+    )
+    .await;
+    let said = format!("{}{}", out.stdout, out.stderr);
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("nested more than 128 deep"), "{said}");
 
@@ -311,9 +304,7 @@ async fn deeply_nested_xml_is_a_rejected_record_not_a_dead_process() {
         "/api/query",
         axum::routing::get(move || async move { deep }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(app).await;
     let server =
         Process::start(&[("PAPERBOY_ARXIV_API_URL", format!("http://{addr}/api/query"))]).await;
     let v = Visitor::signed_in(&server, "submitter@example.org").await;
@@ -324,9 +315,11 @@ async fn deeply_nested_xml_is_a_rejected_record_not_a_dead_process() {
     server.stop().await;
 }
 
+/// Parses the document on standard input with Python's strict XML parser.
+const PARSE_XML: &str = "import sys, xml.dom.minidom as m; m.parseString(sys.stdin.buffer.read())";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_stay_xml_whatever_the_text_holds() {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let (dir, settings) = temp_settings(false);
     let line = json!({
         "id": "2501.00001",
@@ -353,25 +346,9 @@ async fn feeds_stay_xml_whatever_the_text_holds() {
         let (status, _, body) = server.text(path).await;
         assert_eq!(status, 200, "{path}: {body}");
         // Python's strict XML parser refuses a document with one forbidden character.
-        let mut check = tokio::process::Command::new(&python)
-            .args([
-                "-c",
-                "import sys, xml.dom.minidom as m; m.parseString(sys.stdin.buffer.read())",
-            ])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = check.stdin.take().unwrap();
-        stdin.write_all(body.as_bytes()).await.unwrap();
-        drop(stdin);
-        let out = check.wait_with_output().await.unwrap();
-        assert!(
-            out.status.success(),
-            "{path} is not XML: {}\n{body}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_python(PARSE_XML, body.as_bytes()).await;
+        out.expect("python3")
+            .assert_success(&format!("{path} is not XML ({body})"));
     }
     let (_, _, body) = server.text("/feeds/search.atom?q=zebrafish").await;
     assert!(body.contains("Zebrafish under stress"), "{body}");

@@ -528,11 +528,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     }
     drop(store);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let run = |args: &'static [&'static str]| {
         let mut cmd = mail_command(
             dir.path(),
@@ -551,8 +547,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("faulty.py"), FAULTY).unwrap();
     let maildir = tmp.path().join("maildir");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let _server = tokio::process::Command::new(&python)
+    let _server = tokio::process::Command::new(python())
         .args([
             "-m",
             "aiosmtpd",
@@ -567,13 +562,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    poll("the faulty SMTP server listens", || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    wait_listening("the faulty SMTP server listens", port).await;
     let mut sends = Vec::new();
     for _ in 0..4 {
         sends.push(run(&["digest", "send"]).await);

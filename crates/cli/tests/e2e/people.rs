@@ -82,16 +82,11 @@ impl Process {
             .trim_end_matches('/')
             .to_owned();
         p.base = url;
-        let http = http();
         let status = format!("{}/api/status", p.base);
-        poll("the search index caught up", || {
-            let (http, url) = (http.clone(), status.clone());
-            async move {
-                let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
-                (v["search"]["pendingChanges"].as_i64()? == 0
-                    && v["search"]["indexedPapers"].as_u64()? > 0)
-                    .then_some(())
-            }
+        poll_json("the search index caught up", &status, |v| {
+            (v["search"]["pendingChanges"].as_i64()? == 0
+                && v["search"]["indexedPapers"].as_u64()? > 0)
+                .then_some(())
         })
         .await;
         p

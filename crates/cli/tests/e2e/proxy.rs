@@ -7,7 +7,6 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use crate::common::*;
 use crate::people::{Process, Visitor};
@@ -47,10 +46,7 @@ impl Nginx {
         // nginx binds the port its configuration names, so it gets one the OS just gave out and
         // released; should someone take it in between, nginx exits and another port is tried.
         for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
+            let port = free_port();
             // One process, no workers: nothing outlives the kill, and as root it needs no
             // `user` to read this directory (only workers change user).
             let conf = format!(
@@ -78,20 +74,17 @@ http {{
             );
             let conf_path = dir.path().join("nginx.conf");
             std::fs::write(&conf_path, conf).expect("write nginx.conf");
-            let mut child = tokio::process::Command::new(bin)
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(&conf_path)
-                // Errors before the configuration is read go here too, not to /var/log/nginx.
-                .arg("-e")
-                .arg(dir.path().join("error.log"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("start nginx");
+            let mut child = spawn_quiet(
+                tokio::process::Command::new(bin)
+                    .arg("-p")
+                    .arg(dir.path())
+                    .arg("-c")
+                    .arg(&conf_path)
+                    // Errors before the configuration is read go here too, not to /var/log/nginx.
+                    .arg("-e")
+                    .arg(dir.path().join("error.log")),
+                "nginx",
+            );
             let base = format!("http://127.0.0.1:{port}");
             let health = format!("{base}/healthz");
             let http = http();
@@ -228,18 +221,17 @@ async fn without_trusted_proxies_the_proxy_is_one_client() {
 #[tokio::test]
 async fn a_bad_trusted_proxy_is_a_settings_error() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let out = paperboy_command()
-        .arg("settings")
-        .current_dir(dir.path())
-        .env(
-            "PAPERBOY_TRUSTED_PROXIES",
-            r#"["127.0.0.1", "10.0.0.0/33"]"#,
-        )
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run paperboy settings");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_command(
+        paperboy_command()
+            .arg("settings")
+            .current_dir(dir.path())
+            .env(
+                "PAPERBOY_TRUSTED_PROXIES",
+                r#"["127.0.0.1", "10.0.0.0/33"]"#,
+            ),
+    )
+    .await;
+    let stderr = &out.stderr;
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("trusted_proxies") && stderr.contains("\"10.0.0.0/33\""),

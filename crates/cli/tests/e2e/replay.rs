@@ -233,9 +233,7 @@ impl Replay {
             .route("/api/daily_papers", axum::routing::get(hf))
             .route("/api/query", axum::routing::get(atom))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = crate::common::serve(app).await;
         Replay {
             base: format!("http://{addr}"),
             state,

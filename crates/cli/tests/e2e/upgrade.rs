@@ -5,7 +5,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -145,27 +144,14 @@ async fn a_postgres_database_from_93e125e_is_migrated_and_served_the_same() {
         return;
     };
     // psql reads the dump (its `\restrict` lines included), as an operator restoring one would.
-    let mut psql = tokio::process::Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", db.url()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql (Debian's postgresql-client)");
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = psql.stdin.take().unwrap();
-        stdin
-            .write_all(&gunzip(&fixture("paperboy.pg.sql.gz")))
-            .await
-            .unwrap();
-    }
-    let restored = psql.wait_with_output().await.unwrap();
-    assert!(
-        restored.status.success(),
-        "restoring the dump: {}",
-        String::from_utf8_lossy(&restored.stderr)
-    );
+    let restored = run_with_input(
+        tokio::process::Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", db.url()]),
+        &gunzip(&fixture("paperboy.pg.sql.gz")),
+    )
+    .await;
+    restored
+        .expect("psql (Debian's postgresql-client)")
+        .assert_success("restoring the dump");
     let (dir, mut settings) = temp_settings(false);
     settings.database_url = db.url().to_owned();
     let server = Server::start(settings.clone()).await.owning(dir);
