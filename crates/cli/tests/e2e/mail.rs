@@ -8,16 +8,22 @@ use crate::common::*;
 use crate::people::{token_in, Process, Visitor};
 use crate::smtp::{mail_command, output_of, SmtpServer};
 
+/// A real SMTP server and `paperboy serve` sending through it, with `env` besides; None (the
+/// test skips) without aiosmtpd.
+async fn server_with_smtp(env: &[(&str, String)]) -> Option<(SmtpServer, Process)> {
+    let smtp = SmtpServer::start().await?;
+    let mut env = env.to_vec();
+    env.push(("PAPERBOY_SMTP_URL", smtp.url()));
+    let server = Process::start(&env).await;
+    Some((smtp, server))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_links_arrive_by_real_smtp() {
-    let Some(smtp) = SmtpServer::start().await else {
+    let mail_from = ("PAPERBOY_MAIL_FROM", "paperboy <papers@example.org>".into());
+    let Some((smtp, server)) = server_with_smtp(&[mail_from]).await else {
         return;
     };
-    let server = Process::start(&[
-        ("PAPERBOY_SMTP_URL", smtp.url()),
-        ("PAPERBOY_MAIL_FROM", "paperboy <papers@example.org>".into()),
-    ])
-    .await;
     let ada = Visitor::arrived(&server.base).await;
     let r = ada.post("/login", &[("email", "ada@example.org")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -127,10 +133,9 @@ async fn subscribe_by_mail(base: &str, smtp: &SmtpServer, email: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() {
-    let Some(smtp) = SmtpServer::start().await else {
+    let Some((smtp, server)) = server_with_smtp(&[]).await else {
         return;
     };
-    let server = Process::start(&[("PAPERBOY_SMTP_URL", smtp.url())]).await;
     let v = Visitor::new(&server.base);
     let page = v.get("/papers").await.body;
     assert!(
@@ -291,16 +296,12 @@ async fn digest(dir: &std::path::Path, base: &str, smtp: &SmtpServer, args: &[&s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_arrives_once_with_one_click_unsubscribe() {
-    let Some(smtp) = SmtpServer::start().await else {
-        return;
-    };
     // The server's own schedule looks once at start, then not for an hour: the digest here is
     // run by hand, beside the running server.
-    let server = Process::start(&[
-        ("PAPERBOY_SMTP_URL", smtp.url()),
-        ("PAPERBOY_DIGEST_POLL_SECONDS", "3600".into()),
-    ])
-    .await;
+    let hourly = ("PAPERBOY_DIGEST_POLL_SECONDS", "3600".into());
+    let Some((smtp, server)) = server_with_smtp(&[hourly]).await else {
+        return;
+    };
     // Someone votes, so a paper is trending; a reader subscribes and confirms.
     let voter = Visitor::new(&server.base);
     sign_in_by_mail(&voter, &smtp, "voter@example.org").await;
@@ -371,16 +372,15 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_sends_digests_on_its_own_schedule() {
-    let Some(smtp) = SmtpServer::start().await else {
-        return;
-    };
-    let server = Process::start(&[
-        ("PAPERBOY_SMTP_URL", smtp.url()),
+    let Some((smtp, server)) = server_with_smtp(&[
         ("PAPERBOY_DIGEST_HOUR_UTC", "0".into()),
         ("PAPERBOY_DIGEST_WEEKDAYS_ONLY", "false".into()),
         ("PAPERBOY_DIGEST_POLL_SECONDS", "1".into()),
     ])
-    .await;
+    .await
+    else {
+        return;
+    };
     let voter = Visitor::new(&server.base);
     sign_in_by_mail(&voter, &smtp, "voter@example.org").await;
     let (pid, _) = vote_for_first(&voter).await;
