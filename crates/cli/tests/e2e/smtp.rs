@@ -76,6 +76,18 @@ impl TestCa {
     }
 }
 
+impl ServerCert {
+    /// aiosmtpd's options for this certificate and key: `{prefix}cert` and `{prefix}key`.
+    fn args(&self, prefix: &str) -> Vec<std::ffi::OsString> {
+        vec![
+            format!("{prefix}cert").into(),
+            self.cert.clone().into(),
+            format!("{prefix}key").into(),
+            self.key.clone().into(),
+        ]
+    }
+}
+
 /// How a test SMTP server secures its connections.
 pub enum Tls<'a> {
     /// STARTTLS, which the server requires before anything else (aiosmtpd's default).
@@ -119,23 +131,10 @@ impl SmtpServer {
         let (tls_args, url) = match tls {
             None => (Vec::new(), format!("smtp://127.0.0.1:{port}")),
             Some(Tls::StartTls(c)) => (
-                vec![
-                    Path::new("--tlscert"),
-                    &c.cert,
-                    Path::new("--tlskey"),
-                    &c.key,
-                ],
+                c.args("--tls"),
                 format!("smtp://127.0.0.1:{port}?tls=required"),
             ),
-            Some(Tls::Implicit(c)) => (
-                vec![
-                    Path::new("--smtpscert"),
-                    &c.cert,
-                    Path::new("--smtpskey"),
-                    &c.key,
-                ],
-                format!("smtps://127.0.0.1:{port}"),
-            ),
+            Some(Tls::Implicit(c)) => (c.args("--smtps"), format!("smtps://127.0.0.1:{port}")),
         };
         let child = spawn_quiet(
             tokio::process::Command::new(python())
