@@ -50,15 +50,20 @@ async fn three_nodes(env: &[(&str, String)]) -> Vec<Process> {
     vec![first, b, c]
 }
 
-async fn upvotes_on(base: &str, id: &str) -> i64 {
-    let v: Value = http()
+/// `/api/papers/{id}` on the node at `base`.
+async fn paper_on(base: &str, id: &str) -> Value {
+    http()
         .get(format!("{base}/api/papers/{id}"))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn upvotes_on(base: &str, id: &str) -> i64 {
+    let v = paper_on(base, id).await;
     v["upvotes"].as_i64().unwrap_or_else(|| panic!("{v}"))
 }
 
@@ -75,8 +80,7 @@ async fn a_rate_limit_holds_for_two_nodes_together() {
     ];
     let a = Process::start(&env).await;
     let b = Process::start(&env).await;
-    let v = Visitor::new(&a.base);
-    v.get("/papers").await;
+    let v = Visitor::arrived(&a.base).await;
     let mut statuses = Vec::new();
     for n in 0..5 {
         // Alternate nodes, as a load balancer would; a new address each time, so only the
@@ -123,8 +127,7 @@ async fn three_nodes_count_every_vote_while_one_is_killed_and_restarted() {
     let mut people = Vec::new();
     for n in 0..12 {
         let node = &nodes[n % 3];
-        let v = Visitor::new(&node.base);
-        v.sign_in(node, &format!("voter{n}@example.org")).await;
+        let v = Visitor::signed_in(node, &format!("voter{n}@example.org")).await;
         people.push(v);
     }
 
@@ -216,14 +219,7 @@ async fn three_nodes_count_every_vote_while_one_is_killed_and_restarted() {
         .await;
     assert_eq!(r.status, 303, "{}", r.body);
     let submitted = Instant::now();
-    let title: Value = http()
-        .get(format!("{}/api/papers/{new_id}", nodes[0].base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let title = paper_on(&nodes[0].base, new_id).await;
     let words: String = title["title"]
         .as_str()
         .unwrap()
@@ -237,16 +233,16 @@ async fn three_nodes_count_every_vote_while_one_is_killed_and_restarted() {
             node.base,
             urlencode(&words)
         );
-        poll("the submitted paper in another node's search", || {
-            let url = url.clone();
-            async move {
-                let hits: Value = http().get(&url).send().await.ok()?.json().await.ok()?;
+        poll_json(
+            "the submitted paper in another node's search",
+            &url,
+            |hits| {
                 hits.as_array()?
                     .iter()
                     .any(|h| h["paper"]["id"] == new_id.as_str())
                     .then_some(())
-            }
-        })
+            },
+        )
         .await;
     }
     let seen_in = submitted.elapsed();

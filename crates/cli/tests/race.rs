@@ -35,8 +35,7 @@ async fn fifty_accounts_voting_at_once_leave_exact_counts() {
 
     let mut people = Vec::new();
     for n in 0..50 {
-        let v = Visitor::new(&server.base);
-        v.sign_in(&server, &format!("voter{n}@example.org")).await;
+        let v = Visitor::signed_in(&server, &format!("voter{n}@example.org")).await;
         people.push(v);
     }
     let run_for = Duration::from_secs(

@@ -9,18 +9,24 @@ use std::path::{Path, PathBuf};
 use paperboy_cli::eval::{self, EvalArgs};
 use paperboy_search::hybrid::Mode;
 
-fn data() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/scifact");
-    if dir.join("corpus.jsonl").exists() {
+/// `dir`, when it holds `file`; else None (the test skips), which CI, where `.ci/run` provides
+/// `what`, must not come to.
+fn present(dir: PathBuf, file: &str, what: &str) -> Option<PathBuf> {
+    if dir.join(file).exists() {
         return Some(dir);
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "CI must have {}",
+        "CI must have {what} in {}",
         dir.display()
     );
-    eprintln!("skipped: {} is absent", dir.display());
+    eprintln!("skipped: no {what} in {}", dir.display());
     None
+}
+
+fn data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/scifact");
+    present(dir, "corpus.jsonl", "the SciFact data")
 }
 
 fn model() -> Option<PathBuf> {
@@ -29,16 +35,7 @@ fn model() -> Option<PathBuf> {
         .unwrap_or_else(|| {
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-model/all-MiniLM-L6-v2")
         });
-    if dir.join("model.safetensors").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must install the model into {}",
-        dir.display()
-    );
-    eprintln!("skipped: no model at {}", dir.display());
-    None
+    present(dir, "model.safetensors", "the embedding model")
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,14 @@ use paperboy_ingest::{
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
 
+// The files of the shared data that more than one test reads.
+const ATOM: &str = "fixtures/atom_api_query_all_science_2019-08-10.xml";
+const OAI: &str = "fixtures/oaipmh_listrecords_arXiv_plasm-ph_2026-01-05.xml";
+const KAGGLE: &str = "fixtures/kaggle_arxiv_metadata_oai_snapshot_first200.jsonl";
+const HF_RAW: &str = "hf-daily-papers/raw_daily_papers_api_json.tar.gz";
+const HF_FLAT: &str = "hf-daily-papers/hf_daily_papers_2024-05_2026-08.jsonl.gz";
+const LISTINGS: &str = "arxiv-listings/sample_1000.jsonl";
+
 fn data(rel: &str) -> Option<PathBuf> {
     let p = Path::new(DATA).join(rel);
     if p.exists() {
@@ -23,6 +31,15 @@ fn data(rel: &str) -> Option<PathBuf> {
         );
         None
     }
+}
+
+/// The shared data files `rels`, or None (the test skips) where any of them is absent.
+fn data_all<const N: usize>(rels: [&str; N]) -> Option<[PathBuf; N]> {
+    let paths = rels.map(data);
+    paths
+        .iter()
+        .all(Option::is_some)
+        .then(|| paths.map(Option::unwrap))
 }
 
 /// Records, errors and progress reports, in order.
@@ -74,6 +91,35 @@ fn read(path: &Path) -> Collect {
     c
 }
 
+/// [`read`], which must find `count` records and reject none.
+fn read_clean(path: &Path, count: usize) -> Collect {
+    let c = read(path);
+    assert_eq!(c.errors, [], "no rejections in {}", path.display());
+    assert_eq!(c.records.len(), count, "records in {}", path.display());
+    c
+}
+
+/// The shared data file `rel` (None where it is absent) and its records, read by [`read_clean`].
+fn clean_data(rel: &str, count: usize) -> Option<(PathBuf, Collect)> {
+    let path = data(rel)?;
+    let c = read_clean(&path, count);
+    Some((path, c))
+}
+
+/// When a paper was first published, in RFC 3339.
+fn published(p: &Paper) -> String {
+    p.published.expect("a publication date").to_rfc3339()
+}
+
+/// A paper's references elsewhere: (DOI, journal reference, comment).
+fn refs(p: &Paper) -> (Option<&str>, Option<&str>, Option<&str>) {
+    (
+        p.doi.as_deref(),
+        p.journal_ref.as_deref(),
+        p.comment.as_deref(),
+    )
+}
+
 fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
@@ -84,7 +130,7 @@ fn names(p: &Paper) -> Vec<&str> {
 
 #[test]
 fn atom_fixture_all_ten_entries() {
-    let Some(path) = data("fixtures/atom_api_query_all_science_2019-08-10.xml") else {
+    let Some(path) = data(ATOM) else {
         return;
     };
     let xml = std::fs::read_to_string(&path).unwrap();
@@ -121,14 +167,13 @@ fn atom_fixture_all_ten_entries() {
          Contribute to Contemporary U.S. Science Teaching?'"
     );
     assert_eq!(names(p), ["Peter Garik", "Yann Benétreau-Dupin"]);
-    assert_eq!(p.doi.as_deref(), Some("10.1007/s11191-014-9716-8"));
     assert_eq!(
-        p.journal_ref.as_deref(),
-        Some("Science & Education, September 2014, 23(9): 1853-1873")
-    );
-    assert_eq!(
-        p.comment.as_deref(),
-        Some("Conference funded by NSF grant REESE-1205273. 31 pages")
+        refs(p),
+        (
+            Some("10.1007/s11191-014-9716-8"),
+            Some("Science & Education, September 2014, 23(9): 1853-1873"),
+            Some("Conference funded by NSF grant REESE-1205273. 31 pages")
+        )
     );
     assert_eq!(p.primary_category(), Some("physics.ed-ph"));
     assert_eq!(
@@ -141,12 +186,11 @@ fn atom_fixture_all_ten_entries() {
 
     let q = &got[2];
     assert_eq!(q.primary_category(), Some("quant-ph"));
-    assert_eq!(q.comment.as_deref(), Some("6 pages, invited contribution to QCMC 2002, a considerably abbreviated version of quant-ph/0208078"));
-    assert_eq!((q.doi.as_deref(), q.journal_ref.as_deref()), (None, None));
     assert_eq!(
-        q.published.unwrap().to_rfc3339(),
-        "2002-10-01T13:23:14+00:00"
+        refs(q),
+        (None, None, Some("6 pages, invited contribution to QCMC 2002, a considerably abbreviated version of quant-ph/0208078"))
     );
+    assert_eq!(published(q), "2002-10-01T13:23:14+00:00");
 
     assert_eq!(names(&got[3]), ["Hans R. Künsch"]);
     assert_eq!(
@@ -161,14 +205,13 @@ fn atom_fixture_all_ten_entries() {
     assert_eq!(got[8].primary_category(), Some("physics.soc-ph"));
 
     // The same through the generic reader, detected from content.
-    let c = read(&path);
-    assert_eq!((c.records.len(), c.errors.len()), (10, 0));
+    let c = read_clean(&path, 10);
     assert_eq!(c.papers()[1], &got[1]);
 }
 
 #[test]
 fn oai_fixture_three_records() {
-    let Some(path) = data("fixtures/oaipmh_listrecords_arXiv_plasm-ph_2026-01-05.xml") else {
+    let Some(path) = data(OAI) else {
         return;
     };
     let xml = std::fs::read_to_string(&path).unwrap();
@@ -206,18 +249,17 @@ fn oai_fixture_three_records() {
     );
     assert!(p.summary.contains("``Coulomb splittings''"));
     assert!(!p.summary.contains("&#39;"));
-    assert_eq!(
-        p.published.unwrap().to_rfc3339(),
-        "2025-04-15T00:00:00+00:00"
-    );
+    assert_eq!(published(p), "2025-04-15T00:00:00+00:00");
     assert_eq!(p.updated.unwrap().to_rfc3339(), "2026-01-05T00:00:00+00:00");
     assert_eq!(p.version, None);
-    assert_eq!(p.comment.as_deref(), Some("5 pages"));
     assert_eq!(
-        p.journal_ref.as_deref(),
-        Some("Phys. Rev. Research 7, L042071 (2025)")
+        refs(p),
+        (
+            Some("10.1103/bppp-53g1"),
+            Some("Phys. Rev. Research 7, L042071 (2025)"),
+            Some("5 pages")
+        )
     );
-    assert_eq!(p.doi.as_deref(), Some("10.1103/bppp-53g1"));
     assert_eq!(
         p.license.as_deref(),
         Some("http://creativecommons.org/publicdomain/zero/1.0/")
@@ -230,19 +272,15 @@ fn oai_fixture_three_records() {
     assert_eq!(got[2].authors[8].name, "D. O'Donnell");
     assert_eq!(got[2].primary_category(), Some("physics.plasm-ph"));
 
-    let c = read(&path);
-    assert_eq!((c.records.len(), c.errors.len()), (3, 0));
+    read_clean(&path, 3);
 }
 
 #[test]
 fn kaggle_first_200() {
-    let Some(path) = data("fixtures/kaggle_arxiv_metadata_oai_snapshot_first200.jsonl") else {
+    let Some((_, c)) = clean_data(KAGGLE, 200) else {
         return;
     };
-    let c = read(&path);
-    assert_eq!(c.errors, []);
     let papers = c.papers();
-    assert_eq!(papers.len(), 200);
     let ids: Vec<String> = papers.iter().map(|p| p.id.to_string()).collect();
     assert_eq!(
         ids,
@@ -261,16 +299,15 @@ fn kaggle_first_200() {
         p.title,
         "Calculation of prompt diphoton production cross sections at Tevatron and LHC energies"
     );
-    assert_eq!(
-        p.published.unwrap().to_rfc3339(),
-        "2007-04-02T19:18:42+00:00"
-    );
+    assert_eq!(published(p), "2007-04-02T19:18:42+00:00");
     assert_eq!(p.updated.unwrap().to_rfc3339(), "2007-07-24T20:10:27+00:00");
-    assert_eq!(p.doi.as_deref(), Some("10.1103/PhysRevD.76.013009"));
-    assert_eq!(p.journal_ref.as_deref(), Some("Phys.Rev.D76:013009,2007"));
     assert_eq!(
-        p.comment.as_deref(),
-        Some("37 pages, 15 figures; published version")
+        refs(p),
+        (
+            Some("10.1103/PhysRevD.76.013009"),
+            Some("Phys.Rev.D76:013009,2007"),
+            Some("37 pages, 15 figures; published version")
+        )
     );
     assert_eq!(p.categories, ["hep-ph"]);
     assert!(p.summary.starts_with("A fully differential calculation"));
@@ -296,13 +333,10 @@ fn kaggle_first_200() {
 
 #[test]
 fn hf_raw_archive_every_day() {
-    let Some(path) = data("hf-daily-papers/raw_daily_papers_api_json.tar.gz") else {
+    let Some((path, c)) = clean_data(HF_RAW, 9_881) else {
         return;
     };
-    let c = read(&path);
-    assert_eq!(c.errors, [], "no rejections");
     let dailies = c.dailies();
-    assert_eq!(dailies.len(), 9_881);
     let mut per_day: BTreeMap<NaiveDate, Vec<&DailyEntry>> = BTreeMap::new();
     for (e, p) in &dailies {
         assert_eq!(e.paper_id, p.id);
@@ -332,10 +366,13 @@ fn hf_raw_archive_every_day() {
     let repr_items: usize = repr_days.iter().map(|(_, e)| e.len()).sum();
     assert!(repr_items > 200, "{repr_items}");
     assert_eq!(per_day[&day("2025-01-10")].len(), 9);
-    let (e, p) = dailies
-        .iter()
-        .find(|(e, _)| e.day == day("2024-12-11") && e.position == 0)
-        .unwrap();
+    let first_of = |d: &str| {
+        *dailies
+            .iter()
+            .find(|(e, _)| e.day == day(d) && e.position == 0)
+            .unwrap_or_else(|| panic!("no first item on {d}"))
+    };
+    let (e, p) = first_of("2024-12-11");
     assert_eq!(p.id.as_str(), "2412.07730");
     assert_eq!(p.authors[0].name, "Zongyu Lin");
     assert_eq!(
@@ -343,18 +380,12 @@ fn hf_raw_archive_every_day() {
         Some("67590ae29500a8d4bb970a6b")
     );
     assert!(e.thumbnail.is_some());
-    let (_, p) = dailies
-        .iter()
-        .find(|(e, _)| e.day == day("2025-01-10") && e.position == 0)
-        .unwrap();
+    let (_, p) = first_of("2025-01-10");
     assert_eq!(p.id.as_str(), "2501.05441");
     assert_eq!(p.authors[0].name, "Yiwen Huang");
 
     // One ordinary day in detail.
-    let (e, p) = dailies
-        .iter()
-        .find(|(e, _)| e.day == day("2025-06-10") && e.position == 0)
-        .unwrap();
+    let (e, p) = first_of("2025-06-10");
     assert_eq!(p.id.as_str(), "2506.08007");
     assert_eq!(p.title, "Reinforcement Pre-Training");
     assert_eq!((e.upvotes, e.num_comments), (97, 3));
@@ -375,10 +406,7 @@ fn hf_raw_archive_every_day() {
         p.hf_discussion_id.as_deref(),
         Some("684794553ec10bdd8ab4de21")
     );
-    assert_eq!(
-        p.published.unwrap().to_rfc3339(),
-        "2025-06-09T17:59:53+00:00"
-    );
+    assert_eq!(published(p), "2025-06-09T17:59:53+00:00");
     assert!(p.extra.contains_key("mediaUrls"));
     assert!(e.extra.contains_key("mediaUrls"));
     assert_eq!(
@@ -430,16 +458,11 @@ fn hf_raw_archive_every_day() {
 
 #[test]
 fn hf_flattened_agrees_with_the_raw_archive() {
-    let (Some(flat), Some(raw)) = (
-        data("hf-daily-papers/hf_daily_papers_2024-05_2026-08.jsonl.gz"),
-        data("hf-daily-papers/raw_daily_papers_api_json.tar.gz"),
-    ) else {
+    let Some([flat, raw]) = data_all([HF_FLAT, HF_RAW]) else {
         return;
     };
-    let c = read(&flat);
-    assert_eq!(c.errors, []);
+    let c = read_clean(&flat, 9_881);
     let dailies = c.dailies();
-    assert_eq!(dailies.len(), 9_881);
     assert_eq!(
         dailies
             .iter()
@@ -507,13 +530,10 @@ fn hf_flattened_agrees_with_the_raw_archive() {
 
 #[test]
 fn arxiv_listings_sample() {
-    let Some(path) = data("arxiv-listings/sample_1000.jsonl") else {
+    let Some((_, c)) = clean_data(LISTINGS, 1000) else {
         return;
     };
-    let c = read(&path);
-    assert_eq!(c.errors, []);
     let papers = c.papers();
-    assert_eq!(papers.len(), 1000);
     let p = papers[0];
     assert_eq!(p.id.as_str(), "2310.15741");
     assert_eq!(p.title, "Interpretable Medical Image Classification using Prototype Learning and Privileged Information");
@@ -523,10 +543,7 @@ fn arxiv_listings_sample() {
         p.comment.as_deref(),
         Some("MICCAI 2023 Medical Image Computing and Computer Assisted Intervention")
     );
-    assert_eq!(
-        p.published.unwrap().to_rfc3339(),
-        "2026-02-25T00:00:00+00:00"
-    );
+    assert_eq!(published(p), "2026-02-25T00:00:00+00:00");
     assert!(papers
         .iter()
         .all(|p| p.published.is_some() && !p.categories.is_empty() && !p.summary.is_empty()));
@@ -558,7 +575,7 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 
 #[test]
 fn a_malformed_line_is_reported_and_skipped() {
-    let Some(path) = data("arxiv-listings/sample_1000.jsonl") else {
+    let Some(path) = data(LISTINGS) else {
         return;
     };
     let mut l = lines(&path, 12);
@@ -590,10 +607,7 @@ fn a_malformed_line_is_reported_and_skipped() {
 
 #[test]
 fn archives_in_memory_with_odd_members() {
-    let (Some(sample), Some(kaggle)) = (
-        data("arxiv-listings/sample_1000.jsonl"),
-        data("fixtures/kaggle_arxiv_metadata_oai_snapshot_first200.jsonl"),
-    ) else {
+    let Some([sample, kaggle]) = data_all([LISTINGS, KAGGLE]) else {
         return;
     };
     let listing = lines(&sample, 3).join("\n");
@@ -663,7 +677,7 @@ fn whole_file_failures_name_the_file() {
     assert!(matches!(e, IngestError::Xml { .. }), "{e}");
 
     // A gzip stream cut short fails as a read error naming the file, after the records before the cut.
-    let Some(path) = data("hf-daily-papers/hf_daily_papers_2024-05_2026-08.jsonl.gz") else {
+    let Some(path) = data(HF_FLAT) else {
         return;
     };
     let bytes = std::fs::read(&path).unwrap();
@@ -680,22 +694,10 @@ fn whole_file_failures_name_the_file() {
 #[test]
 fn detection_on_the_real_files() {
     let cases = [
-        (
-            "fixtures/atom_api_query_all_science_2019-08-10.xml",
-            Format::ArxivAtom,
-        ),
-        (
-            "fixtures/oaipmh_listrecords_arXiv_plasm-ph_2026-01-05.xml",
-            Format::OaiPmh,
-        ),
-        (
-            "fixtures/kaggle_arxiv_metadata_oai_snapshot_first200.jsonl",
-            Format::KaggleSnapshot,
-        ),
-        (
-            "arxiv-listings/sample_1000.jsonl",
-            Format::ArxivListingsJsonl,
-        ),
+        (ATOM, Format::ArxivAtom),
+        (OAI, Format::OaiPmh),
+        (KAGGLE, Format::KaggleSnapshot),
+        (LISTINGS, Format::ArxivListingsJsonl),
     ];
     for (rel, format) in cases {
         let Some(path) = data(rel) else { return };

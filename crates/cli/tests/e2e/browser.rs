@@ -3,7 +3,6 @@
 //! sent with Enter, a result, the paper page; no sideways scrolling on a phone; screenshots of the
 //! front page at desktop and phone width in `target/screenshots/`.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use std::time::Duration;
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::common::*;
 
@@ -52,10 +51,7 @@ impl Drop for Driver {
 }
 
 async fn start_driver(tools: &Tools) -> Driver {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let child = Command::new(&tools.chromedriver)
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
@@ -68,14 +64,9 @@ async fn start_driver(tools: &Tools) -> Driver {
         child,
         url: format!("http://127.0.0.1:{port}"),
     };
-    let http = http();
     let status = format!("{}/status", driver.url);
-    poll("chromedriver /status ready", || {
-        let (http, status) = (http.clone(), status.clone());
-        async move {
-            let v: Value = http.get(&status).send().await.ok()?.json().await.ok()?;
-            v["value"]["ready"].as_bool().filter(|r| *r).map(|_| ())
-        }
+    poll_json("chromedriver /status ready", &status, |v| {
+        v["value"]["ready"].as_bool().filter(|r| *r).map(|_| ())
     })
     .await;
     driver

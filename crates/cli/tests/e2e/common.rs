@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use paperboy_cli::import::{self, Source, Summary};
@@ -141,6 +142,126 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A port on 127.0.0.1 that the OS just gave out and released, for a server that must be told
+/// which port to bind.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until something accepts TCP connections on 127.0.0.1:`port`.
+pub async fn wait_listening(what: &str, port: u16) {
+    poll(what, || async move {
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+            .map(|_| ())
+    })
+    .await;
+}
+
+/// Polls `url` until it answers with JSON for which `check` gives `Some`.
+pub async fn poll_json<T>(what: &str, url: &str, check: impl Fn(&Value) -> Option<T>) -> T {
+    let http = http();
+    poll(what, || {
+        let req = http.get(url).send();
+        let check = &check;
+        async move { check(&req.await.ok()?.json().await.ok()?) }
+    })
+    .await
+}
+
+/// How a command that ran to its end ended, and what it printed (as text).
+pub struct Ran {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<std::process::Output> for Ran {
+    fn from(out: std::process::Output) -> Ran {
+        Ran {
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Ran {
+    /// Fails the test unless the command exited 0, saying `what` it was for and its standard error.
+    pub fn assert_success(&self, what: &str) {
+        assert!(self.status.success(), "{what}: {}", self.stderr);
+    }
+}
+
+/// Runs `cmd` to its end, with no standard input.
+pub async fn run_command(cmd: &mut tokio::process::Command) -> Ran {
+    let out = cmd.stdin(Stdio::null()).output().await;
+    out.expect("run the command").into()
+}
+
+/// Starts `cmd` with no standard input or output (a server that logs elsewhere, or not at all),
+/// killed when the child is dropped.
+pub fn spawn_quiet(cmd: &mut tokio::process::Command, what: &str) -> tokio::process::Child {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {what}: {e}"))
+}
+
+/// The Python the tests run (`PYTHON`, else `python3`).
+pub fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// Runs `cmd` to its end with `input` as its standard input (its output is read while the input is
+/// written, so a child that answers as it reads cannot block). A child that exits before reading
+/// all of `input` is no error here: its status and output say why.
+pub async fn run_with_input(
+    cmd: &mut tokio::process::Command,
+    input: &[u8],
+) -> std::io::Result<Ran> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let write = async move {
+        let written = stdin.write_all(input).await;
+        drop(stdin);
+        written
+    };
+    let (written, output) = tokio::join!(write, child.wait_with_output());
+    match written {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+        _ => output.map(Ran::from),
+    }
+}
+
+/// Runs the Python `script` with `input` as its standard input.
+pub async fn run_python(script: &str, input: &[u8]) -> std::io::Result<Ran> {
+    run_with_input(
+        tokio::process::Command::new(python()).args(["-c", script]),
+        input,
+    )
+    .await
+}
+
+/// Serves `app` on a port the OS chose, for as long as the test runs; its address.
+pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
 }
 
 /// A fresh temporary data directory and settings for a test server over it.
@@ -377,8 +498,6 @@ pub async fn replay_arxiv() -> Option<(String, Vec<String>)> {
         .collect();
     let app =
         axum::Router::new().route("/api/query", axum::routing::get(move || async move { xml }));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(app).await;
     Some((format!("http://{addr}/api/query"), ids))
 }

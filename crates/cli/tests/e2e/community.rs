@@ -3,8 +3,6 @@
 //! trending, feeds read by Python's feedparser, CSRF and rate limits. (The 50-account voting race
 //! is `tests/race.rs`, a binary of its own so that its load does not slow the tests here.)
 
-use std::process::Stdio;
-
 use serde_json::Value;
 
 use crate::common::*;
@@ -54,8 +52,7 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
     let account = ada.get("/account").await;
     assert!(account.body.contains("ada@example.org"));
     // A used link is refused.
-    let eve = Visitor::new(&server.base);
-    eve.get("/papers").await;
+    let eve = Visitor::arrived(&server.base).await;
     let mark = server.log_len();
     eve.post("/login", &[("email", "eve@example.org")]).await;
     let link = server.sign_in_link("eve@example.org", mark).await;
@@ -64,8 +61,7 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
         eve.post("/login/verify", &[("token", &token)]).await.status,
         303
     );
-    let again = Visitor::new(&server.base);
-    again.get("/papers").await;
+    let again = Visitor::arrived(&server.base).await;
     let r = again.post("/login/verify", &[("token", &token)]).await;
     assert_eq!(r.status, 400, "a link works once");
     assert!(again.cookie("pb_session").is_none());
@@ -130,23 +126,12 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
 
     // Comments: escaped, linked, with math; counted in numComments; editable by their author.
     let comments_before = paper["numComments"].as_i64().unwrap_or(0);
-    let r = bob
-        .post(
-            &format!("/papers/{pid}/comments"),
-            &[(
-                "body",
-                "<script>alert(1)</script> see https://example.org/x and $x^2$",
-            )],
+    let comment_id = bob
+        .comment(
+            &pid,
+            "<script>alert(1)</script> see https://example.org/x and $x^2$",
         )
         .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let comment_id: i64 = r
-        .location()
-        .rsplit("comment-")
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap();
     let page = anon.get(&format!("/papers/{pid}")).await.body;
     assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert!(!page.contains("<script>alert(1)"));
@@ -288,30 +273,20 @@ async fn people_sign_in_vote_comment_submit_and_moderate() {
     server.stop().await;
 }
 
+/// Parses the feed on standard input with feedparser; its verdict as JSON.
+const FEEDPARSER: &str = "import sys, json, feedparser\nf = feedparser.parse(sys.stdin.buffer.read())\nprint(json.dumps({'bozo': bool(f.bozo), 'why': str(f.get('bozo_exception', '')), 'ids': [e.get('id') for e in f.entries], 'version': f.version}))";
+
 /// feedparser's verdict on a feed: (bozo, entry ids).
 async fn feedparser(xml: &str) -> Option<(bool, Vec<String>)> {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let mut child = tokio::process::Command::new(&python)
-        .args([
-            "-c",
-            "import sys, json, feedparser\nf = feedparser.parse(sys.stdin.buffer.read())\nprint(json.dumps({'bozo': bool(f.bozo), 'why': str(f.get('bozo_exception', '')), 'ids': [e.get('id') for e in f.entries], 'version': f.version}))",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    use tokio::io::AsyncWriteExt;
-    child.stdin.take()?.write_all(xml.as_bytes()).await.ok()?;
-    let out = child.wait_with_output().await.ok()?;
+    let out = run_python(FEEDPARSER, xml.as_bytes()).await.ok()?;
     if !out.status.success() {
         skip(&format!(
             "python feedparser is unavailable: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            out.stderr.trim()
         ));
         return None;
     }
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(v["bozo"], false, "feedparser: {}", v["why"]);
     assert!(!v["version"].as_str().unwrap_or("").is_empty());
     Some((

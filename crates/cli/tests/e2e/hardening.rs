@@ -4,8 +4,6 @@
 //! moderator's deletion is audited; pages cannot be framed; comment edits are rate limited;
 //! deeply nested XML is a rejected record, not a dead process; feeds stay XML.
 
-use std::process::Stdio;
-
 use serde_json::{json, Value};
 
 use crate::common::*;
@@ -41,13 +39,11 @@ async fn administrator_rights_never_follow_a_name_a_reader_can_take() {
             "an unmatched username entry is a warning at start"
         );
     }
-    let first = Visitor::new(&server.base);
-    first.sign_in(&server, "first@example.org").await;
+    let first = Visitor::signed_in(&server, "first@example.org").await;
     assert_eq!(first.get("/admin").await.status, 200, "the first account");
 
     // The name from the address's local part: chief@anywhere.example becomes "chief".
-    let chief = Visitor::new(&server.base);
-    chief.sign_in(&server, "chief@anywhere.example").await;
+    let chief = Visitor::signed_in(&server, "chief@anywhere.example").await;
     assert!(chief.get("/account").await.body.contains("chief"));
     assert_eq!(
         chief.get("/admin").await.status,
@@ -56,8 +52,7 @@ async fn administrator_rights_never_follow_a_name_a_reader_can_take() {
     );
 
     // Renaming to a listed name (in another case) and signing in again.
-    let mallory = Visitor::new(&server.base);
-    mallory.sign_in(&server, "mallory@example.org").await;
+    let mallory = Visitor::signed_in(&server, "mallory@example.org").await;
     rename(&mallory, "KEEPER").await;
     mallory.sign_in(&server, "mallory@example.org").await;
     assert_eq!(
@@ -67,8 +62,7 @@ async fn administrator_rights_never_follow_a_name_a_reader_can_take() {
     );
 
     // An email entry is an administrator on signing in.
-    let boss = Visitor::new(&server.base);
-    boss.sign_in(&server, "boss@example.org").await;
+    let boss = Visitor::signed_in(&server, "boss@example.org").await;
     assert_eq!(boss.get("/admin").await.status, 200);
 
     // After a restart, a listed username names the account holding it then, and the log says
@@ -86,8 +80,7 @@ async fn administrator_rights_never_follow_a_name_a_reader_can_take() {
     let chief = chief.at(&server.base);
     assert_eq!(chief.get("/admin").await.status, 200);
     rename(&chief, "someone").await;
-    let thief = Visitor::new(&server.base);
-    thief.sign_in(&server, "thief@example.org").await;
+    let thief = Visitor::signed_in(&server, "thief@example.org").await;
     rename(&thief, "chief").await;
     assert_eq!(
         thief.get("/admin").await.status,
@@ -100,8 +93,7 @@ async fn administrator_rights_never_follow_a_name_a_reader_can_take() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn next_stays_on_the_site_and_a_hostile_next_never_breaks_a_redirect() {
     let server = Process::start(&[("PAPERBOY_LIMIT_SIGN_IN_MAILS_PER_HOUR", "100".into())]).await;
-    let v = Visitor::new(&server.base);
-    v.get("/papers").await;
+    let v = Visitor::arrived(&server.base).await;
     // Each sign-in link carries `next`; following it must land on this site, with the
     // session set, whatever `next` held (a control character made a 500 after the token
     // was spent and the cookie set).
@@ -156,8 +148,7 @@ async fn next_stays_on_the_site_and_a_hostile_next_never_breaks_a_redirect() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_expire_on_the_server_and_sign_in_gives_a_new_csrf_token() {
     let server = Process::start(&[("PAPERBOY_SESSION_DAYS", "2".into())]).await;
-    let v = Visitor::new(&server.base);
-    v.get("/papers").await;
+    let v = Visitor::arrived(&server.base).await;
     let before = v.csrf();
     let mark = server.log_len();
     v.post("/login", &[("email", "old@example.org")]).await;
@@ -193,9 +184,7 @@ async fn sessions_expire_on_the_server_and_sign_in_gives_a_new_csrf_token() {
         .unwrap();
     assert_eq!(v.get("/account").await.status, 401, "expired on the server");
     // And the next sign-in (anyone's) removes it.
-    Visitor::new(&server.base)
-        .sign_in(&server, "someone@example.org")
-        .await;
+    Visitor::signed_in(&server, "someone@example.org").await;
     let old: i64 = db(&server)
         .query_row(
             "SELECT COUNT(*) FROM sessions WHERE created_at < '2020'",
@@ -210,38 +199,24 @@ async fn sessions_expire_on_the_server_and_sign_in_gives_a_new_csrf_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moderation_is_audited_edits_are_limited_and_pages_cannot_be_framed() {
     let server = Process::start(&[("PAPERBOY_LIMIT_COMMENTS_PER_HOUR", "3".into())]).await;
-    let admin = Visitor::new(&server.base);
-    admin.sign_in(&server, "admin@example.org").await;
-    let reader = Visitor::new(&server.base);
-    reader.sign_in(&server, "reader@example.org").await;
+    let admin = Visitor::signed_in(&server, "admin@example.org").await;
+    let reader = Visitor::signed_in(&server, "reader@example.org").await;
     let id = item_ids(&reader.get("/api/daily_papers?limit=1").await.json())[0].clone();
 
     // Comment edits count with comments: one comment and two edits use the three.
-    let r = reader
-        .post(&format!("/papers/{id}/comments"), &[("body", "first")])
-        .await;
-    assert_eq!(r.status, 303, "{}", r.body);
-    let comment: i64 = r
-        .location()
-        .rsplit("comment-")
-        .next()
-        .and_then(|n| n.parse().ok())
-        .expect("the new comment's anchor");
+    let comment = reader.comment(&id, "first").await;
+    let edit = |body: String| {
+        let reader = &reader;
+        async move {
+            let path = format!("/comments/{comment}/edit");
+            reader.post(&path, &[("body", &body)]).await
+        }
+    };
     for n in 0..2 {
-        let r = reader
-            .post(
-                &format!("/comments/{comment}/edit"),
-                &[("body", &format!("edit {n}"))],
-            )
-            .await;
+        let r = edit(format!("edit {n}")).await;
         assert_eq!(r.status, 303, "{}", r.body);
     }
-    let r = reader
-        .post(
-            &format!("/comments/{comment}/edit"),
-            &[("body", "one edit too many")],
-        )
-        .await;
+    let r = edit("one edit too many".into()).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.headers.contains_key("retry-after"));
 
@@ -311,20 +286,15 @@ async fn deeply_nested_xml_is_a_rejected_record_not_a_dead_process() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.xml");
     std::fs::write(&file, nested_feed(100_000)).unwrap();
-    let out = paperboy_command()
-        .arg("import")
-        .arg(&file)
-        .env("PAPERBOY_DATA_DIR", dir.path().join("data"))
-        .env("PAPERBOY_DEMO_DATA", "false")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .unwrap();
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_command(
+        paperboy_command()
+            .arg("import")
+            .arg(&file)
+            .env("PAPERBOY_DATA_DIR", dir.path().join("data"))
+            .env("PAPERBOY_DEMO_DATA", "false"),
+    )
+    .await;
+    let said = format!("{}{}", out.stdout, out.stderr);
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("nested more than 128 deep"), "{said}");
 
@@ -334,13 +304,10 @@ async fn deeply_nested_xml_is_a_rejected_record_not_a_dead_process() {
         "/api/query",
         axum::routing::get(move || async move { deep }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let addr = serve(app).await;
     let server =
         Process::start(&[("PAPERBOY_ARXIV_API_URL", format!("http://{addr}/api/query"))]).await;
-    let v = Visitor::new(&server.base);
-    v.sign_in(&server, "submitter@example.org").await;
+    let v = Visitor::signed_in(&server, "submitter@example.org").await;
     let r = v.post("/submit", &[("paper", "2501.99999")]).await;
     assert_eq!(r.status, 502, "{}", r.body);
     assert!(r.body.contains("arXiv did not answer"), "{}", r.body);
@@ -348,9 +315,11 @@ async fn deeply_nested_xml_is_a_rejected_record_not_a_dead_process() {
     server.stop().await;
 }
 
+/// Parses the document on standard input with Python's strict XML parser.
+const PARSE_XML: &str = "import sys, xml.dom.minidom as m; m.parseString(sys.stdin.buffer.read())";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feeds_stay_xml_whatever_the_text_holds() {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let (dir, settings) = temp_settings(false);
     let line = json!({
         "id": "2501.00001",
@@ -377,25 +346,9 @@ async fn feeds_stay_xml_whatever_the_text_holds() {
         let (status, _, body) = server.text(path).await;
         assert_eq!(status, 200, "{path}: {body}");
         // Python's strict XML parser refuses a document with one forbidden character.
-        let mut check = tokio::process::Command::new(&python)
-            .args([
-                "-c",
-                "import sys, xml.dom.minidom as m; m.parseString(sys.stdin.buffer.read())",
-            ])
-            .stdin(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = check.stdin.take().unwrap();
-        stdin.write_all(body.as_bytes()).await.unwrap();
-        drop(stdin);
-        let out = check.wait_with_output().await.unwrap();
-        assert!(
-            out.status.success(),
-            "{path} is not XML: {}\n{body}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_python(PARSE_XML, body.as_bytes()).await;
+        out.expect("python3")
+            .assert_success(&format!("{path} is not XML ({body})"));
     }
     let (_, _, body) = server.text("/feeds/search.atom?q=zebrafish").await;
     assert!(body.contains("Zebrafish under stress"), "{body}");

@@ -50,15 +50,8 @@ async fn a_harvest_through_busy_malformed_and_dropped_pages_brings_every_record_
     let replay = Replay::start(data, 50, &faults, Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
 
-    let out = paperboy(dir.path(), &replay)
-        .arg("harvest")
-        .output()
-        .await
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
+    let out = run_command(paperboy(dir.path(), &replay).arg("harvest")).await;
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(
         stored_ids(dir.path()),
@@ -100,12 +93,9 @@ async fn a_harvest_through_busy_malformed_and_dropped_pages_brings_every_record_
 
     // The next pass asks only for what changed since: nothing is new.
     let before = replay.state.oai_requests.load(Ordering::SeqCst);
-    let out = paperboy(dir.path(), &replay)
-        .args(["harvest", "--source", "arxiv"])
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out =
+        run_command(paperboy(dir.path(), &replay).args(["harvest", "--source", "arxiv"])).await;
+    let stdout = &out.stdout;
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.contains("new 0, updated 0"), "{stdout}");
     assert!(
@@ -135,14 +125,14 @@ async fn a_failing_source_is_reported_and_resumed_by_the_next_pass() {
     let expected = data.oai_ids(&SETS, FROM);
     let replay = Replay::start(data, 50, &faults, Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = paperboy(dir.path(), &replay)
-        .args(["harvest", "--source", "arxiv"])
-        .env("PAPERBOY_SYNC_RETRIES", "2")
-        .output()
-        .await
-        .unwrap();
+    let out = run_command(
+        paperboy(dir.path(), &replay)
+            .args(["harvest", "--source", "arxiv"])
+            .env("PAPERBOY_SYNC_RETRIES", "2"),
+    )
+    .await;
     assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = &out.stderr;
     assert!(stderr.contains("gave up after 3 attempts"), "{stderr}");
     let partial = stored_ids(dir.path());
     assert_eq!(
@@ -151,13 +141,10 @@ async fn a_failing_source_is_reported_and_resumed_by_the_next_pass() {
         "the two pages before the failure are kept"
     );
 
-    let out = paperboy(dir.path(), &replay)
-        .args(["harvest", "--source", "arxiv"])
-        .output()
-        .await
-        .unwrap();
+    let out =
+        run_command(paperboy(dir.path(), &replay).args(["harvest", "--source", "arxiv"])).await;
     assert!(out.status.success());
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = &out.stdout;
     assert!(
         stdout.contains(&format!("new {}", expected.len() - 100)),
         "it went on from the page that failed: {stdout}"
@@ -172,30 +159,19 @@ async fn fetch_adds_one_paper_by_id() {
     };
     let replay = Replay::start(data, 50, &[], Duration::ZERO).await;
     let dir = tempfile::tempdir().unwrap();
-    let out = paperboy(dir.path(), &replay)
-        .args(["fetch", "arXiv:1501.05039v1"])
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let out =
+        run_command(paperboy(dir.path(), &replay).args(["fetch", "arXiv:1501.05039v1"])).await;
+    let stdout = &out.stdout;
     assert!(out.status.success(), "{stdout}");
     assert!(stdout.starts_with("1501.05039: new: "), "{stdout}");
     assert_eq!(
         stored_ids(dir.path()),
         BTreeSet::from(["1501.05039".to_string()])
     );
-    let out = paperboy(dir.path(), &replay)
-        .args(["fetch", "2501.99999"])
-        .output()
-        .await
-        .unwrap();
+    let out = run_command(paperboy(dir.path(), &replay).args(["fetch", "2501.99999"])).await;
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("arXiv has no paper 2501.99999"));
-    let out = paperboy(dir.path(), &replay)
-        .args(["fetch", "not-an-id"])
-        .output()
-        .await
-        .unwrap();
+    assert!(out.stderr.contains("arXiv has no paper 2501.99999"));
+    let out = run_command(paperboy(dir.path(), &replay).args(["fetch", "not-an-id"])).await;
     assert_eq!(out.status.code(), Some(1));
 }
 

@@ -8,18 +8,23 @@ use crate::common::*;
 use crate::people::{token_in, Process, Visitor};
 use crate::smtp::{mail_command, output_of, SmtpServer};
 
+/// A real SMTP server and `paperboy serve` sending through it, with `env` besides; None (the
+/// test skips) without aiosmtpd.
+async fn server_with_smtp(env: &[(&str, String)]) -> Option<(SmtpServer, Process)> {
+    let smtp = SmtpServer::start().await?;
+    let mut env = env.to_vec();
+    env.push(("PAPERBOY_SMTP_URL", smtp.url()));
+    let server = Process::start(&env).await;
+    Some((smtp, server))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_links_arrive_by_real_smtp() {
-    let Some(smtp) = SmtpServer::start().await else {
+    let mail_from = ("PAPERBOY_MAIL_FROM", "paperboy <papers@example.org>".into());
+    let Some((smtp, server)) = server_with_smtp(&[mail_from]).await else {
         return;
     };
-    let server = Process::start(&[
-        ("PAPERBOY_SMTP_URL", smtp.url()),
-        ("PAPERBOY_MAIL_FROM", "paperboy <papers@example.org>".into()),
-    ])
-    .await;
-    let ada = Visitor::new(&server.base);
-    ada.get("/papers").await;
+    let ada = Visitor::arrived(&server.base).await;
     let r = ada.post("/login", &[("email", "ada@example.org")]).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(
@@ -107,8 +112,7 @@ async fn vote_for_first(v: &Visitor) -> (String, String) {
 
 /// `email` subscribes to daily digests and confirms by the mailed link; the confirmation token.
 async fn subscribe_by_mail(base: &str, smtp: &SmtpServer, email: &str) -> String {
-    let reader = Visitor::new(base);
-    reader.get("/papers").await;
+    let reader = Visitor::arrived(base).await;
     reader
         .post("/subscribe", &[("email", email), ("frequency", "daily")])
         .await;
@@ -129,10 +133,9 @@ async fn subscribe_by_mail(base: &str, smtp: &SmtpServer, email: &str) -> String
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() {
-    let Some(smtp) = SmtpServer::start().await else {
+    let Some((smtp, server)) = server_with_smtp(&[]).await else {
         return;
     };
-    let server = Process::start(&[("PAPERBOY_SMTP_URL", smtp.url())]).await;
     let v = Visitor::new(&server.base);
     let page = v.get("/papers").await.body;
     assert!(
@@ -207,8 +210,7 @@ async fn subscribing_needs_the_mailed_confirmation_and_links_resist_tampering() 
 
     // Someone else signs the confirmed address up again: nothing changes until the owner
     // follows the link mailed to the address (before, the new topics replaced the owner's).
-    let mallory = Visitor::new(&server.base);
-    mallory.get("/papers").await;
+    let mallory = Visitor::arrived(&server.base).await;
     let r = mallory
         .post(
             "/subscribe",
@@ -294,16 +296,12 @@ async fn digest(dir: &std::path::Path, base: &str, smtp: &SmtpServer, args: &[&s
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_digest_arrives_once_with_one_click_unsubscribe() {
-    let Some(smtp) = SmtpServer::start().await else {
-        return;
-    };
     // The server's own schedule looks once at start, then not for an hour: the digest here is
     // run by hand, beside the running server.
-    let server = Process::start(&[
-        ("PAPERBOY_SMTP_URL", smtp.url()),
-        ("PAPERBOY_DIGEST_POLL_SECONDS", "3600".into()),
-    ])
-    .await;
+    let hourly = ("PAPERBOY_DIGEST_POLL_SECONDS", "3600".into());
+    let Some((smtp, server)) = server_with_smtp(&[hourly]).await else {
+        return;
+    };
     // Someone votes, so a paper is trending; a reader subscribes and confirms.
     let voter = Visitor::new(&server.base);
     sign_in_by_mail(&voter, &smtp, "voter@example.org").await;
@@ -374,16 +372,15 @@ async fn a_digest_arrives_once_with_one_click_unsubscribe() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_sends_digests_on_its_own_schedule() {
-    let Some(smtp) = SmtpServer::start().await else {
-        return;
-    };
-    let server = Process::start(&[
-        ("PAPERBOY_SMTP_URL", smtp.url()),
+    let Some((smtp, server)) = server_with_smtp(&[
         ("PAPERBOY_DIGEST_HOUR_UTC", "0".into()),
         ("PAPERBOY_DIGEST_WEEKDAYS_ONLY", "false".into()),
         ("PAPERBOY_DIGEST_POLL_SECONDS", "1".into()),
     ])
-    .await;
+    .await
+    else {
+        return;
+    };
     let voter = Visitor::new(&server.base);
     sign_in_by_mail(&voter, &smtp, "voter@example.org").await;
     let (pid, _) = vote_for_first(&voter).await;
@@ -531,11 +528,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     }
     drop(store);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let run = |args: &'static [&'static str]| {
         let mut cmd = mail_command(
             dir.path(),
@@ -554,8 +547,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("faulty.py"), FAULTY).unwrap();
     let maildir = tmp.path().join("maildir");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let _server = tokio::process::Command::new(&python)
+    let _server = tokio::process::Command::new(python())
         .args([
             "-m",
             "aiosmtpd",
@@ -570,13 +562,7 @@ async fn refused_connections_and_451_are_retried_550_marks_bouncing_nothing_is_l
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    poll("the faulty SMTP server listens", || async move {
-        tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()
-            .map(|_| ())
-    })
-    .await;
+    wait_listening("the faulty SMTP server listens", port).await;
     let mut sends = Vec::new();
     for _ in 0..4 {
         sends.push(run(&["digest", "send"]).await);
@@ -617,15 +603,13 @@ async fn signed_in_readers_manage_their_digest_from_the_account_page() {
         let v = v.clone();
         async move { v.get("/api/status").await.json()["digests"]["confirmed"].as_u64() }
     };
-    let stranger = Visitor::new(&server.base);
-    stranger.get("/papers").await;
+    let stranger = Visitor::arrived(&server.base).await;
     let r = stranger
         .post("/account/digest", &[("frequency", "daily")])
         .await;
     assert_eq!(r.status, 401, "signed out: {}", r.body);
 
-    let reader = Visitor::new(&server.base);
-    reader.sign_in(&server, "reader@example.org").await;
+    let reader = Visitor::signed_in(&server, "reader@example.org").await;
     let page = reader.get("/account").await.body;
     assert!(
         page.contains("Your digest") && page.contains(">Subscribe</button>"),

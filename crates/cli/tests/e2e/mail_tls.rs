@@ -223,8 +223,7 @@ async fn a_sign_in_link_to_an_untrusted_server_is_a_could_not_be_sent_page() {
         return;
     };
     let server = Process::start(&[("PAPERBOY_SMTP_URL", smtp.url())]).await;
-    let ada = Visitor::new(&server.base);
-    ada.get("/papers").await;
+    let ada = Visitor::arrived(&server.base).await;
     let r = ada.post("/login", &[("email", "ada@example.org")]).await;
     assert_eq!(r.status, 502, "{}", r.body);
     assert!(r.body.contains("The link could not be sent"), "{}", r.body);

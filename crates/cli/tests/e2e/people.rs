@@ -82,16 +82,11 @@ impl Process {
             .trim_end_matches('/')
             .to_owned();
         p.base = url;
-        let http = http();
         let status = format!("{}/api/status", p.base);
-        poll("the search index caught up", || {
-            let (http, url) = (http.clone(), status.clone());
-            async move {
-                let v: Value = http.get(&url).send().await.ok()?.json().await.ok()?;
-                (v["search"]["pendingChanges"].as_i64()? == 0
-                    && v["search"]["indexedPapers"].as_u64()? > 0)
-                    .then_some(())
-            }
+        poll_json("the search index caught up", &status, |v| {
+            (v["search"]["pendingChanges"].as_i64()? == 0
+                && v["search"]["indexedPapers"].as_u64()? > 0)
+                .then_some(())
         })
         .await;
         p
@@ -199,6 +194,14 @@ impl Reply {
 impl Visitor {
     pub fn new(base: &str) -> Visitor {
         Visitor::connecting_from(base, None)
+    }
+
+    /// A new visitor of `base` who has opened the list of papers, so holds the CSRF cookie that
+    /// forms need.
+    pub async fn arrived(base: &str) -> Visitor {
+        let v = Visitor::new(base);
+        v.get("/papers").await;
+        v
     }
 
     /// A visitor whose connections leave from `local` (127.0.0.2, 127.0.0.3, ...: another
@@ -330,6 +333,27 @@ impl Visitor {
     /// POSTs a form asking for JSON, as the page's script does.
     pub async fn post_json(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
         self.try_post_json(path, fields).await.expect("request")
+    }
+
+    /// A new visitor of `server`, signed in as `email` (see [`Visitor::sign_in`]).
+    pub async fn signed_in(server: &Process, email: &str) -> Visitor {
+        let v = Visitor::new(&server.base);
+        v.sign_in(server, email).await;
+        v
+    }
+
+    /// Comments `body` on the paper `paper`; the new comment's id, from the anchor the answer
+    /// redirects to.
+    pub async fn comment(&self, paper: &str, body: &str) -> i64 {
+        let r = self
+            .post(&format!("/papers/{paper}/comments"), &[("body", body)])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        r.location()
+            .rsplit("comment-")
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("the new comment's anchor")
     }
 
     /// Signs in as `email` through the emailed link (read from the server's log).

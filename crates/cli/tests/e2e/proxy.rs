@@ -7,7 +7,6 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use crate::common::*;
 use crate::people::{Process, Visitor};
@@ -47,10 +46,7 @@ impl Nginx {
         // nginx binds the port its configuration names, so it gets one the OS just gave out and
         // released; should someone take it in between, nginx exits and another port is tried.
         for _ in 0..5 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port")
-                .port();
+            let port = free_port();
             // One process, no workers: nothing outlives the kill, and as root it needs no
             // `user` to read this directory (only workers change user).
             let conf = format!(
@@ -78,20 +74,17 @@ http {{
             );
             let conf_path = dir.path().join("nginx.conf");
             std::fs::write(&conf_path, conf).expect("write nginx.conf");
-            let mut child = tokio::process::Command::new(bin)
-                .arg("-p")
-                .arg(dir.path())
-                .arg("-c")
-                .arg(&conf_path)
-                // Errors before the configuration is read go here too, not to /var/log/nginx.
-                .arg("-e")
-                .arg(dir.path().join("error.log"))
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .kill_on_drop(true)
-                .spawn()
-                .expect("start nginx");
+            let mut child = spawn_quiet(
+                tokio::process::Command::new(bin)
+                    .arg("-p")
+                    .arg(dir.path())
+                    .arg("-c")
+                    .arg(&conf_path)
+                    // Errors before the configuration is read go here too, not to /var/log/nginx.
+                    .arg("-e")
+                    .arg(dir.path().join("error.log")),
+                "nginx",
+            );
             let base = format!("http://127.0.0.1:{port}");
             let health = format!("{base}/healthz");
             let http = http();
@@ -128,8 +121,10 @@ fn addr(s: &str) -> Option<IpAddr> {
     Some(s.parse().expect("an address"))
 }
 
-/// paperboy that allows two sign-in links per hour per email and per address.
-async fn paperboy(trusted_proxies: Option<&str>) -> Process {
+/// paperboy that allows two sign-in links per hour per email and per address, and nginx in front
+/// of it; None (the test skips) without nginx.
+async fn paperboy_behind_nginx(trusted_proxies: Option<&str>) -> Option<(Process, Nginx)> {
+    let bin = nginx_binary()?;
     let mut env = vec![
         ("PAPERBOY_LIMIT_SIGN_IN_MAILS_PER_HOUR", "2".to_string()),
         ("PAPERBOY_LIMIT_IP_FACTOR", "1".to_string()),
@@ -137,7 +132,9 @@ async fn paperboy(trusted_proxies: Option<&str>) -> Process {
     if let Some(t) = trusted_proxies {
         env.push(("PAPERBOY_TRUSTED_PROXIES", t.to_string()));
     }
-    Process::start(&env).await
+    let server = Process::start(&env).await;
+    let nginx = Nginx::start(&bin, &server.base).await;
+    Some((server, nginx))
 }
 
 /// Asks for a sign-in link for each of `emails` (new ones, so only the address's allowance can
@@ -164,82 +161,93 @@ async fn ask_for_links(v: &Visitor, emails: &[&str], forwarded_for: &[&str]) -> 
     statuses
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
-    let Some(bin) = nginx_binary() else { return };
-    let server = paperboy(Some(r#"["127.0.0.1"]"#)).await;
-    let nginx = Nginx::start(&bin, &server.base).await;
+/// A client that reaches paperboy from an address, asks for links for emails with forwarded
+/// addresses, and gets statuses; and why it should get them.
+type Asking<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [u16], &'a str);
 
+/// Two clients behind nginx, each from an address of its own: the first has two links of the
+/// three it asks for; then the second asks for one, and gets `second_gets`.
+async fn two_clients_behind(nginx: &Nginx, second_gets: u16, why: &str) {
     let first = Visitor::connecting_from(&nginx.base, addr("127.0.0.2"));
     let second = Visitor::connecting_from(&nginx.base, addr("127.0.0.3"));
     let emails = ["a1@example.org", "a2@example.org", "a3@example.org"];
     assert_eq!(ask_for_links(&first, &emails, &[]).await, [200, 200, 429]);
     assert_eq!(
         ask_for_links(&second, &["b1@example.org"], &[]).await,
-        [200],
-        "the second client behind nginx has an allowance of its own"
+        [second_gets],
+        "{why}"
     );
+}
 
-    // Straight to paperboy from an address it does not trust: a new forged address each time,
-    // and the third is refused all the same.
-    let direct = Visitor::connecting_from(&server.base, addr("127.0.0.4"));
-    let emails = ["c1@example.org", "c2@example.org", "c3@example.org"];
-    let forged = ["198.51.100.1", "198.51.100.2", "198.51.100.3"];
-    assert_eq!(
-        ask_for_links(&direct, &emails, &forged).await,
-        [200, 200, 429],
-        "X-Forwarded-For from an untrusted peer is ignored"
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    let Some((server, nginx)) = paperboy_behind_nginx(Some(r#"["127.0.0.1"]"#)).await else {
+        return;
+    };
+    let why = "the second client behind nginx has an allowance of its own";
+    two_clients_behind(&nginx, 200, why).await;
 
-    // The test as the trusted proxy: IPv6 clients count by their /64.
-    let proxy = Visitor::connecting_from(&server.base, addr("127.0.0.1"));
-    let emails = ["d1@example.org", "d2@example.org", "d3@example.org"];
-    let same_64 = ["2001:db8:0:1::1", "2001:db8:0:1::1", "2001:db8:0:1::2"];
-    assert_eq!(
-        ask_for_links(&proxy, &emails, &same_64).await,
-        [200, 200, 429],
-        "2001:db8:0:1::2 shares 2001:db8:0:1::1's allowance"
-    );
-    assert_eq!(
-        ask_for_links(&proxy, &["e1@example.org"], &["2001:db8:0:2::1"]).await,
-        [200],
-        "another /64 has an allowance of its own"
-    );
+    // Straight to paperboy from an address it does not trust (127.0.0.4): a new forged address
+    // each time, and the third is refused all the same. Then the test as the trusted proxy
+    // (127.0.0.1): IPv6 clients count by their /64.
+    let cases: [Asking; 3] = [
+        (
+            "127.0.0.4",
+            &["c1@example.org", "c2@example.org", "c3@example.org"],
+            &["198.51.100.1", "198.51.100.2", "198.51.100.3"],
+            &[200, 200, 429],
+            "X-Forwarded-For from an untrusted peer is ignored",
+        ),
+        (
+            "127.0.0.1",
+            &["d1@example.org", "d2@example.org", "d3@example.org"],
+            &["2001:db8:0:1::1", "2001:db8:0:1::1", "2001:db8:0:1::2"],
+            &[200, 200, 429],
+            "2001:db8:0:1::2 shares 2001:db8:0:1::1's allowance",
+        ),
+        (
+            "127.0.0.1",
+            &["e1@example.org"],
+            &["2001:db8:0:2::1"],
+            &[200],
+            "another /64 has an allowance of its own",
+        ),
+    ];
+    for (from, emails, forwarded_for, expected, why) in cases {
+        let v = Visitor::connecting_from(&server.base, addr(from));
+        assert_eq!(
+            ask_for_links(&v, emails, forwarded_for).await,
+            expected,
+            "{why}"
+        );
+    }
     server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_trusted_proxies_the_proxy_is_one_client() {
-    let Some(bin) = nginx_binary() else { return };
-    let server = paperboy(None).await;
-    let nginx = Nginx::start(&bin, &server.base).await;
-    let first = Visitor::connecting_from(&nginx.base, addr("127.0.0.2"));
-    let second = Visitor::connecting_from(&nginx.base, addr("127.0.0.3"));
-    let emails = ["a1@example.org", "a2@example.org", "a3@example.org"];
-    assert_eq!(ask_for_links(&first, &emails, &[]).await, [200, 200, 429]);
-    assert_eq!(
-        ask_for_links(&second, &["b1@example.org"], &[]).await,
-        [429],
-        "every client behind an untrusted proxy is the proxy"
-    );
+    let Some((server, nginx)) = paperboy_behind_nginx(None).await else {
+        return;
+    };
+    let why = "every client behind an untrusted proxy is the proxy";
+    two_clients_behind(&nginx, 429, why).await;
     server.stop().await;
 }
 
 #[tokio::test]
 async fn a_bad_trusted_proxy_is_a_settings_error() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let out = paperboy_command()
-        .arg("settings")
-        .current_dir(dir.path())
-        .env(
-            "PAPERBOY_TRUSTED_PROXIES",
-            r#"["127.0.0.1", "10.0.0.0/33"]"#,
-        )
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run paperboy settings");
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = run_command(
+        paperboy_command()
+            .arg("settings")
+            .current_dir(dir.path())
+            .env(
+                "PAPERBOY_TRUSTED_PROXIES",
+                r#"["127.0.0.1", "10.0.0.0/33"]"#,
+            ),
+    )
+    .await;
+    let stderr = &out.stderr;
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("trusted_proxies") && stderr.contains("\"10.0.0.0/33\""),

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Query, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -232,10 +233,9 @@ impl Replay {
             .route("/oai", axum::routing::get(oai))
             .route("/api/daily_papers", axum::routing::get(hf))
             .route("/api/query", axum::routing::get(atom))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), wait))
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = crate::common::serve(app).await;
         Replay {
             base: format!("http://{addr}"),
             state,
@@ -296,17 +296,21 @@ pub fn days_since(day: &str) -> u32 {
     (chrono::Utc::now().date_naive() - d).num_days() as u32
 }
 
-impl ReplayState {
-    async fn wait(&self, headers: &HeaderMap) {
-        let mut gate = self.gate.subscribe();
-        let _ = gate.wait_for(|open| *open).await;
-        if let Some(ua) = headers.get("user-agent").and_then(|v| v.to_str().ok()) {
-            self.user_agents.lock().unwrap().push(ua.to_owned());
-        }
-        if !self.delay.is_zero() {
-            tokio::time::sleep(self.delay).await;
-        }
+/// Before every answer: waits until the gate is open, notes the User-Agent, adds the delay.
+async fn wait(State(s): State<Arc<ReplayState>>, request: Request, next: Next) -> Response {
+    let mut gate = s.gate.subscribe();
+    let _ = gate.wait_for(|open| *open).await;
+    if let Some(ua) = request
+        .headers()
+        .get("user-agent")
+        .and_then(|v| v.to_str().ok())
+    {
+        s.user_agents.lock().unwrap().push(ua.to_owned());
     }
+    if !s.delay.is_zero() {
+        tokio::time::sleep(s.delay).await;
+    }
+    next.run(request).await
 }
 
 fn xml_response(body: String) -> Response {
@@ -315,10 +319,8 @@ fn xml_response(body: String) -> Response {
 
 async fn oai(
     State(s): State<Arc<ReplayState>>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    s.wait(&headers).await;
     let n = s.oai_requests.fetch_add(1, Ordering::SeqCst) + 1;
     let fault = s.faults.lock().unwrap().remove(&n);
     if fault == Some(Fault::Busy) {
@@ -421,10 +423,8 @@ fn envelope(inner: &str) -> String {
 
 async fn hf(
     State(s): State<Arc<ReplayState>>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    s.wait(&headers).await;
     s.hf_requests.fetch_add(1, Ordering::SeqCst);
     let day = q.get("date").cloned().unwrap_or_default();
     let limit: usize = q.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50);
@@ -442,8 +442,7 @@ async fn hf(
     ([("content-type", "application/json")], page).into_response()
 }
 
-async fn atom(State(s): State<Arc<ReplayState>>, headers: HeaderMap) -> Response {
-    s.wait(&headers).await;
+async fn atom(State(s): State<Arc<ReplayState>>) -> Response {
     (
         [("content-type", "application/atom+xml")],
         s.data.atom.clone(),

@@ -3,7 +3,6 @@
 //! makes), and the delivered messages decoded by Python's `email` package.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -77,6 +76,18 @@ impl TestCa {
     }
 }
 
+impl ServerCert {
+    /// aiosmtpd's options for this certificate and key: `{prefix}cert` and `{prefix}key`.
+    fn args(&self, prefix: &str) -> Vec<std::ffi::OsString> {
+        vec![
+            format!("{prefix}cert").into(),
+            self.cert.clone().into(),
+            format!("{prefix}key").into(),
+            self.key.clone().into(),
+        ]
+    }
+}
+
 /// How a test SMTP server secures its connections.
 pub enum Tls<'a> {
     /// STARTTLS, which the server requires before anything else (aiosmtpd's default).
@@ -105,8 +116,7 @@ impl SmtpServer {
     }
 
     async fn launch(tls: Option<Tls<'_>>) -> Option<SmtpServer> {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let check = tokio::process::Command::new(&python)
+        let check = tokio::process::Command::new(python())
             .args(["-c", "import aiosmtpd"])
             .output()
             .await
@@ -117,49 +127,23 @@ impl SmtpServer {
         }
         let dir = tempfile::tempdir().unwrap();
         let maildir = dir.path().join("maildir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let (tls_args, url) = match tls {
             None => (Vec::new(), format!("smtp://127.0.0.1:{port}")),
             Some(Tls::StartTls(c)) => (
-                vec![
-                    Path::new("--tlscert"),
-                    &c.cert,
-                    Path::new("--tlskey"),
-                    &c.key,
-                ],
+                c.args("--tls"),
                 format!("smtp://127.0.0.1:{port}?tls=required"),
             ),
-            Some(Tls::Implicit(c)) => (
-                vec![
-                    Path::new("--smtpscert"),
-                    &c.cert,
-                    Path::new("--smtpskey"),
-                    &c.key,
-                ],
-                format!("smtps://127.0.0.1:{port}"),
-            ),
+            Some(Tls::Implicit(c)) => (c.args("--smtps"), format!("smtps://127.0.0.1:{port}")),
         };
-        let child = tokio::process::Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(tls_args)
-            .args(["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start aiosmtpd");
-        poll("the SMTP server listens", || async move {
-            tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .ok()
-                .map(|_| ())
-        })
-        .await;
+        let child = spawn_quiet(
+            tokio::process::Command::new(python())
+                .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+                .args(tls_args)
+                .args(["-c", "aiosmtpd.handlers.Mailbox", maildir.to_str().unwrap()]),
+            "aiosmtpd",
+        );
+        wait_listening("the SMTP server listens", port).await;
         Some(SmtpServer {
             child,
             port,
@@ -240,7 +224,6 @@ pub async fn read_maildir(dir: &Path) -> Vec<Value> {
     if !dir.join("new").exists() {
         return Vec::new();
     }
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
     let script = r#"
 import json, mailbox, sys
 out = []
@@ -255,17 +238,14 @@ for key, m in sorted(mailbox.Maildir(sys.argv[1], create=False).items()):
                 'html': parts.get('html', ''), 'headers': {k: str(v) for k, v in msg.items()}})
 print(json.dumps(out))
 "#;
-    let out = tokio::process::Command::new(&python)
-        .args(["-c", script, dir.to_str().unwrap()])
-        .output()
-        .await
-        .expect("python reads the maildir");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+    let out = run_command(tokio::process::Command::new(python()).args([
+        "-c",
+        script,
+        dir.to_str().unwrap(),
+    ]))
+    .await;
+    out.assert_success("python reads the maildir");
+    serde_json::from_str::<Vec<Value>>(&out.stdout).unwrap()
 }
 
 /// One fresh vote (by a new account) for the first paper of the latest list, so that something is

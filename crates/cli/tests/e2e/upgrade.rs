@@ -5,7 +5,6 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -66,18 +65,16 @@ async fn same_answers(server: &Server) {
 
 /// What the store itself holds after the migration.
 async fn store_kept_everything(store: &dyn paperboy_store::Store) {
-    let bob = store
-        .account_by_username("bobby")
-        .await
-        .unwrap()
-        .expect("bob, renamed");
-    assert_eq!(bob.email, "bob@example.org");
-    let ada = store
-        .account_by_username("ada")
-        .await
-        .unwrap()
-        .expect("ada");
-    assert!(ada.is_admin, "the first account");
+    let account = |username: &'static str| async move {
+        store
+            .account_by_username(username)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no account is named {username}"))
+    };
+    // Bob renamed himself.
+    assert_eq!(account("bobby").await.email, "bob@example.org");
+    assert!(account("ada").await.is_admin, "the first account");
     let reader = store
         .subscription_by_email("reader@example.org")
         .await
@@ -145,27 +142,14 @@ async fn a_postgres_database_from_93e125e_is_migrated_and_served_the_same() {
         return;
     };
     // psql reads the dump (its `\restrict` lines included), as an operator restoring one would.
-    let mut psql = tokio::process::Command::new("psql")
-        .args(["-q", "-v", "ON_ERROR_STOP=1", db.url()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("psql (Debian's postgresql-client)");
-    {
-        use tokio::io::AsyncWriteExt;
-        let mut stdin = psql.stdin.take().unwrap();
-        stdin
-            .write_all(&gunzip(&fixture("paperboy.pg.sql.gz")))
-            .await
-            .unwrap();
-    }
-    let restored = psql.wait_with_output().await.unwrap();
-    assert!(
-        restored.status.success(),
-        "restoring the dump: {}",
-        String::from_utf8_lossy(&restored.stderr)
-    );
+    let restored = run_with_input(
+        tokio::process::Command::new("psql").args(["-q", "-v", "ON_ERROR_STOP=1", db.url()]),
+        &gunzip(&fixture("paperboy.pg.sql.gz")),
+    )
+    .await;
+    restored
+        .expect("psql (Debian's postgresql-client)")
+        .assert_success("restoring the dump");
     let (dir, mut settings) = temp_settings(false);
     settings.database_url = db.url().to_owned();
     let server = Server::start(settings.clone()).await.owning(dir);
