@@ -21,14 +21,28 @@ use paperboy_store::{Frequency, SignUp, Topics};
 
 use crate::queries::Rng;
 
+// The arguments of `paperboy-bench digest` (a `//` comment: a doc comment would be its help).
+#[derive(clap::Args)]
 pub struct Options {
+    /// Records to import (any format `paperboy import` reads), e.g. the arXiv listings.
+    #[arg(long)]
     pub records: PathBuf,
+    #[arg(long, default_value_t = 100_000)]
     pub subscribers: usize,
+    /// Distinct saved searches subscribers draw from (at most 1,000).
+    #[arg(long, default_value_t = 1_000)]
     pub queries: usize,
+    /// Embedding model folder: saved searches run hybrid (else keyword).
+    #[arg(long)]
     pub model_dir: Option<PathBuf>,
+    /// An empty (or absent) directory for the database, index and maildir.
+    #[arg(long)]
     pub work_dir: PathBuf,
+    #[arg(long, default_value = "python3")]
     pub python: String,
-    /// An SMTP server already running (e.g. a local Postfix); else aiosmtpd into a maildir.
+    /// A running SMTP server to hand the mail to (e.g. smtp://127.0.0.1:25, a local Postfix);
+    /// without it, aiosmtpd is started and delivers into a maildir that is then counted.
+    #[arg(long)]
     pub smtp_url: Option<String>,
 }
 

@@ -11,10 +11,18 @@ use std::path::PathBuf;
 use chrono::{Datelike, Duration, NaiveDate};
 use paperboy_core::Paper;
 
+// The arguments of `paperboy-bench generate` (a `//` comment: a doc comment would be its help).
+#[derive(clap::Args)]
 pub struct Options {
+    /// Real records to mix (any format `paperboy import` reads), e.g. the arXiv listings.
+    #[arg(long)]
     pub records: PathBuf,
+    #[arg(long, default_value_t = 2_700_000)]
     pub count: usize,
+    /// The JSON-lines file to write.
+    #[arg(long)]
     pub out: PathBuf,
+    #[arg(long, default_value_t = 42)]
     pub seed: u64,
 }
 

@@ -95,12 +95,7 @@ fn synthetic(seeds: &[Vec<f32>], rng: &mut Rng) -> Vec<f32> {
 }
 
 pub fn run(rt: &tokio::runtime::Runtime, o: Options) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !o.work_dir.exists() || std::fs::read_dir(&o.work_dir)?.next().is_none(),
-        "{} must be empty or absent",
-        o.work_dir.display()
-    );
-    std::fs::create_dir_all(&o.work_dir)?;
+    crate::fresh_work_dir(&o.work_dir)?;
     let embedder = Arc::new(Embedder::load(&o.model_dir)?);
     let real = queries::load_papers(&o.records)?;
     let papers = corpus(&real, o.papers);

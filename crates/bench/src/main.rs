@@ -2,7 +2,7 @@
 //! prints a Markdown table; `crates/bench/run.sh` runs them all end to end with the real
 //! `paperboy` binary, `/usr/bin/time` and `wrk`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -49,41 +49,9 @@ struct QuerySet {
 enum Command {
     /// Write N Kaggle-format records (arxiv-metadata-oai-snapshot) mixed from real records: the
     /// scale data set (2.7 million by default, about 4 GB).
-    Generate {
-        /// Real records to mix (any format `paperboy import` reads), e.g. the arXiv listings.
-        #[arg(long)]
-        records: PathBuf,
-        #[arg(long, default_value_t = 2_700_000)]
-        count: usize,
-        /// The JSON-lines file to write.
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 42)]
-        seed: u64,
-    },
+    Generate(generate::Options),
     /// Digests for many subscribers, composed and handed to a local SMTP server (aiosmtpd).
-    Digest {
-        /// Records to import (any format `paperboy import` reads), e.g. the arXiv listings.
-        #[arg(long)]
-        records: PathBuf,
-        #[arg(long, default_value_t = 100_000)]
-        subscribers: usize,
-        /// Distinct saved searches subscribers draw from (at most 1,000).
-        #[arg(long, default_value_t = 1_000)]
-        queries: usize,
-        /// Embedding model folder: saved searches run hybrid (else keyword).
-        #[arg(long)]
-        model_dir: Option<PathBuf>,
-        /// An empty (or absent) directory for the database, index and maildir.
-        #[arg(long)]
-        work_dir: PathBuf,
-        #[arg(long, default_value = "python3")]
-        python: String,
-        /// A running SMTP server to hand the mail to (e.g. smtp://127.0.0.1:25, a local Postfix);
-        /// without it, aiosmtpd is started and delivers into a maildir that is then counted.
-        #[arg(long)]
-        smtp_url: Option<String>,
-    },
+    Digest(digest::Options),
     /// Time the import's parts apart: parse, SQLite merge, tantivy index build.
     Phases {
         /// An empty (or absent) directory for the database and index.
@@ -212,6 +180,18 @@ enum Command {
     },
 }
 
+/// Creates a benchmark's work directory, which must be empty or absent: old files would be
+/// measured with the new ones.
+fn fresh_work_dir(dir: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !dir.exists() || std::fs::read_dir(dir)?.next().is_none(),
+        "{} must be empty or absent",
+        dir.display()
+    );
+    std::fs::create_dir_all(dir)?;
+    Ok(())
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -220,37 +200,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Generate {
-            records,
-            count,
-            out,
-            seed,
-        } => generate::run(generate::Options {
-            records,
-            count,
-            out,
-            seed,
-        }),
-        Command::Digest {
-            records,
-            subscribers,
-            queries,
-            model_dir,
-            work_dir,
-            python,
-            smtp_url,
-        } => digest::run(
-            &runtime()?,
-            digest::Options {
-                records,
-                subscribers,
-                queries,
-                model_dir,
-                work_dir,
-                python,
-                smtp_url,
-            },
-        ),
+        Command::Generate(o) => generate::run(o),
+        Command::Digest(o) => digest::run(&runtime()?, o),
         Command::Phases { work_dir, files } => phases::run(
             &runtime()?,
             phases::Options {

@@ -24,12 +24,7 @@ pub struct Options {
 }
 
 pub fn run(rt: &tokio::runtime::Runtime, o: Options) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        !o.work_dir.exists() || std::fs::read_dir(&o.work_dir)?.next().is_none(),
-        "{} must be empty or absent",
-        o.work_dir.display()
-    );
-    std::fs::create_dir_all(&o.work_dir)?;
+    crate::fresh_work_dir(&o.work_dir)?;
 
     struct Collect(Vec<(Paper, Option<DailyEntry>)>, u64);
     impl Sink for Collect {

@@ -181,32 +181,18 @@ mod tests {
             .build()
             .unwrap();
         let url = dir.path().join("votes.sqlite3");
-        run(
-            &rt,
-            Options {
-                url: url.to_str().unwrap().to_owned(),
-                label: None,
-                papers: 3,
-                accounts: 8,
-                concurrency: 4,
-                duration: Duration::from_millis(200),
-                seed: 7,
-            },
-        )
-        .unwrap();
+        let voting_for = |ms| Options {
+            url: url.to_str().unwrap().to_owned(),
+            label: None,
+            papers: 3,
+            accounts: 8,
+            concurrency: 4,
+            duration: Duration::from_millis(ms),
+            seed: 7,
+        };
+        run(&rt, voting_for(200)).unwrap();
         // A second run on the same database is refused: its counts could not be checked.
-        let again = run(
-            &rt,
-            Options {
-                url: url.to_str().unwrap().to_owned(),
-                label: None,
-                papers: 3,
-                accounts: 8,
-                concurrency: 4,
-                duration: Duration::from_millis(10),
-                seed: 7,
-            },
-        );
+        let again = run(&rt, voting_for(10));
         assert!(again.is_err());
     }
 }
