@@ -136,6 +136,13 @@ enum Command {
         /// Documents per call, as the background worker sends them.
         #[arg(long, default_value_t = 64)]
         batch: usize,
+        /// The kernels to measure, comma-separated (`auto`, `avx2`, `portable`, ...), or `all`:
+        /// every kernel this CPU can run, one after another in this run.
+        #[arg(long, default_value = "all")]
+        kernel: String,
+        /// Also write the embedded texts here, one JSON string a line (for comparisons).
+        #[arg(long)]
+        texts_out: Option<PathBuf>,
     },
     /// Write throughput of votes through the store: concurrent voters cast and retract votes for
     /// a fixed time on a SQLite file or a PostgreSQL database; checks every paper's count after.
@@ -275,11 +282,15 @@ fn main() -> anyhow::Result<()> {
             set,
             docs,
             batch,
+            kernel,
+            texts_out,
         } => embed::run(embed::Options {
             model_dir,
             records: set.records,
             docs,
             batch,
+            kernels: embed::kernels(&kernel)?,
+            texts_out,
             queries: set.queries,
             seed: set.seed,
         }),

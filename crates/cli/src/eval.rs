@@ -21,6 +21,8 @@ pub struct EvalArgs {
     pub qrels: PathBuf,
     pub modes: Vec<Mode>,
     pub model_dir: Option<PathBuf>,
+    /// The kernels that run the model.
+    pub kernel: paperboy_search::kernel::KernelChoice,
     /// Hybrid runs once per fusion setting (keyword and semantic once in all).
     pub fusions: Vec<Fusion>,
     pub show_progress: bool,
@@ -185,7 +187,11 @@ pub async fn run(args: EvalArgs) -> anyhow::Result<Vec<Run>> {
             .model_dir
             .clone()
             .context("semantic and hybrid modes need --model-dir (see `paperboy model install`)")?;
-        let semantic = Arc::new(Semantic::open(&model_dir, &*store, None).await?);
+        let semantic = Arc::new(Semantic::open_with(&model_dir, args.kernel, &*store, None).await?);
+        tracing::info!(
+            kernel = semantic.embedder().kernel(),
+            "embedding the corpus"
+        );
         let b = bar(args.show_progress, back.len() as u64, "embedding");
         semantic
             .catch_up(&*store, |done, _| b.set_position(done))

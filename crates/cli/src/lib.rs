@@ -87,6 +87,7 @@ pub async fn open_index_beside_server(
 /// this model's); None when no model is installed there.
 async fn semantic_in(
     dir: &std::path::Path,
+    kernel: paperboy_search::kernel::KernelChoice,
     data_dir: &std::path::Path,
     store: &dyn Store,
 ) -> Result<Option<paperboy_search::semantic::Semantic>, paperboy_search::semantic::SemanticError> {
@@ -99,9 +100,14 @@ async fn semantic_in(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let cache = paperboy_search::semantic::index_file(data_dir, &model);
-    paperboy_search::semantic::Semantic::open(dir, store, Some(&cache))
+    paperboy_search::semantic::Semantic::open_with(dir, kernel, store, Some(&cache))
         .await
         .map(Some)
+}
+
+/// The `embed_kernel` setting (`Settings::load` refused one that does not parse).
+pub fn embed_kernel(settings: &Settings) -> paperboy_search::kernel::KernelChoice {
+    settings.embed_kernel().unwrap_or_default()
 }
 
 /// The embedding model and its vectors for work beside the server (digests): loaded now, or
@@ -112,8 +118,15 @@ pub async fn open_semantic(
 ) -> Arc<paperboy_search::SemanticSlot> {
     let dir = settings.model_dir();
     let slot = paperboy_search::SemanticSlot::default();
-    match semantic_in(&dir, &settings.data_dir, &**store).await {
-        Ok(Some(s)) => slot.set(Arc::new(s)),
+    match semantic_in(&dir, embed_kernel(settings), &settings.data_dir, &**store).await {
+        Ok(Some(s)) => {
+            tracing::info!(
+                model = s.model_name(),
+                kernel = s.embedder().kernel(),
+                "the embedding model is loaded"
+            );
+            slot.set(Arc::new(s))
+        }
         Ok(None) => {
             tracing::warn!(dir = %dir.display(), "no embedding model: saved searches run by keyword");
             slot.set_unavailable(format!("no embedding model in {}", dir.display()));
@@ -213,6 +226,7 @@ pub async fn serve_on(
     let mut background = vec![
         tokio::spawn(load_semantic(
             settings.model_dir(),
+            embed_kernel(&settings),
             settings.data_dir.clone(),
             store,
             state.semantic.clone(),
@@ -366,14 +380,16 @@ impl paperboy_web::services::PaperSource for ArxivSource {
 /// and stays so, saying why, when there is no model.
 async fn load_semantic(
     dir: std::path::PathBuf,
+    kernel: paperboy_search::kernel::KernelChoice,
     data_dir: std::path::PathBuf,
     store: Arc<dyn Store>,
     slot: Arc<paperboy_search::SemanticSlot>,
 ) {
-    match semantic_in(&dir, &data_dir, &*store).await {
+    match semantic_in(&dir, kernel, &data_dir, &*store).await {
         Ok(Some(semantic)) => {
             tracing::info!(
                 model = semantic.model_name(),
+                kernel = semantic.embedder().kernel(),
                 vectors = semantic.vectors().len(),
                 "search by meaning is ready"
             );

@@ -472,6 +472,7 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                 qrels,
                 modes: mode,
                 model_dir: Some(model_dir),
+                kernel: paperboy_cli::embed_kernel(&settings),
                 fusions,
                 show_progress: std::io::stderr().is_terminal(),
             })

@@ -72,6 +72,11 @@ settings! {
     semantic_weight: f32 = 0.75,
     /// Milliseconds a search waits for its query embedding before answering with keyword results.
     query_embed_timeout_ms: u64 = 1000,
+    /// The kernels that run the embedding model: `auto` (the fastest this CPU can run), `avx2`
+    /// (AVX2 + FMA), `portable` (any CPU); `avx512` and `amx` are accepted names without kernels
+    /// in this build. A kernel the CPU cannot run is a settings error that says what it lacks.
+    /// The kernel in use is logged when the model loads and shown on `/status`.
+    embed_kernel: String = "auto".to_string(),
     /// Trending: `score = votes / (age_hours + trending_offset_hours) ^ trending_gravity`.
     trending_gravity: f64 = 1.8,
     /// Trending: hours added to a vote's age so that a brand-new vote does not count infinitely.
@@ -221,6 +226,16 @@ impl Settings {
         settings
             .trusted_proxies()
             .map_err(|e| Box::new(figment::Error::from(format!("trusted_proxies: {e}"))))?;
+        // So is a kernel this CPU cannot run: the error names what it lacks and what it can run.
+        settings
+            .embed_kernel()
+            .map_err(|e| format!("embed_kernel: {e}"))
+            .and_then(|k| {
+                paperboy_search::kernel::Kernel::resolve(k)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+            .map_err(|e| Box::new(figment::Error::from(e)))?;
         Ok(settings)
     }
 
@@ -246,6 +261,11 @@ impl Settings {
     /// The CA certificates that check PostgreSQL's TLS, when set.
     pub fn database_ca_file(&self) -> Option<PathBuf> {
         (!self.database_ca_file.is_empty()).then(|| PathBuf::from(&self.database_ca_file))
+    }
+
+    /// `embed_kernel`, read (not yet checked against the CPU: `Kernel::resolve` does that).
+    pub fn embed_kernel(&self) -> Result<paperboy_search::kernel::KernelChoice, String> {
+        self.embed_kernel.parse()
     }
 
     pub fn model_dir(&self) -> PathBuf {

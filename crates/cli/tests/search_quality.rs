@@ -94,6 +94,7 @@ async fn hybrid_beats_keyword_and_semantic_alone_on_a_scifact_subset() {
         qrels: dir.path().join("qrels.tsv"),
         modes: vec![Mode::Keyword, Mode::Semantic, Mode::Hybrid],
         model_dir: Some(model),
+        kernel: Default::default(),
         fusions: vec![Default::default()],
         show_progress: false,
     })

@@ -1,11 +1,19 @@
-//! The BERT encoder sentence-transformers models use (all-MiniLM-L6-v2 and its family), on
-//! candle's tensors: embeddings, then self-attention and feed-forward layers, each with a residual
-//! and a layer norm. Only what encoding sentences needs: absolute positions, no pooler, no heads.
-//! Ours rather than candle-transformers' so the build does not compile a hundred other models.
+//! The BERT encoder sentence-transformers models use (all-MiniLM-L6-v2 and its family), over
+//! plain f32 buffers: embeddings, then self-attention and feed-forward layers, each with a
+//! residual and a layer norm. Only what encoding sentences needs: absolute positions, no pooler.
+//!
+//! Sequences are packed, not padded: the token rows of every sequence of a batch are one matrix,
+//! so each linear layer is one product over the real tokens only; attention runs per sequence and
+//! head. Weights are packed once at load into the panels the kernel reads (`kernel::Panels`), the
+//! query, key and value projections side by side so they are one product. Bias, GELU and the
+//! residual are applied to each tile of a product as it is finished.
 
-use candle_core::{DType, Module, Result, Tensor, D};
-use candle_nn::{embedding, layer_norm, linear, Embedding, LayerNorm, Linear, VarBuilder};
+use std::path::Path;
+
+use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
+
+use crate::kernel::{pack_kn, pack_nk, Buf, Epilogue, Kernel, Panels};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,117 +47,391 @@ fn default_eps() -> f64 {
     1e-12
 }
 
+/// A linear layer: its weight packed for the kernel, and its bias.
+struct Linear {
+    packed: Buf,
+    inputs: usize,
+    outputs: usize,
+    bias: Vec<f32>,
+}
+
+impl Linear {
+    fn panels(&self) -> Panels<'_> {
+        Panels {
+            k: self.inputs,
+            n: self.outputs,
+            data: self.packed.as_slice(),
+        }
+    }
+}
+
+struct Norm {
+    gamma: Vec<f32>,
+    beta: Vec<f32>,
+}
+
 struct Layer {
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query, key and value in one: `hidden` -> `3 * hidden`.
+    qkv: Linear,
     attention_out: Linear,
-    attention_norm: LayerNorm,
+    attention_norm: Norm,
     intermediate: Linear,
     output: Linear,
-    output_norm: LayerNorm,
+    output_norm: Norm,
 }
 
 pub struct Bert {
-    words: Embedding,
-    positions: Embedding,
-    types: Embedding,
-    embeddings_norm: LayerNorm,
-    layers: Vec<Layer>,
+    kernel: Kernel,
+    hidden: usize,
     heads: usize,
+    eps: f32,
     activation: Activation,
+    max_positions: usize,
+    words: Vec<f32>,
+    positions: Vec<f32>,
+    /// Token type 0's row: every token of a single sentence has type 0.
+    type0: Vec<f32>,
+    embeddings_norm: Norm,
+    layers: Vec<Layer>,
 }
 
-impl Layer {
-    fn load(vb: VarBuilder, c: &Config) -> Result<Layer> {
-        let h = c.hidden_size;
-        let eps = c.layer_norm_eps;
-        Ok(Layer {
-            query: linear(h, h, vb.pp("attention.self.query"))?,
-            key: linear(h, h, vb.pp("attention.self.key"))?,
-            value: linear(h, h, vb.pp("attention.self.value"))?,
-            attention_out: linear(h, h, vb.pp("attention.output.dense"))?,
-            attention_norm: layer_norm(h, eps, vb.pp("attention.output.LayerNorm"))?,
-            intermediate: linear(h, c.intermediate_size, vb.pp("intermediate.dense"))?,
-            output: linear(c.intermediate_size, h, vb.pp("output.dense"))?,
-            output_norm: layer_norm(h, eps, vb.pp("output.LayerNorm"))?,
+/// One thread's working memory for `Bert::forward`, kept between calls.
+#[derive(Default)]
+pub struct Scratch {
+    x: Buf,
+    qkv: Buf,
+    context: Buf,
+    attended: Buf,
+    inner: Buf,
+    scores: Buf,
+    keys: Buf,
+    values: Buf,
+}
+
+/// Reads the tensors of a safetensors file by name, as f32.
+struct Tensors<'a> {
+    st: SafeTensors<'a>,
+    prefix: String,
+}
+
+impl Tensors<'_> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+        let full = format!("{}{name}", self.prefix);
+        let t = self
+            .st
+            .tensor(&full)
+            .map_err(|e| format!("tensor {full}: {e}"))?;
+        if t.shape() != shape {
+            return Err(format!(
+                "tensor {full} has shape {:?}, expected {shape:?}",
+                t.shape()
+            ));
+        }
+        let bytes = t.data();
+        Ok(match t.dtype() {
+            Dtype::F32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::BF16 => bytes
+                .chunks_exact(2)
+                .map(|b| f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16))
+                .collect(),
+            Dtype::F16 => bytes
+                .chunks_exact(2)
+                .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+                .collect(),
+            other => return Err(format!("tensor {full} is {other:?}; expected a float type")),
         })
+    }
+
+    fn linear(&self, name: &str, inputs: usize, outputs: usize) -> Result<Linear, String> {
+        let weight = self.get(&format!("{name}.weight"), &[outputs, inputs])?;
+        let bias = self.get(&format!("{name}.bias"), &[outputs])?;
+        Ok(pack_linear(&weight, bias, inputs, outputs))
+    }
+
+    fn norm(&self, name: &str, n: usize) -> Result<Norm, String> {
+        Ok(Norm {
+            gamma: self.get(&format!("{name}.weight"), &[n])?,
+            beta: self.get(&format!("{name}.bias"), &[n])?,
+        })
+    }
+}
+
+/// `weight` is `outputs`×`inputs` (as PyTorch saves it): `y = x · weightᵀ + bias`.
+fn pack_linear(weight: &[f32], bias: Vec<f32>, inputs: usize, outputs: usize) -> Linear {
+    let mut packed = Buf::default();
+    pack_nk(&mut packed, weight, inputs, inputs, outputs);
+    Linear {
+        packed,
+        inputs,
+        outputs,
+        bias,
+    }
+}
+
+fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h >> 15) << 31;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let man = u32::from(h & 0x3ff);
+    match exp {
+        0 => {
+            let v = man as f32 * (1.0 / (1u32 << 24) as f32);
+            if sign != 0 {
+                -v
+            } else {
+                v
+            }
+        }
+        31 => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
+        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
     }
 }
 
 impl Bert {
-    /// Loads the weights, named as Hugging Face saves them (with or without a `bert.` prefix).
-    pub fn load(vb: VarBuilder, c: &Config) -> Result<Bert> {
-        let prefixed = ["bert", c.model_type.as_deref().unwrap_or("bert")]
+    /// Loads the weights from a safetensors file, named as Hugging Face saves them (with or
+    /// without a `bert.` prefix), and packs them for `kernel`.
+    pub fn load(weights: &Path, c: &Config, kernel: Kernel) -> Result<Bert, String> {
+        let bytes = std::fs::read(weights).map_err(|e| format!("{}: {e}", weights.display()))?;
+        let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("safetensors: {e}"))?;
+        let names = st.names();
+        let prefix = ["bert", c.model_type.as_deref().unwrap_or("bert")]
             .into_iter()
-            .find(|p| vb.contains_tensor(&format!("{p}.embeddings.word_embeddings.weight")));
-        let vb = match prefixed {
-            Some(p) => vb.pp(p),
-            None => vb,
-        };
-        let e = vb.pp("embeddings");
+            .find(|p| {
+                let want = format!("{p}.embeddings.word_embeddings.weight");
+                names.iter().any(|n| **n == want)
+            })
+            .map(|p| format!("{p}."))
+            .unwrap_or_default();
+        let t = Tensors { st, prefix };
         let h = c.hidden_size;
+        if c.num_attention_heads == 0 || !h.is_multiple_of(c.num_attention_heads) {
+            return Err(format!(
+                "hidden size {h} is not a multiple of {} heads",
+                c.num_attention_heads
+            ));
+        }
+        let e = "embeddings";
+        let types = t.get(
+            &format!("{e}.token_type_embeddings.weight"),
+            &[c.type_vocab_size, h],
+        )?;
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let l = format!("encoder.layer.{i}");
+            let mut weight = Vec::with_capacity(3 * h * h);
+            let mut bias = Vec::with_capacity(3 * h);
+            for part in ["query", "key", "value"] {
+                let name = format!("{l}.attention.self.{part}");
+                weight.extend(t.get(&format!("{name}.weight"), &[h, h])?);
+                bias.extend(t.get(&format!("{name}.bias"), &[h])?);
+            }
+            layers.push(Layer {
+                qkv: pack_linear(&weight, bias, h, 3 * h),
+                attention_out: t.linear(&format!("{l}.attention.output.dense"), h, h)?,
+                attention_norm: t.norm(&format!("{l}.attention.output.LayerNorm"), h)?,
+                intermediate: t.linear(
+                    &format!("{l}.intermediate.dense"),
+                    h,
+                    c.intermediate_size,
+                )?,
+                output: t.linear(&format!("{l}.output.dense"), c.intermediate_size, h)?,
+                output_norm: t.norm(&format!("{l}.output.LayerNorm"), h)?,
+            });
+        }
         Ok(Bert {
-            words: embedding(c.vocab_size, h, e.pp("word_embeddings"))?,
-            positions: embedding(c.max_position_embeddings, h, e.pp("position_embeddings"))?,
-            types: embedding(c.type_vocab_size, h, e.pp("token_type_embeddings"))?,
-            embeddings_norm: layer_norm(h, c.layer_norm_eps, e.pp("LayerNorm"))?,
-            layers: (0..c.num_hidden_layers)
-                .map(|i| Layer::load(vb.pp(format!("encoder.layer.{i}")), c))
-                .collect::<Result<_>>()?,
+            kernel,
+            hidden: h,
             heads: c.num_attention_heads,
+            eps: c.layer_norm_eps as f32,
             activation: c.hidden_act,
+            max_positions: c.max_position_embeddings,
+            words: t.get(&format!("{e}.word_embeddings.weight"), &[c.vocab_size, h])?,
+            positions: t.get(
+                &format!("{e}.position_embeddings.weight"),
+                &[c.max_position_embeddings, h],
+            )?,
+            type0: types[..h].to_vec(),
+            embeddings_norm: t.norm(&format!("{e}.LayerNorm"), h)?,
+            layers,
         })
     }
 
-    /// Token vectors `(batch, len, hidden)` for token ids `(batch, len)`; `mask` is 1 for real
-    /// tokens and 0 for padding (which no token attends to).
-    pub fn forward(&self, ids: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let (n, len) = ids.dims2()?;
-        let positions = Tensor::arange(0u32, len as u32, ids.device())?;
-        let x = self
-            .words
-            .forward(ids)?
-            .add(&self.types.forward(&ids.zeros_like()?)?)?
-            .broadcast_add(&self.positions.forward(&positions)?)?;
-        let mut x = self.embeddings_norm.forward(&x)?;
-        // Padding gets the most negative score before the softmax, as Hugging Face's BERT does.
-        let mask = mask.to_dtype(DType::F32)?.reshape((n, 1, 1, len))?;
-        let mask = ((mask.ones_like()? - &mask)? * f64::from(f32::MIN))?;
-        for layer in &self.layers {
-            x = self.layer(layer, &x, &mask)?;
-        }
-        Ok(x)
+    pub fn kernel(&self) -> Kernel {
+        self.kernel
     }
 
-    fn layer(&self, l: &Layer, x: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let (n, len, hidden) = x.dims3()?;
-        let head = hidden / self.heads;
-        let split = |t: Tensor| -> Result<Tensor> {
-            t.reshape((n, len, self.heads, head))?
-                .transpose(1, 2)?
-                .contiguous()
+    pub fn hidden(&self) -> usize {
+        self.hidden
+    }
+
+    /// Token vectors for sequences of token ids, packed one after another: row `t` of the
+    /// `(total tokens)`×`hidden` result is the `t`-th token of the concatenation. Sequences must
+    /// not be longer than the model's positions, nor hold ids past its vocabulary.
+    pub fn forward<'s>(&self, seqs: &[&[u32]], s: &'s mut Scratch) -> &'s [f32] {
+        let k = self.kernel;
+        let h = self.hidden;
+        let tokens: usize = seqs.iter().map(|q| q.len()).sum();
+        s.x.resize(tokens * h);
+        let x = s.x.as_mut_slice();
+        let mut row = 0;
+        for seq in seqs {
+            assert!(seq.len() <= self.max_positions, "sequence too long");
+            for (pos, &id) in seq.iter().enumerate() {
+                let out = &mut x[row * h..][..h];
+                let word = &self.words[id as usize * h..][..h];
+                let position = &self.positions[pos * h..][..h];
+                for j in 0..h {
+                    out[j] = word[j] + position[j] + self.type0[j];
+                }
+                let n = &self.embeddings_norm;
+                k.layer_norm(out, &n.gamma, &n.beta, self.eps);
+                row += 1;
+            }
+        }
+        for layer in &self.layers {
+            self.layer(layer, seqs, tokens, s);
+        }
+        s.x.as_slice()
+    }
+
+    fn layer(&self, l: &Layer, seqs: &[&[u32]], tokens: usize, s: &mut Scratch) {
+        let k = self.kernel;
+        let h = self.hidden;
+        let h3 = 3 * h;
+        let inter = l.intermediate.outputs;
+        s.qkv.resize(tokens * h3);
+        s.context.resize(tokens * h);
+        s.attended.resize(tokens * h);
+        s.inner.resize(tokens * inter);
+        let x = s.x.as_mut_slice();
+        let qkv = s.qkv.as_mut_slice();
+        k.gemm(
+            tokens,
+            x,
+            h,
+            &l.qkv.panels(),
+            Some(&l.qkv.bias),
+            qkv,
+            h3,
+            Epilogue::None,
+        );
+
+        // Attention, per sequence and head.
+        let context = s.context.as_mut_slice();
+        let head = h / self.heads;
+        let scale = 1.0 / (head as f32).sqrt();
+        let mut t0 = 0;
+        for seq in seqs {
+            let len = seq.len();
+            if len == 0 {
+                continue;
+            }
+            s.scores.resize(len * len);
+            let scores = s.scores.as_mut_slice();
+            for hd in 0..self.heads {
+                let base = t0 * h3 + hd * head;
+                pack_nk(&mut s.keys, &qkv[base + h..], h3, head, len);
+                let keys = Panels {
+                    k: head,
+                    n: len,
+                    data: s.keys.as_slice(),
+                };
+                k.gemm(
+                    len,
+                    &qkv[base..],
+                    h3,
+                    &keys,
+                    None,
+                    scores,
+                    len,
+                    Epilogue::None,
+                );
+                for r in scores.chunks_exact_mut(len) {
+                    k.softmax(r, scale);
+                }
+                pack_kn(&mut s.values, &qkv[base + 2 * h..], h3, len, head);
+                let values = Panels {
+                    k: len,
+                    n: head,
+                    data: s.values.as_slice(),
+                };
+                k.gemm(
+                    len,
+                    scores,
+                    len,
+                    &values,
+                    None,
+                    &mut context[t0 * h + hd * head..],
+                    h,
+                    Epilogue::None,
+                );
+            }
+            t0 += len;
+        }
+
+        let attended = s.attended.as_mut_slice();
+        let o = &l.attention_out;
+        k.gemm(
+            tokens,
+            context,
+            h,
+            &o.panels(),
+            Some(&o.bias),
+            attended,
+            h,
+            Epilogue::Add(x, h),
+        );
+        let n = &l.attention_norm;
+        for r in attended.chunks_exact_mut(h) {
+            k.layer_norm(r, &n.gamma, &n.beta, self.eps);
+        }
+        let inner = s.inner.as_mut_slice();
+        let i = &l.intermediate;
+        let act = match self.activation {
+            Activation::Gelu => Epilogue::Gelu,
+            Activation::GeluApproximate => Epilogue::GeluTanh,
+            Activation::Relu => Epilogue::Relu,
         };
-        let q = split(l.query.forward(x)?)?;
-        let k = split(l.key.forward(x)?)?;
-        let v = split(l.value.forward(x)?)?;
-        let scores = (q.matmul(&k.t()?)? / (head as f64).sqrt())?.broadcast_add(mask)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
-        let context = probs
-            .matmul(&v)?
-            .transpose(1, 2)?
-            .contiguous()?
-            .reshape((n, len, hidden))?;
-        let attended = l
-            .attention_norm
-            .forward(&l.attention_out.forward(&context)?.add(x)?)?;
-        let inner = l.intermediate.forward(&attended)?;
-        let inner = match self.activation {
-            Activation::Gelu => inner.gelu_erf()?,
-            Activation::GeluApproximate => inner.gelu()?,
-            Activation::Relu => inner.relu()?,
-        };
-        l.output_norm
-            .forward(&l.output.forward(&inner)?.add(&attended)?)
+        k.gemm(
+            tokens,
+            attended,
+            h,
+            &i.panels(),
+            Some(&i.bias),
+            inner,
+            inter,
+            act,
+        );
+        let o = &l.output;
+        k.gemm(
+            tokens,
+            inner,
+            inter,
+            &o.panels(),
+            Some(&o.bias),
+            x,
+            h,
+            Epilogue::Add(attended, h),
+        );
+        let n = &l.output_norm;
+        for r in x.chunks_exact_mut(h) {
+            k.layer_norm(r, &n.gamma, &n.beta, self.eps);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::f16_to_f32;
+
+    #[test]
+    fn half_floats_widen_exactly() {
+        assert_eq!(f16_to_f32(0x3c00), 1.0);
+        assert_eq!(f16_to_f32(0xc000), -2.0);
+        assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
+        assert_eq!(f16_to_f32(0x7bff), 65504.0);
+        assert!(f16_to_f32(0x7c00).is_infinite());
     }
 }

@@ -11,6 +11,7 @@
 pub mod bert;
 pub mod embed;
 pub mod hybrid;
+pub mod kernel;
 pub mod searcher;
 pub mod semantic;
 pub mod text;

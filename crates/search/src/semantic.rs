@@ -12,6 +12,7 @@ use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
 
 use crate::embed::{EmbedError, Embedder};
+use crate::kernel::KernelChoice;
 use crate::vectors::{VectorIndex, EXACT_BELOW};
 
 /// Papers read from the change feed per embedding round.
@@ -104,8 +105,18 @@ impl Semantic {
         store: &dyn Store,
         cache: Option<&Path>,
     ) -> Result<Semantic, SemanticError> {
+        Semantic::open_with(dir, KernelChoice::Auto, store, cache).await
+    }
+
+    /// `open`, with the model run by the kernels `kernel` names.
+    pub async fn open_with(
+        dir: &Path,
+        kernel: KernelChoice,
+        store: &dyn Store,
+        cache: Option<&Path>,
+    ) -> Result<Semantic, SemanticError> {
         let dir = dir.to_owned();
-        let embedder = tokio::task::spawn_blocking(move || Embedder::load(&dir))
+        let embedder = tokio::task::spawn_blocking(move || Embedder::load_with(&dir, kernel))
             .await
             .map_err(|e| SemanticError::Task(e.to_string()))??;
         let embedder = Arc::new(embedder);

@@ -13,6 +13,7 @@ use crate::params::{
     MAX_CURSOR_CHARS, MAX_DAILY_LIMIT, MAX_PAGE, MAX_SEARCH_LIMIT, MAX_SUBMITTER_CHARS,
     MONTH_PATTERN, NO_CONTROLS, PAPER_ID_PATTERN, WEEK_PATTERN,
 };
+use paperboy_search::kernel::Kernel;
 use paperboy_search::MAX_QUERY_CHARS;
 
 fn query(name: &str, desc: &str, schema: Value) -> Value {
@@ -230,7 +231,16 @@ pub fn spec() -> Value {
             }},
             "/api/status": { "get": {
                 "summary": "Counts, the state of the search index, digests and live sync (each source's last success, papers brought, last error)",
-                "responses": { "200": json_body("Status", json!({ "type": "object", "required": ["version", "store", "search", "sync", "digests"] })) }
+                "responses": { "200": json_body("Status", json!({ "type": "object", "required": ["version", "store", "search", "sync", "digests"],
+                    "properties": { "search": { "type": "object", "required": ["mode", "indexedPapers", "pendingChanges", "semantic"], "properties": {
+                        "mode": { "type": "string", "enum": ["hybrid", "keyword"] },
+                        "semantic": { "type": "object", "required": ["available"], "properties": {
+                            "available": { "type": "boolean" },
+                            "model": { "type": "string", "description": "The embedding model (present when available)" },
+                            "kernel": { "type": "string", "enum": Kernel::NAMES, "description": "The kernels that run the embedding model, chosen at start by the CPU's features and the embed_kernel setting (present when available)" },
+                            "reason": { "type": "string", "description": "Why search is keyword-only (present when not available)" }
+                        } }
+                    } } } })) }
             }},
             "/openapi.json": { "get": { "summary": "This document", "responses": { "200": json_body("OpenAPI 3.1", json!({ "type": "object" })) } } },
             "/healthz": { "get": { "summary": "The process is up", "responses": { "200": { "description": "ok", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },

@@ -332,6 +332,8 @@ pub struct Status {
 
 pub struct SemanticProgress {
     pub model: String,
+    /// The kernels that run the model (`avx2`, `portable`).
+    pub kernel: &'static str,
     pub vectors: usize,
     pub embedded: u64,
     pub pending: u64,
@@ -350,6 +352,7 @@ pub async fn status(state: &AppState) -> Result<Status, ApiError> {
             let (embedded, pending) = s.progress();
             Ok(SemanticProgress {
                 model: s.model_name().to_owned(),
+                kernel: s.embedder().kernel(),
                 vectors: s.vectors().len(),
                 embedded,
                 pending,

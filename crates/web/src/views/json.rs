@@ -200,7 +200,7 @@ pub fn status(s: &Status) -> Value {
             "indexedPapers": s.indexed,
             "pendingChanges": s.index_lag(),
             "semantic": match &s.semantic {
-                Ok(m) => json!({ "available": true, "model": m.model, "vectors": m.vectors,
+                Ok(m) => json!({ "available": true, "model": m.model, "kernel": m.kernel, "vectors": m.vectors,
                                  "embeddedSinceStart": m.embedded, "pendingChanges": m.pending }),
                 Err(why) => json!({ "available": false, "reason": why }),
             },

@@ -27,6 +27,7 @@ pub fn status(s: &Status) -> Markup {
             Ok(m) => {
                 dl.facts {
                     dt { "Model" } dd { (m.model) }
+                    dt { "Kernel" } dd { (m.kernel) }
                     dt { "Papers with vectors" } dd { (m.vectors) " of " (stats.papers) }
                     dt { "Embedded since start" } dd { (m.embedded) }
                     dt { "Changes still to look at" } dd { (m.pending) }
