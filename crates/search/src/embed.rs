@@ -308,13 +308,22 @@ pub(crate) mod tests {
         None
     }
 
+    /// A file of the shared data set (`../shared/data`), or None, said, when it is absent.
+    fn shared_data(relative: &str) -> Option<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/data")
+            .join(relative);
+        let text = std::fs::read_to_string(&path).ok();
+        if text.is_none() {
+            eprintln!("skipped: {} is absent", path.display());
+        }
+        text
+    }
+
     #[test]
     fn matches_reference_vectors() {
         let Some(dir) = model_dir() else { return };
-        let reference = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/fixtures/minilm-reference.json");
-        let Ok(text) = std::fs::read_to_string(&reference) else {
-            eprintln!("skipped: {} is absent", reference.display());
+        let Some(text) = shared_data("fixtures/minilm-reference.json") else {
             return;
         };
         let r: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -396,10 +405,7 @@ pub(crate) mod tests {
     #[test]
     fn kernels_agree() {
         let Some(dir) = model_dir() else { return };
-        let records = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/data/arxiv-listings/sample_1000.jsonl");
-        let Ok(text) = std::fs::read_to_string(&records) else {
-            eprintln!("skipped: {} is absent", records.display());
+        let Some(text) = shared_data("arxiv-listings/sample_1000.jsonl") else {
             return;
         };
         let texts: Vec<String> = text
