@@ -211,6 +211,10 @@ impl Searcher {
         if let Some(v) = self.remembered.as_ref().and_then(remembered) {
             return Ok(v);
         }
+        if self.deadline == Some(Duration::ZERO) {
+            // No wait at all: not even a query embedded in microseconds makes it.
+            return Err(Fallback::TooSlow);
+        }
         let embedder = semantic.embedder().clone();
         let owned = text.to_owned();
         let job = tokio::task::spawn_blocking(move || embedder.embed_query(&owned));

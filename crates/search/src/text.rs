@@ -43,6 +43,15 @@ const TITLE_BOOST: f32 = 1.2;
 const COMMON_SHARE: f64 = 0.05;
 /// Candidates (at least) that a query's common words are scored on (see `plan`).
 const RESCORE_POOL: usize = 100;
+/// How many hits past a page's end are read so that ties at its edge are broken by id.
+const TIE_MARGIN: usize = 8;
+
+/// `hits` best score first, ties by arXiv id (the same order whatever the index's segment
+/// layout, which background merges change), then the window `offset..offset + limit`.
+fn best_first(mut hits: Vec<Hit>, offset: usize, limit: usize) -> Vec<Hit> {
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id.cmp(&b.id)));
+    hits.into_iter().skip(offset).take(limit).collect()
+}
 /// Postings shorter than this are cheap to walk: below it no word is treated as common, so small
 /// collections rank exactly as a plain OR (on 250 SciFact abstracts the split cost 0.01 nDCG).
 const COMMON_MIN_DOCS: u64 = 10_000;
@@ -575,17 +584,22 @@ impl SearchIndex {
             });
         }
         if plan.rescore.is_empty() {
+            // A few more than the window, so that papers tied on score at its edge are ordered
+            // by id too, not by which segment the index happened to put them in.
             let (top, total) = searcher.search(
                 &plan.matching,
-                &(TopDocs::with_limit(limit).and_offset(offset), Count),
+                &(TopDocs::with_limit(offset + limit + TIE_MARGIN), Count),
             )?;
-            let mut hits = Vec::with_capacity(top.len());
+            let mut found = Vec::with_capacity(top.len());
             for (score, addr) in top {
                 if let Some(id) = self.stored_id(&searcher, addr)? {
-                    hits.push(Hit { id, score });
+                    found.push(Hit { id, score });
                 }
             }
-            return Ok(SearchResults { hits, total });
+            return Ok(SearchResults {
+                hits: best_first(found, offset, limit),
+                total,
+            });
         }
         // The best candidates by the rarer words, then the common words' BM25 added to each: a
         // second query over just those papers (by id, scoring nothing itself).
@@ -610,17 +624,17 @@ impl SearchIndex {
             .into_iter()
             .map(|(score, addr)| (addr, score))
             .collect();
-        for (score, addr, _) in &mut found {
-            *score += extra.get(addr).copied().unwrap_or(0.0);
-        }
-        found.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-        let hits = found
+        let found = found
             .into_iter()
-            .skip(offset)
-            .take(limit)
-            .map(|(score, _, id)| Hit { id, score })
+            .map(|(score, addr, id)| Hit {
+                id,
+                score: score + extra.get(&addr).copied().unwrap_or(0.0),
+            })
             .collect();
-        Ok(SearchResults { hits, total })
+        Ok(SearchResults {
+            hits: best_first(found, offset, limit),
+            total,
+        })
     }
 
     /// Marks the words of `text` that match the query with `<b>…</b>`, escaping everything else;
@@ -739,6 +753,28 @@ pub(crate) mod tests {
         p.categories = vec![cat.into()];
         p.daily_date = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok();
         (p, None)
+    }
+
+    #[test]
+    fn ties_are_ordered_by_id_whatever_order_they_came_in() {
+        let hit = |id: &str, score| Hit {
+            id: ArxivId::parse(id).unwrap(),
+            score,
+        };
+        let ids = |hits: Vec<Hit>| {
+            hits.into_iter()
+                .map(|h| h.id.to_string())
+                .collect::<Vec<_>>()
+        };
+        let a = vec![
+            hit("2608.17286", 2.0),
+            hit("2608.10615", 2.0),
+            hit("2608.00001", 3.0),
+        ];
+        let mut b = a.clone();
+        b.reverse();
+        assert_eq!(ids(best_first(a, 0, 2)), ["2608.00001", "2608.10615"]);
+        assert_eq!(ids(best_first(b, 1, 5)), ["2608.10615", "2608.17286"]);
     }
 
     pub(crate) async fn fixture() -> (SearchIndex, std::sync::Arc<dyn Store>, tempfile::TempDir) {
