@@ -212,7 +212,9 @@ pub async fn serve_on(
             .trusted_proxies()
             .context("the trusted_proxies setting")?,
     };
-    let mut state = paperboy_web::AppState::new(store.clone(), Arc::new(index), web_settings);
+    let index = Arc::new(index);
+    let weak_index = Arc::downgrade(&index);
+    let mut state = paperboy_web::AppState::new(store.clone(), index, web_settings);
     let sources = harvest::Sources::new(&settings, &[])?;
     state.paper_source = Some(Arc::new(ArxivSource(sources.arxiv_api())));
     if let Some(mailer) = &smtp {
@@ -275,6 +277,13 @@ pub async fn serve_on(
     for task in background {
         task.abort();
         let _ = task.await;
+    }
+    // The connections' tasks let go of the state a moment after the server stops waiting for
+    // them: the search index (its writer's lock) is released before this returns, so that a
+    // server started again on the same data directory can take it.
+    let stopped = std::time::Instant::now();
+    while weak_index.strong_count() > 0 && stopped.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     served?;
     tracing::info!("shut down cleanly");

@@ -6,6 +6,9 @@
 //!   on the others within seconds.
 //! - A digest run with three nodes sending to a real SMTP server, the recording node SIGKILLed
 //!   mid-run: every subscriber gets exactly one digest.
+//! - Three nodes embed one backlog together, one SIGKILLed midway: every paper is embedded
+//!   exactly once (a trigger counts the embedding writes), and all nodes answer a search by
+//!   meaning alike.
 //! - `paperboy migrate` SQLite -> PostgreSQL -> SQLite leaves every row as it was.
 //! - A rate limit holds for the nodes together, not per node.
 //!
@@ -364,6 +367,132 @@ async fn three_nodes_send_each_digest_once_though_one_dies_mid_run() {
         .filter(|n| n.log_contains("digests sent"))
         .count();
     assert_eq!(senders, 2, "both surviving nodes sent digests");
+    for node in nodes {
+        node.stop().await;
+    }
+}
+
+/// The embedding model the tests use, when `.ci/run` (or a developer) installed it.
+fn model_dir() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("PAPERBOY_TEST_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/test-model/all-MiniLM-L6-v2"));
+    if dir.join("model.safetensors").exists() {
+        return Some(dir);
+    }
+    skip(&format!("no embedding model at {}", dir.display()));
+    None
+}
+
+/// SQL run by psql on `db`, which must succeed.
+async fn psql(db: &TestDatabase, sql: &str) -> String {
+    let ran = run_with_input(
+        tokio::process::Command::new("psql").args(["-qAt", "-v", "ON_ERROR_STOP=1", db.url()]),
+        sql.as_bytes(),
+    )
+    .await
+    .expect("psql (Debian's postgresql-client)");
+    ran.assert_success(sql);
+    ran.stdout.trim().to_owned()
+}
+
+async fn vectors_on(base: &str) -> (u64, u64) {
+    let v: Value = http()
+        .get(format!("{base}/api/status"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let s = &v["search"]["semantic"];
+    (
+        s["vectors"].as_u64().unwrap_or(0),
+        s["embeddedSinceStart"].as_u64().unwrap_or(0),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_embed_one_backlog_once_though_one_dies_midway() {
+    let Some(db) = TestDatabase::create() else {
+        return;
+    };
+    let Some(model) = model_dir() else { return };
+    // The demo papers in the database before any node starts: one backlog for all three.
+    let store = paperboy_store::open(db.url(), true).unwrap();
+    paperboy_cli::import::import(
+        &store,
+        paperboy_cli::import::Source::Bytes {
+            name: "demo.tar.gz".into(),
+            data: paperboy_cli::DEMO,
+        },
+        false,
+    )
+    .await
+    .unwrap();
+    let papers = store.stats().await.unwrap().papers;
+    // Every write of an embedding, committed, counted by the database itself.
+    psql(
+        &db,
+        "CREATE TABLE embedding_writes (paper_id TEXT NOT NULL);
+         CREATE FUNCTION count_embedding_write() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN INSERT INTO embedding_writes VALUES (NEW.paper_id); RETURN NEW; END $$;
+         CREATE TRIGGER embedding_written AFTER INSERT OR UPDATE ON embeddings
+             FOR EACH ROW EXECUTE FUNCTION count_embedding_write();",
+    )
+    .await;
+    let writes = || async { psql(&db, "SELECT COUNT(*) FROM embedding_writes").await };
+
+    let env = node_env(&db, &[("PAPERBOY_MODEL_DIR", model.display().to_string())]);
+    let (a, b, c) = tokio::join!(
+        Process::start(&env),
+        Process::start(&env),
+        Process::start(&env)
+    );
+    let mut nodes = vec![a, b, c];
+    // Midway: some papers are embedded, most are not.
+    poll("the first embeddings", || async {
+        let n: u64 = writes().await.parse().ok()?;
+        (n >= 40).then_some(())
+    })
+    .await;
+    let killed = nodes.remove(0);
+    killed.kill().await;
+    let at_kill: u64 = writes().await.parse().unwrap();
+    eprintln!("killed a node after {at_kill} of {papers} embeddings");
+    assert!(at_kill < papers, "the node died midway");
+
+    for node in &nodes {
+        poll("every paper's vector on every node", || async {
+            (vectors_on(&node.base).await.0 == papers).then_some(())
+        })
+        .await;
+    }
+    let total: u64 = writes().await.parse().unwrap();
+    let twice = psql(
+        &db,
+        "SELECT COUNT(*) FROM (SELECT paper_id FROM embedding_writes
+             GROUP BY paper_id HAVING COUNT(*) > 1) t",
+    )
+    .await;
+    assert_eq!(
+        (total, twice.as_str()),
+        (papers, "0"),
+        "each paper embedded once"
+    );
+    // Both survivors embedded part of the backlog: it was shared, not taken by one.
+    for node in &nodes {
+        let (_, embedded) = vectors_on(&node.base).await;
+        assert!(embedded > 0, "{}: embedded nothing", node.base);
+    }
+    // Every node answers a search by meaning alike.
+    let search = "/api/papers/search?q=robots%20that%20learn%20from%20video&mode=semantic&limit=10";
+    let mut answers = Vec::new();
+    for node in &nodes {
+        answers.push(item_ids(&Visitor::new(&node.base).get(search).await.json()));
+    }
+    assert_eq!(answers[0].len(), 10, "{answers:?}");
+    assert_eq!(answers[0], answers[1]);
     for node in nodes {
         node.stop().await;
     }

@@ -152,7 +152,7 @@ impl Semantic {
             saved_at: Mutex::new(Instant::now()),
         };
         if from_file {
-            semantic.replay(store, seq).await?;
+            semantic.replay(store, seq, cursor).await?;
         } else {
             semantic.load(store).await?;
         }
@@ -201,11 +201,17 @@ impl Semantic {
         Ok(())
     }
 
-    /// Brings an index read from its file up to date: every paper changed after `seq` gets its
-    /// stored vector (or loses its vector when hidden or never embedded).
-    async fn replay(&self, store: &dyn Store, mut seq: i64) -> Result<(), SemanticError> {
-        loop {
-            let changes = store.changes_since(seq, LOAD_PAGE).await?;
+    /// Brings the vectors up to date with the changes after `seq` up to `upto`: every paper
+    /// changed gets its stored vector (or loses its vector when hidden or never embedded).
+    async fn replay(
+        &self,
+        store: &dyn Store,
+        mut seq: i64,
+        upto: i64,
+    ) -> Result<(), SemanticError> {
+        while seq < upto {
+            let mut changes = store.changes_since(seq, LOAD_PAGE).await?;
+            changes.retain(|c| c.0 <= upto);
             let Some(last) = changes.last().map(|c| c.0) else {
                 break;
             };
@@ -272,58 +278,49 @@ impl Semantic {
         cursor_name(&self.embedder)
     }
 
-    /// Embeds every paper changed since the last call (or ever, the first time); returns how many
-    /// were embedded. Each round's vectors and the cursor are stored in one transaction, so a
-    /// crash loses at most the round in progress.
+    /// Embeds the backlog: claims stretches of the change feed (shared with every process on
+    /// the database, see
+    /// [`paperboy_store::Embeddings::claim_embedding_work`]), embeds each claimed paper whose
+    /// text has no stored vector yet and stores the vectors with the claim's end, one
+    /// transaction a stretch, so a crash loses at most the stretch in progress, which another
+    /// process (or this one, restarted) takes over. Vectors other processes stored are loaded
+    /// as the store's cursor passes them. Returns how many papers this call embedded.
     pub async fn catch_up(
         &self,
         store: &dyn Store,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<u64, SemanticError> {
-        let name = self.cursor_name();
-        let mut seq = self.applied.load(Ordering::Acquire);
+        let (name, model) = (self.cursor_name(), self.embedder.name());
         let mut done = 0u64;
         loop {
             let last_seq = store.last_seq().await?;
+            self.follow(store).await?;
+            let applied = self.applied.load(Ordering::Acquire);
             self.pending
-                .store((last_seq - seq).max(0) as u64, Ordering::Relaxed);
-            let changes = store.changes_since(seq, ROUND).await?;
-            let Some(last) = changes.last().map(|c| c.0) else {
+                .store((last_seq - applied).max(0) as u64, Ordering::Relaxed);
+            let Some(work) = store.claim_embedding_work(model, &name, ROUND).await? else {
                 break;
             };
+            let changes = store.changes_since(work.after, ROUND).await?;
             let mut visible = Vec::new();
-            for (_, paper, shown) in changes {
+            for (_, paper, shown) in changes.into_iter().filter(|c| c.0 <= work.upto) {
                 if shown {
                     visible.push(paper);
-                } else {
-                    self.vectors.remove(&paper.id);
                 }
             }
             let ids: Vec<ArxivId> = visible.iter().map(|p| p.id.clone()).collect();
-            let stored = store.embedding_hashes(self.embedder.name(), &ids).await?;
-            let mut todo: Vec<(ArxivId, i64, String)> = Vec::new();
-            let mut stored_already = Vec::new();
-            for (p, old) in visible.into_iter().zip(stored) {
-                let text = paper_text(&p);
-                let hash = text_hash(&text);
-                if old != Some(hash) {
-                    todo.push((p.id, hash, text));
-                } else {
-                    stored_already.push(p.id);
-                }
-            }
-            // Embedded by another process (another node on the same database), or by this one
-            // before a change that left the text alone: the stored vector is the one to hold.
-            if !stored_already.is_empty() {
-                let vectors = store
-                    .embeddings(self.embedder.name(), &stored_already)
-                    .await?;
-                for (id, v) in stored_already.into_iter().zip(vectors) {
-                    if let Some(v) = v {
-                        self.vectors.upsert(id, &v);
-                    }
-                }
-            }
+            let stored = store.embedding_hashes(model, &ids).await?;
+            // Only text without a vector of its own is embedded: a change that left the text
+            // alone (a vote, a new version with the same abstract) costs nothing.
+            let todo: Vec<(ArxivId, i64, String)> = visible
+                .into_iter()
+                .zip(stored)
+                .filter_map(|(p, old)| {
+                    let text = paper_text(&p);
+                    let hash = text_hash(&text);
+                    (old != Some(hash)).then_some((p.id, hash, text))
+                })
+                .collect();
             let embedder = self.embedder.clone();
             let texts: Vec<String> = todo.iter().map(|t| t.2.clone()).collect();
             let vectors = tokio::task::spawn_blocking(move || {
@@ -342,9 +339,17 @@ impl Semantic {
                 .iter()
                 .map(|(id, _, v)| (id.clone(), v.clone()))
                 .collect();
-            store
-                .put_embeddings(self.embedder.name(), rows, (&name, last))
-                .await?;
+            if !store
+                .finish_embedding_work(model, &name, work, rows)
+                .await?
+            {
+                tracing::warn!(
+                    after = work.after,
+                    upto = work.upto,
+                    "another process took this embedding work over; its vectors are the ones kept"
+                );
+                continue;
+            }
             // Count before the vectors become visible, so that a reader who sees a vector also
             // sees it counted (the status page and its tests rely on that order).
             done += n;
@@ -352,18 +357,34 @@ impl Semantic {
             for (id, v) in fresh {
                 self.vectors.upsert(id, &v);
             }
-            seq = last;
-            self.applied.store(seq, Ordering::Release);
-            progress(done, (last_seq - seq).max(0) as u64);
-            if self.saved_at.lock().expect("saved_at").elapsed() > SAVE_EVERY {
-                self.save(seq);
-            }
+            progress(done, (last_seq - work.upto).max(0) as u64);
         }
-        self.pending.store(0, Ordering::Relaxed);
+        let applied = self.applied.load(Ordering::Acquire);
+        self.pending.store(
+            (store.last_seq().await? - applied).max(0) as u64,
+            Ordering::Relaxed,
+        );
         if self.vectors.is_dirty() {
-            self.save(seq);
+            self.save(applied);
         }
         Ok(done)
+    }
+
+    /// Loads what the store's cursor passed since this process last looked: the vectors stored
+    /// for those changes (by any process), and none for papers hidden since.
+    async fn follow(&self, store: &dyn Store) -> Result<(), SemanticError> {
+        let cursor = store.cursor(&self.cursor_name()).await?;
+        let from = self.applied.load(Ordering::Acquire);
+        if cursor <= from {
+            return Ok(());
+        }
+        self.replay(store, from, cursor).await?;
+        self.applied.fetch_max(cursor, Ordering::AcqRel);
+        if self.vectors.is_dirty() && self.saved_at.lock().expect("saved_at").elapsed() > SAVE_EVERY
+        {
+            self.save(cursor);
+        }
+        Ok(())
     }
 }
 

@@ -1198,6 +1198,117 @@ pub async fn a_copy_holds_the_same_rows(store: Arc<dyn Store>, dir: &std::path::
     assert_eq!(second.stats().await.unwrap(), want);
 }
 
+/// The embedding backlog as claimed stretches of the change feed: resumed by the process that
+/// claimed it, done once, the cursor moved past every stretch done without a gap; where several
+/// processes share the database, each claims its own and one that is gone is taken over.
+pub async fn embedding_work_is_claimed_once(first: Arc<dyn Store>, second: Arc<dyn Store>) {
+    let ids: Vec<ArxivId> = [
+        "2501.00001",
+        "2501.00002",
+        "2501.00003",
+        "2501.00004",
+        "2501.00005",
+    ]
+    .iter()
+    .map(|i| ArxivId::parse(i).unwrap())
+    .collect();
+    for id in &ids {
+        import_paper(&first, id.as_str(), "A paper").await;
+    }
+    let (model, cursor) = ("m", "embed:m");
+    let stretch = |after, upto| Some(crate::EmbeddingWork { after, upto });
+    let claim = |s: &Arc<dyn Store>| {
+        let s = s.clone();
+        async move { s.claim_embedding_work(model, cursor, 2).await.unwrap() }
+    };
+    let row = |i: usize| vec![(ids[i].clone(), i as i64, vec![i as f32, 1.0])];
+
+    let a = claim(&first).await;
+    assert_eq!(a, stretch(0, 2));
+    assert_eq!(
+        claim(&first).await,
+        a,
+        "a process resumes its unfinished stretch"
+    );
+    let a = a.unwrap();
+    assert!(first
+        .finish_embedding_work(model, cursor, a, row(0))
+        .await
+        .unwrap());
+    assert!(
+        !first
+            .finish_embedding_work(model, cursor, a, row(1))
+            .await
+            .unwrap(),
+        "a stretch is done once"
+    );
+    assert_eq!(first.cursor(cursor).await.unwrap(), 2);
+    assert_eq!(
+        first.embedding_hashes(model, &ids[..2]).await.unwrap(),
+        [Some(0), None],
+        "the second finish stored nothing"
+    );
+
+    let b = claim(&first).await.unwrap();
+    assert_eq!(Some(b), stretch(2, 4));
+    if first.outbox_is_shared() {
+        // Another node claims the next stretch; finished first, it waits for the one before.
+        let c = claim(&second).await.unwrap();
+        assert_eq!(Some(c), stretch(4, 5));
+        assert!(second
+            .finish_embedding_work(model, cursor, c, row(4))
+            .await
+            .unwrap());
+        assert_eq!(first.cursor(cursor).await.unwrap(), 2, "a gap at 2..4");
+        assert_eq!(claim(&second).await, None, "everything is claimed");
+        // The first node goes: its stretch is the other's to take.
+        drop(first);
+        let taken = poll_claim(&second, model, cursor).await;
+        assert_eq!(taken, b);
+        assert!(second
+            .finish_embedding_work(model, cursor, taken, row(2))
+            .await
+            .unwrap());
+    } else {
+        // One process works the database: a second handle is the same process.
+        assert_eq!(claim(&second).await, Some(b));
+        assert!(second
+            .finish_embedding_work(model, cursor, b, row(2))
+            .await
+            .unwrap());
+        let c = claim(&second).await.unwrap();
+        assert_eq!(Some(c), stretch(4, 5));
+        assert!(second
+            .finish_embedding_work(model, cursor, c, row(4))
+            .await
+            .unwrap());
+    }
+    assert_eq!(second.cursor(cursor).await.unwrap(), 5);
+    assert_eq!(claim(&second).await, None);
+    assert_eq!(
+        second.embedding_hashes(model, &ids).await.unwrap(),
+        [Some(0), None, Some(2), None, Some(4)]
+    );
+    // A new change is new work.
+    import_paper(&second, "2501.00006", "Another").await;
+    assert_eq!(claim(&second).await, stretch(5, 6));
+}
+
+/// The next claim of `store`, waiting for the database to see that a node's connections closed.
+async fn poll_claim(store: &Arc<dyn Store>, model: &str, cursor: &str) -> crate::EmbeddingWork {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(w) = store.claim_embedding_work(model, cursor, 2).await.unwrap() {
+            return w;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the stretch of a node that is gone was never taken over"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -1272,6 +1383,12 @@ macro_rules! conformance {
                 let Some((store, dir)) = $make else { return };
                 let second = reopen(&store, &dir);
                 super::rate_limits_hold_across_handles(store, second).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedding_work_is_claimed_once() {
+                let Some((store, dir)) = $make else { return };
+                let second = reopen(&store, &dir);
+                super::embedding_work_is_claimed_once(store, second).await;
             }
             #[tokio::test]
             async fn backup_is_a_readable_copy() {

@@ -85,6 +85,18 @@ pub static TABLES: &[Table] = &[
         identity: false,
     },
     Table {
+        name: "embedding_work",
+        columns: &[
+            ("model", Text),
+            ("after_seq", Int),
+            ("upto_seq", Int),
+            ("claimed_by", Int),
+            ("done", Bool),
+        ],
+        key: "model, after_seq",
+        identity: false,
+    },
+    Table {
         name: "cursors",
         columns: &[("name", Text), ("value", Int)],
         key: "name",
@@ -434,7 +446,7 @@ mod tests {
 
     #[test]
     fn inserts_name_every_column() {
-        let t = &TABLES[3];
+        let t = &TABLES[4];
         assert_eq!(
             t.insert_sql(),
             "INSERT INTO cursors (name, value) VALUES ($1, $2)"

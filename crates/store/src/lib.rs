@@ -32,7 +32,7 @@ pub use digests::{
     Delivery, Digests, Frequency, MailStats, OutboxMail, Preferences, SignUp, Subscription,
     SubscriptionId, Topics,
 };
-pub use embeddings::Embeddings;
+pub use embeddings::{EmbeddingWork, Embeddings};
 pub use harvests::{HarvestStatus, Harvests};
 pub use limits::RateLimits;
 pub use papers::{Change, Listed, ListingFilter, PaperView, Papers, StoreStats};

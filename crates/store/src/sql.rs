@@ -401,6 +401,8 @@ pub(crate) enum Lock<'a> {
     Subscription(i64),
     /// One key of a rate-limited action: its check and its count are one step.
     RateKey(&'a str, &'a str),
+    /// A shared backlog (the embedding work of one model): claims and their ends in turn.
+    Work(&'a str),
 }
 
 /// How a closure uses the database.
@@ -438,6 +440,16 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Whether several processes' senders work the outbox at once.
     fn outbox_is_shared(&self) -> bool {
         false
+    }
+    /// This process's key in claims on shared work (0 where one process works the database).
+    fn node(&self) -> Result<i64> {
+        Ok(0)
+    }
+    /// SQL true when the process whose key is in `column` is gone, so that its claims may be
+    /// taken over. Where one process works the database, a claim it finds is one it left before
+    /// a restart (or one copied from another database): always.
+    fn gone(&self, _column: &str) -> String {
+        "TRUE".into()
     }
     /// A mail failed and waits for a retry: any process may take it then.
     fn mail_retried(&self, _tx: &mut dyn Tx, _id: i64) -> Result<()> {

@@ -365,14 +365,25 @@ impl Server {
         };
         let url = server.url("/healthz");
         let http = server.http.clone();
-        poll("/healthz", || {
+        let mut server = server;
+        let task = server.task.as_ref().expect("the server's task");
+        let up = poll("/healthz", || {
             let (http, url) = (http.clone(), url.clone());
+            // A server that stopped will never answer.
+            let stopped = task.is_finished();
             async move {
+                if stopped {
+                    return Some(false);
+                }
                 let r = http.get(&url).send().await.ok()?;
-                (r.status() == 200).then_some(())
+                (r.status() == 200).then_some(true)
             }
         })
         .await;
+        if !up {
+            let ended = server.task.take().unwrap().await;
+            panic!("the server stopped before it answered /healthz: {ended:?}");
+        }
         server.wait_indexed().await;
         server
     }

@@ -12,6 +12,8 @@
 //! - **The outbox is shared.** Each node holds a session advisory lock on its own node key; its
 //!   digest sender claims due mail with `FOR UPDATE SKIP LOCKED`, writing its key on the rows.
 //!   Mail claimed by a node whose lock is gone (it died) is claimed by the next sender that looks.
+//!   The embedding backlog is shared the same way: stretches of the change feed claimed under
+//!   the key, taken over when the key's lock is gone.
 //! - **Round trips.** Reads go in one round trip each with their parameters' types named
 //!   (`query_typed`: planned for the values given, as an unnamed statement). Writes are prepared
 //!   once per connection and then cost one round trip each.
@@ -42,6 +44,7 @@ pub use url::{redact, SslMode};
 const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_hardening.sql"),
+    include_str!("0003_embedding_work.sql"),
 ];
 
 /// Connections a node keeps open for queries (named locks and the node lock have their own).
@@ -55,6 +58,8 @@ const NAMED_LOCK_CLASS: i32 = LOCK_CLASS + 1;
 const NODE_LOCK_CLASS: i32 = LOCK_CLASS + 2;
 /// Rate-limit keys, by a hash of action and key.
 const RATE_LOCK_CLASS: i32 = LOCK_CLASS + 3;
+/// Shared backlogs (the embedding work), by a hash of their name.
+const WORK_LOCK_CLASS: i32 = LOCK_CLASS + 4;
 const MIGRATE_KEY: i32 = 1;
 const SEQ_KEY: i32 = 2;
 
@@ -282,14 +287,10 @@ impl Backend for Postgres {
     /// Rows another node is claiming at this moment are skipped.
     fn due_mail(&self, due: &str, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>> {
         let node = self.node_key()?;
+        let gone = self.gone("o.claimed_by");
         let sql = format!(
             "WITH due AS ({due}
-                 AND (o.claimed_by IS NULL OR o.claimed_by = $3 OR NOT EXISTS (
-                     SELECT 1 FROM pg_locks l
-                     WHERE l.locktype = 'advisory'
-                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                       AND l.classid::bigint = {NODE_LOCK_CLASS} AND l.objid::bigint = o.claimed_by
-                       AND l.objsubid = 2 AND l.granted))
+                 AND (o.claimed_by IS NULL OR o.claimed_by = $3 OR {gone})
                  ORDER BY o.next_attempt_at, o.id LIMIT $2
                  FOR UPDATE OF o SKIP LOCKED)
              UPDATE outbox SET claimed_by = $3 FROM due WHERE outbox.id = due.id
@@ -300,6 +301,22 @@ impl Backend for Postgres {
 
     fn outbox_is_shared(&self) -> bool {
         true
+    }
+
+    fn node(&self) -> Result<i64> {
+        self.node_key()
+    }
+
+    /// The node's liveness lock is held in no session of this database.
+    fn gone(&self, column: &str) -> String {
+        format!(
+            "NOT EXISTS (
+                SELECT 1 FROM pg_locks l
+                WHERE l.locktype = 'advisory'
+                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND l.classid::bigint = {NODE_LOCK_CLASS} AND l.objid::bigint = {column}
+                  AND l.objsubid = 2 AND l.granted)"
+        )
     }
 
     fn mail_retried(&self, tx: &mut dyn Tx, id: i64) -> Result<()> {
@@ -398,6 +415,10 @@ impl Tx for PgTx<'_> {
             Lock::RateKey(action, key) => {
                 let sql = advisory(RATE_LOCK_CLASS, "hashtext($1 || ' ' || $2)");
                 self.execute(&sql, params![action, key])
+            }
+            Lock::Work(name) => {
+                let sql = advisory(WORK_LOCK_CLASS, "hashtext($1)");
+                self.execute(&sql, params![name])
             }
         }?;
         Ok(())

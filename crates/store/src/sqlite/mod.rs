@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0004_digests.sql"),
     include_str!("0005_harvests.sql"),
     include_str!("0006_hardening.sql"),
+    include_str!("0007_embedding_work.sql"),
 ];
 
 const READERS: usize = 4;
