@@ -61,7 +61,7 @@ pub trait Embeddings: Backed {
             .await?;
         self.db()
             .write(move |tx| {
-                tx.lock(Lock::Work(&model))?;
+                tx.lock(Lock::Key("embedding work", &model))?;
                 let left = format!(
                     "SELECT after_seq, upto_seq FROM embedding_work
                      WHERE model = $1 AND done = FALSE AND (claimed_by = $2 OR {gone})
@@ -112,7 +112,7 @@ pub trait Embeddings: Backed {
         let node = self.db().blocking(|b| b.node()).await?;
         self.db()
             .write(move |tx| {
-                tx.lock(Lock::Work(&model))?;
+                tx.lock(Lock::Key("embedding work", &model))?;
                 let ours = tx.execute(
                     "UPDATE embedding_work SET done = TRUE, claimed_by = NULL
                      WHERE model = $1 AND after_seq = $2 AND claimed_by = $3 AND done = FALSE",

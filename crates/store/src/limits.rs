@@ -32,7 +32,7 @@ pub trait RateLimits: Backed {
             .write(move |tx| {
                 let mut wait = Duration::ZERO;
                 for (key, max) in &keys {
-                    tx.lock(Lock::RateKey(&action, key))?;
+                    tx.lock(Lock::Key(&action, key))?;
                     tx.execute(
                         "DELETE FROM rate_events WHERE action = $1 AND key = $2 AND at <= $3",
                         params![&action, key, start],

@@ -399,10 +399,9 @@ pub(crate) enum Lock<'a> {
     Paper(&'a ArxivId),
     /// A subscription's row: the preferences read are the ones applied.
     Subscription(i64),
-    /// One key of a rate-limited action: its check and its count are one step.
-    RateKey(&'a str, &'a str),
-    /// A shared backlog (the embedding work of one model): claims and their ends in turn.
-    Work(&'a str),
+    /// One key of an activity: a rate-limited action's (its check and its count are one step),
+    /// a shared backlog's (the embedding work of a model: claims and their ends in turn).
+    Key(&'a str, &'a str),
 }
 
 /// How a closure uses the database.
@@ -424,7 +423,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// How many calls may use the database at once (None: no limit); the others wait their
     /// turn without holding a thread.
-    fn connections(&self) -> Option<usize>;
+    fn connections(&self) -> Option<usize> {
+        None
+    }
     /// Runs `f` (once) on a connection, as `access` says. Blocks.
     fn run(&self, access: Access, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()>;
     /// A lock named `name` (letters, digits, `-`) held until the guard drops or the process

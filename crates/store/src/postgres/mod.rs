@@ -12,8 +12,7 @@
 //! - **The outbox is shared.** Each node holds a session advisory lock on its own node key; its
 //!   digest sender claims due mail with `FOR UPDATE SKIP LOCKED`, writing its key on the rows.
 //!   Mail claimed by a node whose lock is gone (it died) is claimed by the next sender that looks.
-//!   The embedding backlog is shared the same way: stretches of the change feed claimed under
-//!   the key, taken over when the key's lock is gone.
+//!   So is the embedding backlog (stretches of the change feed).
 //! - **Round trips.** Reads go in one round trip each with their parameters' types named
 //!   (`query_typed`: planned for the values given, as an unnamed statement). Writes are prepared
 //!   once per connection and then cost one round trip each.
@@ -56,10 +55,8 @@ const LOCK_CLASS: i32 = 0x7062;
 const NAMED_LOCK_CLASS: i32 = LOCK_CLASS + 1;
 /// Node liveness locks, keyed by node; `outbox.claimed_by` holds the key.
 const NODE_LOCK_CLASS: i32 = LOCK_CLASS + 2;
-/// Rate-limit keys, by a hash of action and key.
-const RATE_LOCK_CLASS: i32 = LOCK_CLASS + 3;
-/// Shared backlogs (the embedding work), by a hash of their name.
-const WORK_LOCK_CLASS: i32 = LOCK_CLASS + 4;
+/// Keys of an activity (rate limits, shared backlogs), by a hash of activity and key.
+const KEY_LOCK_CLASS: i32 = LOCK_CLASS + 3;
 const MIGRATE_KEY: i32 = 1;
 const SEQ_KEY: i32 = 2;
 
@@ -189,29 +186,6 @@ impl Postgres {
         }
     }
 
-    /// This node's key, taking its liveness lock on first use (and again after the connection
-    /// holding it was lost).
-    fn node_key(&self) -> Result<i64> {
-        let mut node = self.node.lock().expect("node lock");
-        let open = |s: &Session| {
-            s.0.lock()
-                .is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))
-        };
-        match node.as_ref() {
-            Some((key, session)) if open(session) => return Ok(*key),
-            _ => *node = None,
-        }
-        loop {
-            let mut b = [0u8; 4];
-            getrandom::fill(&mut b).map_err(|e| StoreError::Config(format!("random: {e}")))?;
-            let key = (u32::from_le_bytes(b) >> 1).max(1) as i32;
-            if let Some(c) = self.session_lock(NODE_LOCK_CLASS, key)? {
-                *node = Some((key.into(), c));
-                return Ok(key.into());
-            }
-        }
-    }
-
     /// A connection of its own holding the session advisory lock (`class`, `key`), if free: the
     /// lock lives exactly as long as the connection.
     fn session_lock(&self, class: i32, key: i32) -> Result<Option<Session>> {
@@ -286,7 +260,7 @@ impl Backend for Postgres {
     /// claimed by a node that is gone (its liveness lock held in no session of this database).
     /// Rows another node is claiming at this moment are skipped.
     fn due_mail(&self, due: &str, now: DateTime<Utc>, limit: usize) -> Result<Vec<Row>> {
-        let node = self.node_key()?;
+        let node = self.node()?;
         let gone = self.gone("o.claimed_by");
         let sql = format!(
             "WITH due AS ({due}
@@ -303,19 +277,36 @@ impl Backend for Postgres {
         true
     }
 
+    /// This node's key, taking its liveness lock on first use (and again after the connection
+    /// holding it was lost).
     fn node(&self) -> Result<i64> {
-        self.node_key()
+        let mut node = self.node.lock().expect("node lock");
+        let open = |s: &Session| {
+            s.0.lock()
+                .is_ok_and(|c| c.as_ref().is_some_and(|c| !c.is_closed()))
+        };
+        match node.as_ref() {
+            Some((key, session)) if open(session) => return Ok(*key),
+            _ => *node = None,
+        }
+        loop {
+            let mut b = [0u8; 4];
+            getrandom::fill(&mut b).map_err(|e| StoreError::Config(format!("random: {e}")))?;
+            let key = (u32::from_le_bytes(b) >> 1).max(1) as i32;
+            if let Some(c) = self.session_lock(NODE_LOCK_CLASS, key)? {
+                *node = Some((key.into(), c));
+                return Ok(key.into());
+            }
+        }
     }
 
     /// The node's liveness lock is held in no session of this database.
     fn gone(&self, column: &str) -> String {
         format!(
-            "NOT EXISTS (
-                SELECT 1 FROM pg_locks l
-                WHERE l.locktype = 'advisory'
-                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                  AND l.classid::bigint = {NODE_LOCK_CLASS} AND l.objid::bigint = {column}
-                  AND l.objsubid = 2 AND l.granted)"
+            "NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND l.classid::bigint = {NODE_LOCK_CLASS} AND l.objid::bigint = {column}
+                AND l.objsubid = 2)"
         )
     }
 
@@ -412,13 +403,9 @@ impl Tx for PgTx<'_> {
                 let sql = "SELECT 1 FROM subscriptions WHERE id = $1 FOR UPDATE";
                 self.execute(sql, params![id])
             }
-            Lock::RateKey(action, key) => {
-                let sql = advisory(RATE_LOCK_CLASS, "hashtext($1 || ' ' || $2)");
+            Lock::Key(action, key) => {
+                let sql = advisory(KEY_LOCK_CLASS, "hashtext($1 || ' ' || $2)");
                 self.execute(&sql, params![action, key])
-            }
-            Lock::Work(name) => {
-                let sql = advisory(WORK_LOCK_CLASS, "hashtext($1)");
-                self.execute(&sql, params![name])
             }
         }?;
         Ok(())

@@ -104,10 +104,6 @@ impl Backend for Sqlite {
         "sqlite"
     }
 
-    fn connections(&self) -> Option<usize> {
-        None
-    }
-
     fn run(&self, access: Access, f: &mut dyn FnMut(&mut dyn Tx) -> Result<()>) -> Result<()> {
         let begin = match access {
             Access::Read | Access::Statement => None,
