@@ -53,6 +53,22 @@ async fn three_nodes(env: &[(&str, String)]) -> Vec<Process> {
     vec![first, b, c]
 }
 
+/// The demo papers imported into `store` before any node starts.
+async fn demo_into(
+    store: &std::sync::Arc<dyn paperboy_store::Store>,
+) -> paperboy_cli::import::Summary {
+    paperboy_cli::import::import(
+        store,
+        paperboy_cli::import::Source::Bytes {
+            name: "demo.tar.gz".into(),
+            data: paperboy_cli::DEMO,
+        },
+        false,
+    )
+    .await
+    .unwrap()
+}
+
 /// `/api/papers/{id}` on the node at `base`.
 async fn paper_on(base: &str, id: &str) -> Value {
     http()
@@ -290,16 +306,7 @@ async fn three_nodes_send_each_digest_once_though_one_dies_mid_run() {
     };
     // The demo papers, one fresh vote so something is trending, confirmed subscribers.
     let store = paperboy_store::open(db.url(), true).unwrap();
-    let summary = paperboy_cli::import::import(
-        &store,
-        paperboy_cli::import::Source::Bytes {
-            name: "demo.tar.gz".into(),
-            data: paperboy_cli::DEMO,
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    let summary = demo_into(&store).await;
     assert!(summary.to_string().contains("new"), "{summary}");
     let now = chrono::Utc::now();
     smtp::vote_for_the_first_paper(&*store, now).await;
@@ -420,16 +427,7 @@ async fn three_nodes_embed_one_backlog_once_though_one_dies_midway() {
     let Some(model) = model_dir() else { return };
     // The demo papers in the database before any node starts: one backlog for all three.
     let store = paperboy_store::open(db.url(), true).unwrap();
-    paperboy_cli::import::import(
-        &store,
-        paperboy_cli::import::Source::Bytes {
-            name: "demo.tar.gz".into(),
-            data: paperboy_cli::DEMO,
-        },
-        false,
-    )
-    .await
-    .unwrap();
+    demo_into(&store).await;
     let papers = store.stats().await.unwrap().papers;
     // Every write of an embedding, committed, counted by the database itself.
     psql(

@@ -1222,6 +1222,15 @@ pub async fn embedding_work_is_claimed_once(first: Arc<dyn Store>, second: Arc<d
         async move { s.claim_embedding_work(model, cursor, 2).await.unwrap() }
     };
     let row = |i: usize| vec![(ids[i].clone(), i as i64, vec![i as f32, 1.0])];
+    // Whether `s` stored paper `i` as the end of stretch `w`.
+    let finish = |s: &Arc<dyn Store>, w, i| {
+        let (s, rows) = (s.clone(), row(i));
+        async move {
+            s.finish_embedding_work(model, cursor, w, rows)
+                .await
+                .unwrap()
+        }
+    };
 
     let a = claim(&first).await;
     assert_eq!(a, stretch(0, 2));
@@ -1231,17 +1240,8 @@ pub async fn embedding_work_is_claimed_once(first: Arc<dyn Store>, second: Arc<d
         "a process resumes its unfinished stretch"
     );
     let a = a.unwrap();
-    assert!(first
-        .finish_embedding_work(model, cursor, a, row(0))
-        .await
-        .unwrap());
-    assert!(
-        !first
-            .finish_embedding_work(model, cursor, a, row(1))
-            .await
-            .unwrap(),
-        "a stretch is done once"
-    );
+    assert!(finish(&first, a, 0).await);
+    assert!(!finish(&first, a, 1).await, "a stretch is done once");
     assert_eq!(first.cursor(cursor).await.unwrap(), 2);
     assert_eq!(
         first.embedding_hashes(model, &ids[..2]).await.unwrap(),
@@ -1255,33 +1255,21 @@ pub async fn embedding_work_is_claimed_once(first: Arc<dyn Store>, second: Arc<d
         // Another node claims the next stretch; finished first, it waits for the one before.
         let c = claim(&second).await.unwrap();
         assert_eq!(Some(c), stretch(4, 5));
-        assert!(second
-            .finish_embedding_work(model, cursor, c, row(4))
-            .await
-            .unwrap());
+        assert!(finish(&second, c, 4).await);
         assert_eq!(first.cursor(cursor).await.unwrap(), 2, "a gap at 2..4");
         assert_eq!(claim(&second).await, None, "everything is claimed");
         // The first node goes: its stretch is the other's to take.
         drop(first);
         let taken = poll_claim(&second, model, cursor).await;
         assert_eq!(taken, b);
-        assert!(second
-            .finish_embedding_work(model, cursor, taken, row(2))
-            .await
-            .unwrap());
+        assert!(finish(&second, taken, 2).await);
     } else {
         // One process works the database: a second handle is the same process.
         assert_eq!(claim(&second).await, Some(b));
-        assert!(second
-            .finish_embedding_work(model, cursor, b, row(2))
-            .await
-            .unwrap());
+        assert!(finish(&second, b, 2).await);
         let c = claim(&second).await.unwrap();
         assert_eq!(Some(c), stretch(4, 5));
-        assert!(second
-            .finish_embedding_work(model, cursor, c, row(4))
-            .await
-            .unwrap());
+        assert!(finish(&second, c, 4).await);
     }
     assert_eq!(second.cursor(cursor).await.unwrap(), 5);
     assert_eq!(claim(&second).await, None);
