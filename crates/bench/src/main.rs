@@ -122,6 +122,11 @@ enum Command {
         /// Keep the seed vectors in this file (reused when it exists).
         #[arg(long)]
         seed_cache: Option<PathBuf>,
+        /// Build the vector index one insert at a time under the write lock (as before batches),
+        /// for comparison with the default: `upsert_many` in pages of 10,000, as a start-up
+        /// loading vectors from the store does.
+        #[arg(long)]
+        one_at_a_time: bool,
     },
     /// Embedding speed: documents per second and the latency of one query's embedding.
     Embed {
@@ -264,6 +269,7 @@ fn main() -> anyhow::Result<()> {
             papers,
             seeds,
             seed_cache,
+            one_at_a_time,
         } => hybrid::run(
             &runtime()?,
             hybrid::Options {
@@ -273,6 +279,7 @@ fn main() -> anyhow::Result<()> {
                 papers,
                 seeds,
                 seed_cache,
+                one_at_a_time,
                 queries: set.queries,
                 seed: set.seed,
             },

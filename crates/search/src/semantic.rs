@@ -193,9 +193,7 @@ impl Semantic {
             let Some(last) = page.last().map(|p| p.0.clone()) else {
                 break;
             };
-            for (id, v) in page {
-                self.vectors.upsert(id, &v);
-            }
+            self.vectors.upsert_many(page);
             after = Some(last);
         }
         Ok(())
@@ -217,12 +215,14 @@ impl Semantic {
             };
             let ids: Vec<ArxivId> = changes.iter().map(|c| c.1.id.clone()).collect();
             let stored = store.embeddings(self.embedder.name(), &ids).await?;
+            let mut kept = Vec::new();
             for ((_, paper, visible), vector) in changes.into_iter().zip(stored) {
                 match vector {
-                    Some(v) if visible => self.vectors.upsert(paper.id, &v),
+                    Some(v) if visible => kept.push((paper.id, v)),
                     _ => self.vectors.remove(&paper.id),
                 }
             }
+            self.vectors.upsert_many(kept);
             seq = last;
         }
         Ok(())
@@ -354,9 +354,7 @@ impl Semantic {
             // sees it counted (the status page and its tests rely on that order).
             done += n;
             self.embedded.fetch_add(n, Ordering::Relaxed);
-            for (id, v) in fresh {
-                self.vectors.upsert(id, &v);
-            }
+            self.vectors.upsert_many(fresh);
             progress(done, (last_seq - work.upto).max(0) as u64);
         }
         let applied = self.applied.load(Ordering::Acquire);
