@@ -1,5 +1,6 @@
 //! Search over the papers in the store: a tantivy BM25 index over title (boosted), abstract and
-//! authors, with category and date filters and highlighted snippets. The index is derived data: it
+//! authors, with category and date filters and highlighted snippets, its English stemming memoized
+//! (`stem`). The index is derived data: it
 //! follows the store's change feed, records the last change it applied, and is rebuilt from the
 //! database whenever it is missing or of another format. It never holds the only copy of anything.
 //! Search by meaning lives beside it: a sentence-embedding model run on the CPU ([`embed`]), an
@@ -14,6 +15,7 @@ pub mod hybrid;
 pub mod kernel;
 pub mod searcher;
 pub mod semantic;
+mod stem;
 pub mod text;
 pub mod vectors;
 
