@@ -188,6 +188,7 @@ fn main() -> ExitCode {
         settings.data_dir = dir;
     }
     init_logging(&settings);
+    paperboy_search::text::set_search_threads(settings.search_threads);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -344,7 +345,12 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     .join(" ");
                 println!("{:>8}  {:>6.2}  {title}", hit.id, hit.score);
             }
-            println!("{} of {} matching papers", res.hits.len(), res.total);
+            let more = if res.total >= paperboy_search::TOTAL_CAP {
+                "+"
+            } else {
+                ""
+            };
+            println!("{} of {}{more} matching papers", res.hits.len(), res.total);
             Ok(if res.total == 0 { EXIT_FAILED } else { 0 })
         }
         Command::Backup { file } => {

@@ -61,6 +61,9 @@ settings! {
     /// Seconds between checks that the search index has every change in the database (with
     /// several nodes on one PostgreSQL database, how soon a node sees another's changes).
     index_poll_seconds: u64 = 5,
+    /// Threads each keyword search runs the index's segments on at once: 0 means one per core,
+    /// 1 only the request's own (more queries at once on a busy server, slower ones at scale).
+    search_threads: usize = 0,
     /// `/readyz` answers 503 while the search index is more than this many changes behind the
     /// database (a node rebuilding its index serves, but a load balancer routes around it).
     ready_max_lag: u64 = 1000,

@@ -22,5 +22,5 @@ pub mod vectors;
 pub use searcher::{Answer, Fallback, Searcher, SemanticSlot};
 pub use text::{
     HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults, MAX_DEPTH,
-    MAX_QUERY_CHARS,
+    MAX_QUERY_CHARS, TOTAL_CAP,
 };

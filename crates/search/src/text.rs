@@ -9,7 +9,8 @@ use std::sync::Mutex;
 use chrono::NaiveDate;
 use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::query::Weight;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, QueryParser, RangeQuery,
     TermQuery, TermSetQuery,
@@ -21,8 +22,8 @@ use tantivy::schema::{
 use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::{LowerCaser, RemoveLongFilter, SimpleTokenizer, TextAnalyzer};
 use tantivy::{
-    doc, DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score, TantivyDocument,
-    Term,
+    doc, DocAddress, DocId, DocSet, Index, IndexReader, IndexWriter, Order, ReloadPolicy, Score,
+    SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
 };
 
 /// Queries longer than this are refused: they are never a person's search and cost a lot.
@@ -137,8 +138,67 @@ pub struct Hit {
 #[derive(Debug, Clone)]
 pub struct SearchResults {
     pub hits: Vec<Hit>,
-    /// How many papers match in all.
+    /// How many papers match in all, counted up to [`TOTAL_CAP`] (a total of `TOTAL_CAP` means
+    /// "at least that many").
     pub total: usize,
+}
+
+/// Totals are counted up to here: as deep as anyone can page ([`MAX_DEPTH`]). A query of common
+/// words matches millions of papers at 2.7 M; counting them all kept tantivy from skipping the
+/// blocks that cannot reach the top ten, and cost more than finding them.
+pub const TOTAL_CAP: usize = MAX_DEPTH;
+
+/// Counts matching documents, stopping at a cap shared by every segment.
+struct CappedCount(usize);
+
+impl Collector for CappedCount {
+    type Fruit = usize;
+    type Child = SegmentCount;
+
+    fn for_segment(&self, _: SegmentOrdinal, _: &SegmentReader) -> tantivy::Result<SegmentCount> {
+        Ok(SegmentCount(0))
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, counts: Vec<usize>) -> tantivy::Result<usize> {
+        Ok(counts.into_iter().sum::<usize>().min(self.0))
+    }
+
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        _: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<usize> {
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let alive = reader.alive_bitset();
+        let mut n = 0;
+        let mut doc = scorer.doc();
+        while doc != TERMINATED && n < self.0 {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                n += 1;
+            }
+            doc = scorer.advance();
+        }
+        Ok(n)
+    }
+}
+
+struct SegmentCount(usize);
+
+impl SegmentCollector for SegmentCount {
+    type Fruit = usize;
+
+    fn collect(&mut self, _: DocId, _: Score) {
+        self.0 += 1;
+    }
+
+    fn harvest(self) -> usize {
+        self.0
+    }
 }
 
 struct Fields {
@@ -226,6 +286,15 @@ fn day_number(d: NaiveDate) -> i64 {
     (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
 }
 
+/// Threads one query's segments are searched on (0: one per core); see [`set_search_threads`].
+static SEARCH_THREADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many threads each query searches the index's segments on, for indexes opened from now
+/// on: 0 (the default) one per core, 1 none but the caller's. Set once at start-up.
+pub fn set_search_threads(n: usize) {
+    SEARCH_THREADS.store(n, AtomicOrdering::Relaxed);
+}
+
 impl SearchIndex {
     /// Opens the index in `dir`, creating it (empty) when missing or of another format.
     /// Returns whether it was (re)created, i.e. must be filled from the store.
@@ -263,9 +332,17 @@ impl SearchIndex {
 
     /// The index in `dir` with paperboy's analyser, a reader, and (when `writable`) the writer,
     /// which takes the index's lock.
-    fn over(dir: &Path, index: Index, writable: bool) -> Result<SearchIndex, SearchError> {
+    fn over(dir: &Path, mut index: Index, writable: bool) -> Result<SearchIndex, SearchError> {
         let (_, fields) = schema();
         index.tokenizers().register(TOKENIZER, analyzer());
+        // A query's segments are searched on this many threads at once.
+        let threads = match SEARCH_THREADS.load(AtomicOrdering::Relaxed) {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -575,7 +652,7 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let (offset, limit) = q.window();
         if limit == 0 {
-            let total = plan.matching.count(&searcher)?;
+            let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
             return Ok(SearchResults {
                 hits: Vec::new(),
                 total,
@@ -584,10 +661,12 @@ impl SearchIndex {
         if plan.rescore.is_empty() {
             // A few more than the window, so that papers tied on score at its edge are ordered
             // by id too, not by which segment the index happened to put them in.
-            let (top, total) = searcher.search(
+            // Apart, so that the top documents are found with block-max pruning.
+            let top = searcher.search(
                 &plan.matching,
-                &(TopDocs::with_limit(offset + limit + TIE_MARGIN), Count),
+                &TopDocs::with_limit(offset + limit + TIE_MARGIN),
             )?;
+            let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
             let mut found = Vec::with_capacity(top.len());
             for (score, addr) in top {
                 if let Some(id) = self.stored_id(&searcher, addr)? {
@@ -602,8 +681,8 @@ impl SearchIndex {
         // The best candidates by the rarer words, then the common words' BM25 added to each: a
         // second query over just those papers (by id, scoring nothing itself).
         let pool = (offset + limit).max(RESCORE_POOL);
-        let (candidates, total) =
-            searcher.search(&plan.matching, &(TopDocs::with_limit(pool), Count))?;
+        let candidates = searcher.search(&plan.matching, &TopDocs::with_limit(pool))?;
+        let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
         let mut found = Vec::with_capacity(candidates.len());
         for (score, addr) in candidates {
             if let Some(id) = self.stored_id(&searcher, addr)? {
@@ -847,8 +926,9 @@ pub(crate) mod tests {
             with_common.hits[0].score > alone.hits[0].score,
             "common words add to the score"
         );
-        // Only common words: they match everything, as plain OR did.
-        assert_eq!(index.search(&q("models for")).unwrap().total, n);
+        // Only common words: they match everything, as plain OR did, counted up to the cap.
+        assert!(n > TOTAL_CAP);
+        assert_eq!(index.search(&q("models for")).unwrap().total, TOTAL_CAP);
         // 20 papers have both rarer words: enough for a page of 10, so only they are found ...
         let both = index.search(&q("diffusion images")).unwrap();
         assert_eq!(both.total, 20);
@@ -863,6 +943,16 @@ pub(crate) mod tests {
         assert_eq!(one.total, 60, "a page of 60 needs papers with either word");
         assert_eq!(one.hits[0].score, both.hits[0].score);
         assert!(one.hits[..20].iter().all(|h| h.id.as_str() <= "2501.00020"));
+    }
+
+    #[tokio::test]
+    async fn totals_are_counted_up_to_the_cap() {
+        let (index, _store, _dir) = fixture().await;
+        let plan = index.plan(&q("models")).unwrap();
+        let searcher = index.reader.searcher();
+        assert_eq!(searcher.search(&plan.matching, &CappedCount(5)).unwrap(), 2);
+        assert_eq!(searcher.search(&plan.matching, &CappedCount(1)).unwrap(), 1);
+        assert_eq!(index.search(&q("models")).unwrap().total, 2);
     }
 
     fn q(text: &str) -> SearchQuery {
