@@ -345,12 +345,8 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     .join(" ");
                 println!("{:>8}  {:>6.2}  {title}", hit.id, hit.score);
             }
-            let more = if res.total >= paperboy_search::TOTAL_CAP {
-                "+"
-            } else {
-                ""
-            };
-            println!("{} of {}{more} matching papers", res.hits.len(), res.total);
+            let total = paperboy_search::shown_total(res.total);
+            println!("{} of {total} matching papers", res.hits.len());
             Ok(if res.total == 0 { EXIT_FAILED } else { 0 })
         }
         Command::Backup { file } => {

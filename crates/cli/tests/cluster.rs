@@ -379,18 +379,6 @@ async fn three_nodes_send_each_digest_once_though_one_dies_mid_run() {
     }
 }
 
-/// The embedding model the tests use, when `.ci/run` (or a developer) installed it.
-fn model_dir() -> Option<std::path::PathBuf> {
-    let dir = std::env::var_os("PAPERBOY_TEST_MODEL_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/test-model/all-MiniLM-L6-v2"));
-    if dir.join("model.safetensors").exists() {
-        return Some(dir);
-    }
-    skip(&format!("no embedding model at {}", dir.display()));
-    None
-}
-
 /// SQL run by psql on `db`, which must succeed.
 async fn psql(db: &TestDatabase, sql: &str) -> String {
     let ran = run_with_input(
@@ -403,15 +391,9 @@ async fn psql(db: &TestDatabase, sql: &str) -> String {
     ran.stdout.trim().to_owned()
 }
 
+/// The semantic index's vectors, and those it embedded since it started, on the node at `base`.
 async fn vectors_on(base: &str) -> (u64, u64) {
-    let v: Value = http()
-        .get(format!("{base}/api/status"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = Visitor::new(base).get("/api/status").await.json();
     let s = &v["search"]["semantic"];
     (
         s["vectors"].as_u64().unwrap_or(0),

@@ -21,6 +21,6 @@ pub mod vectors;
 
 pub use searcher::{Answer, Fallback, Searcher, SemanticSlot};
 pub use text::{
-    HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults, MAX_DEPTH,
-    MAX_QUERY_CHARS, TOTAL_CAP,
+    shown_total, HighlightField, Hit, SearchError, SearchIndex, SearchQuery, SearchResults,
+    MAX_DEPTH, MAX_QUERY_CHARS, TOTAL_CAP,
 };

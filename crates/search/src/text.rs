@@ -148,6 +148,14 @@ pub struct SearchResults {
 /// blocks that cannot reach the top ten, and cost more than finding them.
 pub const TOTAL_CAP: usize = MAX_DEPTH;
 
+/// A total as people read it: `10000+` at the cap, where it means "at least".
+pub fn shown_total(total: usize) -> String {
+    match total >= TOTAL_CAP {
+        true => format!("{TOTAL_CAP}+"),
+        false => total.to_string(),
+    }
+}
+
 /// Counts matching documents, stopping at a cap shared by every segment.
 struct CappedCount(usize);
 
@@ -651,8 +659,9 @@ impl SearchIndex {
         let plan = self.plan(q)?;
         let searcher = self.reader.searcher();
         let (offset, limit) = q.window();
+        // Apart from the top documents, so that those are found with block-max pruning.
+        let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
         if limit == 0 {
-            let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
             return Ok(SearchResults {
                 hits: Vec::new(),
                 total,
@@ -661,12 +670,10 @@ impl SearchIndex {
         if plan.rescore.is_empty() {
             // A few more than the window, so that papers tied on score at its edge are ordered
             // by id too, not by which segment the index happened to put them in.
-            // Apart, so that the top documents are found with block-max pruning.
             let top = searcher.search(
                 &plan.matching,
                 &TopDocs::with_limit(offset + limit + TIE_MARGIN),
             )?;
-            let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
             let mut found = Vec::with_capacity(top.len());
             for (score, addr) in top {
                 if let Some(id) = self.stored_id(&searcher, addr)? {
@@ -682,7 +689,6 @@ impl SearchIndex {
         // second query over just those papers (by id, scoring nothing itself).
         let pool = (offset + limit).max(RESCORE_POOL);
         let candidates = searcher.search(&plan.matching, &TopDocs::with_limit(pool))?;
-        let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
         let mut found = Vec::with_capacity(candidates.len());
         for (score, addr) in candidates {
             if let Some(id) = self.stored_id(&searcher, addr)? {
@@ -953,6 +959,8 @@ pub(crate) mod tests {
         assert_eq!(searcher.search(&plan.matching, &CappedCount(5)).unwrap(), 2);
         assert_eq!(searcher.search(&plan.matching, &CappedCount(1)).unwrap(), 1);
         assert_eq!(index.search(&q("models")).unwrap().total, 2);
+        assert_eq!(shown_total(2), "2");
+        assert_eq!(shown_total(TOTAL_CAP), "10000+");
     }
 
     fn q(text: &str) -> SearchQuery {

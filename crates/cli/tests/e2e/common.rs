@@ -32,6 +32,19 @@ pub fn skip(what: &str) {
     eprintln!("SKIPPED: {what} (under CI this fails)");
 }
 
+/// The embedding model the tests use: `PAPERBOY_TEST_MODEL_DIR`, else
+/// `target/test-model/all-MiniLM-L6-v2` (which `.ci/run` fills); None, skipped, when absent.
+pub fn model_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PAPERBOY_TEST_MODEL_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/test-model/all-MiniLM-L6-v2"));
+    if dir.join("model.safetensors").exists() {
+        return Some(dir);
+    }
+    skip(&format!("no embedding model at {}", dir.display()));
+    None
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

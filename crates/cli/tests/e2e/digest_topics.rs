@@ -38,13 +38,8 @@ async fn outbox(store: &Arc<dyn Store>) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn digests_bring_each_topics_new_papers_once_and_saved_searches_match_by_meaning() {
-    let model = std::env::var_os("PAPERBOY_TEST_MODEL_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| common::repo_root().join("target/test-model/all-MiniLM-L6-v2"));
-    let model = model.join("model.safetensors").exists().then_some(model);
-    if model.is_none() {
-        common::skip("no embedding model: the saved search by meaning is not checked");
-    }
+    // Without one, the saved search by meaning is not checked.
+    let model = common::model_dir();
     let dir = tempfile::tempdir().unwrap();
     let store =
         paperboy_store::open(dir.path().join("db.sqlite3").to_str().unwrap(), true).unwrap();

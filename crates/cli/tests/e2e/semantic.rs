@@ -7,18 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::common::{self, poll, Server};
-
-fn model_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("PAPERBOY_TEST_MODEL_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo_root().join("target/test-model/all-MiniLM-L6-v2"));
-    if dir.join("model.safetensors").exists() {
-        return Some(dir);
-    }
-    common::skip(&format!("no embedding model at {}", dir.display()));
-    None
-}
+use crate::common::{self, model_dir, poll, Server};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_model_search_answers_in_keyword_mode_and_says_so() {

@@ -210,11 +210,7 @@ pub fn search(
             p.notice role="status" { "Showing keyword results only: " (why) "." }
         }
         @if !text.is_empty() {
-            p.count {
-                @if found.total >= paperboy_search::TOTAL_CAP { (paperboy_search::TOTAL_CAP) "+" }
-                @else { (found.total) }
-                " papers · " (found.mode) " search"
-            }
+            p.count { (paperboy_search::shown_total(found.total)) " papers · " (found.mode) " search" }
             @if found.results.is_empty() { p.notice { "Nothing matched. Try fewer or other words." } }
             ol.entries start=(page_no * PAGE_SIZE + 1) {
                 @for (i, (v, (title, snippet))) in found.results.iter().zip(highlights).enumerate() {
