@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::Mutex;
 
+use crate::union::TermUnion;
 use chrono::NaiveDate;
 use paperboy_core::{ArxivId, Paper};
 use paperboy_store::Store;
@@ -60,7 +61,8 @@ const WRITER_HEAP: usize = 200_000_000;
 /// them (see `SearchIndex::plan`).
 struct Plan {
     matching: Box<dyn Query>,
-    rescore: Vec<(Occur, Box<dyn Query>)>,
+    /// The common words' BM25, added to the best matches (None: nothing to add).
+    rescore: Option<TermUnion>,
 }
 
 /// Refuses queries over [`MAX_QUERY_CHARS`].
@@ -548,13 +550,23 @@ impl SearchIndex {
         } else {
             // Words such as "non-coding", "AND" or "p:0.05" are text here, never operators.
             let words = self.words(&q.text)?;
-            Box::new(BooleanQuery::new(
-                words.iter().flat_map(|w| self.word_clauses(w)).collect(),
-            ))
+            Box::new(self.words_query(&words))
         };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, text_query)];
-        clauses.extend(self.filter_clauses(q));
-        Ok(Box::new(BooleanQuery::new(clauses)))
+        Ok(self.filtered(text_query, q))
+    }
+
+    /// `text_query` restricted by the filters of `q`; the query itself when there are none, so
+    /// that a union of term clauses stays one: tantivy then finds its top hits with block-max
+    /// WAND, skipping blocks of postings that cannot reach the top (wrapped in a one-clause
+    /// boolean query it becomes an opaque scorer that must score every match).
+    fn filtered(&self, text_query: Box<dyn Query>, q: &SearchQuery) -> Box<dyn Query> {
+        let filters = self.filter_clauses(q);
+        if filters.is_empty() {
+            return text_query;
+        }
+        let mut clauses = vec![(Occur::Must, text_query)];
+        clauses.extend(filters);
+        Box::new(BooleanQuery::new(clauses))
     }
 
     /// The distinct analysed words of `text`, in order.
@@ -563,20 +575,18 @@ impl SearchIndex {
         Ok(distinct_words(&mut analyzer, text))
     }
 
-    /// One word in title (boosted), abstract and authors, as BM25 clauses to be summed.
-    fn word_clauses(&self, word: &str) -> Vec<(Occur, Box<dyn Query>)> {
+    /// `words` in title (boosted), abstract and authors: the sum of their BM25.
+    fn words_query(&self, words: &[impl AsRef<str>]) -> TermUnion {
         let f = &self.fields;
-        [(f.title, TITLE_BOOST), (f.summary, 1.0), (f.authors, 1.0)]
-            .into_iter()
-            .map(|(field, boost)| {
-                let term = TermQuery::new(
-                    Term::from_field_text(field, word),
-                    IndexRecordOption::WithFreqs,
-                );
-                let q: Box<dyn Query> = Box::new(BoostQuery::new(Box::new(term), boost));
-                (Occur::Should, q)
-            })
-            .collect()
+        TermUnion::new(
+            words
+                .iter()
+                .flat_map(|w| {
+                    [(f.title, TITLE_BOOST), (f.summary, 1.0), (f.authors, 1.0)]
+                        .map(|(field, boost)| (Term::from_field_text(field, w.as_ref()), boost))
+                })
+                .collect(),
+        )
     }
 
     /// How `q` is searched. Small collections, and quoted phrases, get [`Self::parse`]: papers
@@ -594,7 +604,7 @@ impl SearchIndex {
         let plain = || -> Result<Plan, SearchError> {
             Ok(Plan {
                 matching: self.parse(q)?,
-                rescore: Vec::new(),
+                rescore: None,
             })
         };
         let searcher = self.reader.searcher();
@@ -624,21 +634,16 @@ impl SearchIndex {
             // alone: nothing to intersect or add.
             return plain();
         }
-        let with_filters = |text_query: Box<dyn Query>| -> Box<dyn Query> {
-            let mut clauses = vec![(Occur::Must, text_query)];
-            clauses.extend(self.filter_clauses(q));
-            Box::new(BooleanQuery::new(clauses))
-        };
-        let rescore = common.iter().flat_map(|w| self.word_clauses(w)).collect();
+        let rescore = Some(self.words_query(&common));
         if rare.len() > 1 {
             let every: Vec<(Occur, Box<dyn Query>)> = rare
                 .iter()
                 .map(|w| {
-                    let q: Box<dyn Query> = Box::new(BooleanQuery::new(self.word_clauses(w)));
+                    let q: Box<dyn Query> = Box::new(self.words_query(&[w]));
                     (Occur::Must, q)
                 })
                 .collect();
-            let all = with_filters(Box::new(BooleanQuery::new(every)));
+            let all = self.filtered(Box::new(BooleanQuery::new(every)), q);
             let (offset, limit) = q.window();
             if all.count(&searcher)? >= offset + limit.max(1) {
                 return Ok(Plan {
@@ -647,9 +652,9 @@ impl SearchIndex {
                 });
             }
         }
-        let any = rare.iter().flat_map(|w| self.word_clauses(w)).collect();
+        let any = self.words_query(&rare);
         Ok(Plan {
-            matching: with_filters(Box::new(BooleanQuery::new(any))),
+            matching: self.filtered(Box::new(any), q),
             rescore,
         })
     }
@@ -667,7 +672,7 @@ impl SearchIndex {
                 total,
             });
         }
-        if plan.rescore.is_empty() {
+        let Some(rescore) = plan.rescore else {
             // A few more than the window, so that papers tied on score at its edge are ordered
             // by id too, not by which segment the index happened to put them in.
             let top = searcher.search(
@@ -684,7 +689,7 @@ impl SearchIndex {
                 hits: best_first(found, offset, limit),
                 total,
             });
-        }
+        };
         // The best candidates by the rarer words, then the common words' BM25 added to each: a
         // second query over just those papers (by id, scoring nothing itself).
         let pool = (offset + limit).max(RESCORE_POOL);
@@ -701,7 +706,7 @@ impl SearchIndex {
         let only_these: Box<dyn Query> =
             Box::new(BoostQuery::new(Box::new(TermSetQuery::new(ids)), 0.0));
         let mut clauses = vec![(Occur::Must, only_these)];
-        clauses.extend(plan.rescore);
+        clauses.push((Occur::Should, Box::new(rescore)));
         let extra: HashMap<DocAddress, Score> = searcher
             .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(pool))?
             .into_iter()

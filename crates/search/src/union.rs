@@ -1,0 +1,288 @@
+//! A sum of BM25 term scores that keeps tantivy's block-max WAND.
+//!
+//! tantivy finds the top hits of an OR of term queries with block-max WAND (skipping blocks of
+//! postings whose best possible score cannot enter the top), but only when every clause reads
+//! term frequencies in the segment at hand. A term absent from a segment gets an empty posting
+//! list that reads none, and then the whole OR falls back to scoring every match. paperboy's
+//! queries put each word in title, abstract and authors, and a word such as "model" is in no
+//! author's name: at 2.7 M papers, queries of common words scored every paper that had them.
+//! [`TermUnion`] builds the OR per segment from the terms that segment has, so the scores are
+//! the same sum and WAND applies.
+//!
+//! WAND pays for itself on short queries only: it re-sorts every term's cursor at each step, and
+//! with many terms of low weight few blocks can be skipped. At 2.7 M papers a three-word query of
+//! common words took 12 ms with WAND against 28 ms without, an eight-word one 56 ms against
+//! 31 ms; so unions of more than [`PRUNE_MAX_TERMS`] terms score every match, as before.
+
+use std::sync::Arc;
+
+use tantivy::query::{
+    BooleanWeight, BoostWeight, EmptyScorer, EnableScoring, Explanation, Occur, Query, Scorer,
+    SumCombiner, TermQuery, Weight,
+};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocId, Score, SegmentReader, Term};
+
+/// Unions of up to this many terms find their top hits with block-max WAND (four words in
+/// title, abstract and authors).
+pub const PRUNE_MAX_TERMS: usize = 12;
+
+/// An OR of terms, each with a boost, scored as the sum of their BM25.
+#[derive(Clone, Debug)]
+pub struct TermUnion {
+    terms: Vec<(Term, Score)>,
+}
+
+impl TermUnion {
+    pub fn new(terms: Vec<(Term, Score)>) -> Self {
+        TermUnion { terms }
+    }
+
+    fn prunes(&self) -> bool {
+        self.terms.len() <= PRUNE_MAX_TERMS
+    }
+}
+
+impl Query for TermUnion {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let scored = scoring.is_scoring_enabled();
+        let mut terms = Vec::with_capacity(self.terms.len());
+        for (term, boost) in &self.terms {
+            let weight =
+                TermQuery::new(term.clone(), IndexRecordOption::WithFreqs).weight(scoring)?;
+            let weight: Box<dyn Weight> = match scored && *boost != 1.0 {
+                true => Box::new(BoostWeight::new(weight, *boost)),
+                false => weight,
+            };
+            terms.push((term.clone(), Arc::from(weight)));
+        }
+        let prune = self.prunes();
+        Ok(Box::new(TermUnionWeight {
+            terms,
+            scored,
+            prune,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        for (term, _) in &self.terms {
+            visitor(term, false);
+        }
+    }
+}
+
+struct TermUnionWeight {
+    terms: Vec<(Term, Arc<dyn Weight>)>,
+    scored: bool,
+    /// False: every match is scored (the term scorers are hidden from tantivy's WAND).
+    prune: bool,
+}
+
+impl TermUnionWeight {
+    /// tantivy's boolean OR of the terms `reader`'s segment has (None when it has none).
+    fn in_segment(
+        &self,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Option<BooleanWeight<SumCombiner>>> {
+        let mut present: Vec<(Occur, Box<dyn Weight>)> = Vec::new();
+        for (term, weight) in &self.terms {
+            let index = reader.inverted_index(term.field())?;
+            if index.get_term_info(term)?.is_some() {
+                let shared = Shared {
+                    weight: weight.clone(),
+                    opaque: !self.prune,
+                };
+                present.push((Occur::Should, Box::new(shared)));
+            }
+        }
+        Ok((!present.is_empty())
+            .then(|| BooleanWeight::new(present, self.scored, Box::new(SumCombiner::default))))
+    }
+}
+
+impl Weight for TermUnionWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        match self.in_segment(reader)? {
+            Some(w) => w.scorer(reader, boost),
+            None => Ok(Box::new(EmptyScorer)),
+        }
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        match self.in_segment(reader)? {
+            Some(w) => w.explain(reader, doc),
+            None => Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            ))),
+        }
+    }
+
+    fn for_each_pruning(
+        &self,
+        threshold: Score,
+        reader: &SegmentReader,
+        callback: &mut dyn FnMut(DocId, Score) -> Score,
+    ) -> tantivy::Result<()> {
+        match self.in_segment(reader)? {
+            Some(w) => w.for_each_pruning(threshold, reader, callback),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One term's weight lent to a segment's boolean query.
+struct Shared {
+    weight: Arc<dyn Weight>,
+    /// Hide the term scorer's type, so that tantivy scores every match instead of pruning.
+    opaque: bool,
+}
+
+impl Weight for Shared {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let scorer = self.weight.scorer(reader, boost)?;
+        Ok(match self.opaque {
+            true => Box::new(Opaque(scorer)),
+            false => scorer,
+        })
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.weight.explain(reader, doc)
+    }
+}
+
+/// A scorer tantivy cannot see through.
+struct Opaque(Box<dyn Scorer>);
+
+impl tantivy::DocSet for Opaque {
+    fn advance(&mut self) -> DocId {
+        self.0.advance()
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.0.seek(target)
+    }
+
+    fn doc(&self) -> DocId {
+        self.0.doc()
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.0.size_hint()
+    }
+}
+
+impl Scorer for Opaque {
+    fn score(&mut self) -> Score {
+        self.0.score()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::collector::{Count, TopDocs};
+    use tantivy::query::{BooleanQuery, BoostQuery};
+    use tantivy::schema::{Schema, TEXT};
+    use tantivy::{doc, Index, IndexWriter};
+
+    /// Two segments; "model" is in no author of the first, "hopper" in the second only.
+    fn index() -> (Index, tantivy::schema::Field, tantivy::schema::Field) {
+        let mut b = Schema::builder();
+        let title = b.add_text_field("title", TEXT);
+        let authors = b.add_text_field("authors", TEXT);
+        let index = Index::create_in_ram(b.build());
+        let mut w: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for i in 0..300 {
+            let t = match i % 3 {
+                0 => "a model of models",
+                1 => "a model",
+                _ => "nothing here",
+            };
+            w.add_document(doc!(title => t, authors => "ada lovelace"))
+                .unwrap();
+        }
+        w.commit().unwrap();
+        for i in 0..200 {
+            let t = if i % 2 == 0 {
+                "model model model"
+            } else {
+                "other"
+            };
+            w.add_document(doc!(title => t, authors => "grace hopper model"))
+                .unwrap();
+        }
+        w.commit().unwrap();
+        (index, title, authors)
+    }
+
+    #[test]
+    fn scores_the_same_sum_as_boosted_term_queries() {
+        let (index, title, authors) = index();
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 2);
+        let terms = vec![
+            (Term::from_field_text(title, "model"), 1.2),
+            (Term::from_field_text(authors, "model"), 1.0),
+            (Term::from_field_text(authors, "hopper"), 0.5),
+            (Term::from_field_text(title, "absent"), 1.0),
+        ];
+        let plain = BooleanQuery::new(
+            terms
+                .iter()
+                .map(|(t, b)| {
+                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
+                        *b,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        );
+        let union = TermUnion::new(terms);
+        let top = |q: &dyn Query| searcher.search(q, &TopDocs::with_limit(1000)).unwrap();
+        let (a, b) = (top(&plain), top(&union));
+        assert_eq!(a.len(), 400);
+        assert_eq!(a.len(), b.len());
+        for ((sa, da), (sb, db)) in a.iter().zip(&b) {
+            assert_eq!(da, db);
+            assert!((sa - sb).abs() < 1e-6, "{sa} vs {sb}");
+        }
+        // The top 5 with pruning are the top 5 of the full list.
+        let five = searcher.search(&union, &TopDocs::with_limit(5)).unwrap();
+        assert_eq!(five, a[..5].to_vec());
+        assert_eq!(searcher.search(&union, &Count).unwrap(), 400);
+    }
+
+    #[test]
+    fn a_long_union_scores_the_same_as_a_short_one() {
+        let (index, title, authors) = index();
+        let searcher = index.reader().unwrap().searcher();
+        let mut terms = vec![
+            (Term::from_field_text(title, "model"), 1.2),
+            (Term::from_field_text(authors, "hopper"), 0.5),
+        ];
+        let short = TermUnion::new(terms.clone());
+        terms.extend(
+            (0..PRUNE_MAX_TERMS)
+                .map(|i| (Term::from_field_text(title, &format!("absent{i}")), 1.0)),
+        );
+        let long = TermUnion::new(terms);
+        assert!(short.prunes() && !long.prunes());
+        let top = |q: &dyn Query| searcher.search(q, &TopDocs::with_limit(7)).unwrap();
+        assert_eq!(top(&short), top(&long));
+        assert_eq!(top(&short).len(), 7);
+    }
+
+    #[test]
+    fn a_union_of_absent_terms_matches_nothing() {
+        let (index, title, _) = index();
+        let searcher = index.reader().unwrap().searcher();
+        let union = TermUnion::new(vec![(Term::from_field_text(title, "absent"), 1.0)]);
+        assert!(searcher
+            .search(&union, &TopDocs::with_limit(5))
+            .unwrap()
+            .is_empty());
+        assert_eq!(searcher.search(&union, &Count).unwrap(), 0);
+    }
+}
