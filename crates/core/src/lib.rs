@@ -3,8 +3,11 @@
 //! and arithmetic: this crate does no I/O, so every other crate can depend on it and its rules
 //! are tested in isolation.
 
+pub mod announce;
 pub mod arxiv_id;
+pub mod bib;
 pub mod comment;
+pub mod names;
 pub mod paper;
 pub mod period;
 pub mod ranking;

@@ -83,6 +83,11 @@ pub struct Paper {
     pub submitted_on_daily_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub submitted_on_daily_by: Option<Submitter>,
+    /// The day arXiv announced the paper (its first "new" list), when a source said so: a
+    /// listing's date, the datestamp of a first version harvested by OAI-PMH. The earliest seen
+    /// wins on merge. [`Paper::announced_day`] falls back on the submission time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub announced: Option<NaiveDate>,
     /// The first daily list the paper appeared on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub daily_date: Option<NaiveDate>,
@@ -119,6 +124,7 @@ impl Paper {
             hf_discussion_id: None,
             submitted_on_daily_at: None,
             submitted_on_daily_by: None,
+            announced: None,
             daily_date: None,
             latest_daily_date: None,
             extra: serde_json::Map::new(),
@@ -132,6 +138,21 @@ impl Paper {
 
     pub fn primary_category(&self) -> Option<&str> {
         self.categories.first().map(String::as_str)
+    }
+
+    /// The day of arXiv's list the paper was announced on: [`Paper::announced`] when a source
+    /// said; else `published` mapped by arXiv's schedule ([`crate::announce`]), except that a
+    /// `published` of exactly midnight UTC is a listing's date (how records read before
+    /// `announced` existed kept it) and is taken as the day.
+    pub fn announced_day(&self) -> Option<NaiveDate> {
+        if self.announced.is_some() {
+            return self.announced;
+        }
+        let published = self.published?;
+        Some(match published.time() == chrono::NaiveTime::MIN {
+            true => published.date_naive(),
+            false => crate::announce::announcement_day(published),
+        })
     }
 
     /// Merges a newly read record of the same paper into this one and says whether anything changed.
@@ -203,6 +224,10 @@ impl Paper {
             &mut winner.submitted_on_daily_by,
             loser.submitted_on_daily_by,
         );
+        winner.announced = match (winner.announced, loser.announced) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         // The first daily list a paper was on stays the first, whichever record is newer.
         winner.daily_date = match (winner.daily_date, loser.daily_date) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -292,6 +317,32 @@ mod tests {
             Some("10.1/x"),
             "a later record lacking a field loses nothing"
         );
+    }
+
+    #[test]
+    fn the_earliest_announcement_day_wins_and_submission_times_are_scheduled() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        // A listing record: published at the listing's midnight, announced that day.
+        let mut listed = paper(None, "T");
+        listed.published = Some(day("2025-07-16").and_hms_opt(0, 0, 0).unwrap().and_utc());
+        assert_eq!(listed.announced_day(), Some(day("2025-07-16")));
+        listed.announced = Some(day("2025-07-16"));
+        // An OAI or Kaggle record of v2 with the v1 submission time: the listing day stays.
+        let mut kaggle = paper(Some(2), "T");
+        let submitted = chrono::DateTime::parse_from_rfc3339("2025-07-14T18:30:00Z").unwrap();
+        kaggle.published = Some(submitted.with_timezone(&Utc));
+        assert_eq!(
+            kaggle.announced_day(),
+            Some(day("2025-07-16")),
+            "Monday 14:30 EDT"
+        );
+        let mut merged = listed.clone();
+        assert!(merged.merge(kaggle.clone()));
+        assert_eq!(merged.announced_day(), Some(day("2025-07-16")));
+        kaggle.announced = Some(day("2025-07-17"));
+        kaggle.merge(listed);
+        assert_eq!(kaggle.announced, Some(day("2025-07-16")), "earliest wins");
+        assert_eq!(paper(None, "T").announced_day(), None);
     }
 
     #[test]

@@ -62,6 +62,7 @@ pub(crate) fn listing_line(line: &[u8]) -> Result<Record, Rejection> {
         let d =
             parse_day(d).map_err(|e| (RejectReason::InvalidDate, format!("listing_date: {e}")))?;
         p.published = Some(midnight(d));
+        p.announced = Some(d);
     }
     Ok(Record::Paper(p))
 }

@@ -76,10 +76,17 @@ pub(crate) fn parse_named(name: &str, xml: &str) -> Result<OaiPage, IngestError>
             .and_then(|h| h.child_text("datestamp"))
             .and_then(|s| parse_day(s.trim().get(..10).unwrap_or(s)).ok());
         page.latest_datestamp = page.latest_datestamp.max(stamp);
-        page.records
-            .push(record_to_paper(record).map_err(|(reason, detail)| {
-                RecordError::new(format!("record {}", i + 1), reason, detail)
-            }));
+        let paper = record_to_paper(record).map(|mut p| {
+            // A first version's datestamp is the day arXiv announced it (later versions move
+            // the datestamp; `<arXiv>` records say no version, but a first one has no update).
+            if p.version == Some(1) || p.version.is_none() && p.updated.is_none() {
+                p.announced = stamp;
+            }
+            p
+        });
+        page.records.push(paper.map_err(|(reason, detail)| {
+            RecordError::new(format!("record {}", i + 1), reason, detail)
+        }));
     }
     if let Some(token) = list.child("resumptionToken") {
         page.resumption_token = Some(token.text.trim().to_string()).filter(|t| !t.is_empty());
