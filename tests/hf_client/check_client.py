@@ -7,7 +7,7 @@ Usage:
 EXPECTATIONS_JSON_PATH holds:
     {
       "daily":   {"2025-06-02": ["2505.24864", "..."]},       # exact ids, in order
-      "papers":  {"2505.24864": "expected title"},
+      "papers":  {"2505.24864": "expected title"},                # paper_info, read_paper and `hf papers read`
       "search":  [{"query": "prorl", "expect_id": "2505.24864"}],  # optional "limit"
       "missing": ["0000.00000"]                                 # optional: ids that must 404
     }
@@ -18,6 +18,7 @@ Exit status is 0 only if nothing failed. The only dependency is huggingface_hub.
 import datetime
 import json
 import os
+import subprocess
 import signal
 import sys
 
@@ -177,6 +178,27 @@ def check_paper(api, pid, title):
     run_check(f"paper {pid}", fn)
 
 
+def check_read(api, base, pid, title):
+    """`HfApi.read_paper` and the `hf papers read` command: the paper as Markdown."""
+
+    def fn():
+        text = api.read_paper(pid)
+        if not text.startswith("# ") or norm_ws(text.splitlines()[0][2:]) != norm_ws(title):
+            raise CheckFailed(f"read_paper does not open with the title: {text[:120]!r}")
+        if "## Abstract" not in text:
+            raise CheckFailed("read_paper has no abstract section")
+        env = dict(os.environ, HF_ENDPOINT=base, HF_HUB_DISABLE_TELEMETRY="1")
+        cli = subprocess.run(
+            [sys.executable, "-m", "huggingface_hub.cli.hf", "papers", "read", pid],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        if cli.returncode != 0 or norm_ws(title) not in norm_ws(cli.stdout):
+            raise CheckFailed(f"hf papers read exited {cli.returncode}: {cli.stdout[:200]!r} {cli.stderr[-300:]!r}")
+        return f"{len(text)} characters of Markdown, the CLI too"
+
+    run_check(f"read {pid}", fn)
+
+
 def check_search(api, entry):
     q = entry.get("query")
     want = entry.get("expect_id")
@@ -234,6 +256,7 @@ def main(argv):
         check_daily(api, date, list(ids))
     for pid, title in (exp.get("papers") or {}).items():
         check_paper(api, pid, title)
+        check_read(api, base, pid, title)
     for entry in exp.get("search") or []:
         check_search(api, entry)
     for pid in exp.get("missing") or []:

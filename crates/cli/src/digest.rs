@@ -137,22 +137,15 @@ pub async fn run(
         Frequency::Weekly => chrono::Duration::days(8),
     };
     let since = now - window;
-    let mut scored: Vec<(f64, ArxivId)> = cx
-        .store
-        .trend_inputs(since)
-        .await?
-        .into_iter()
-        .map(|i| {
-            (
-                cx.trending
-                    .score_votes(i.imported, i.listed_at, &i.votes, now),
-                i.id,
-            )
-        })
-        .filter(|(s, _)| *s > 0.0)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    let trending: Vec<ArxivId> = scored.into_iter().take(50).map(|s| s.1).collect();
+    // The same trending list the site shows, widened to the newest data's days when the recent
+    // ones hold too few votes.
+    let trending: Vec<ArxivId> =
+        paperboy_web::query::trending_ids(&**cx.store, cx.trending, window, 50, now)
+            .await?
+            .papers
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
     let secret = cx.store.secret("subscription-links").await?;
     let mut cache = RunCache::default();
     let mut summary = RunSummary::default();
@@ -192,7 +185,19 @@ async fn sections(
     since: DateTime<Utc>,
     cache: &mut RunCache,
 ) -> anyhow::Result<Vec<Candidates>> {
-    let t = &sub.topics;
+    // A signed-in reader's followed authors and categories are topics of their digest too.
+    let mut t = sub.topics.clone();
+    if let Some(account) = sub.account_id {
+        for f in cx.store.follows(account).await? {
+            let into = match f.kind {
+                paperboy_store::FollowKind::Author => &mut t.authors,
+                paperboy_store::FollowKind::Category => &mut t.categories,
+            };
+            if !into.contains(&f.shown) {
+                into.push(f.shown);
+            }
+        }
+    }
     let mut out = vec![(None, trending.to_vec(), TRENDING)];
     let topics = t
         .categories

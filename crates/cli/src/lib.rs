@@ -12,6 +12,7 @@ use paperboy_store::Store;
 
 pub mod digest;
 pub mod eval;
+pub mod foryou;
 pub mod harvest;
 pub mod import;
 pub mod migrate;
@@ -23,6 +24,32 @@ use settings::Settings;
 
 /// The demo slice imported into an empty database: 21 days of real Hugging Face daily papers.
 pub static DEMO: &[u8] = include_bytes!("../../../demo/hf-daily-papers-demo.tar.gz");
+/// With it, four days of arXiv's own lists (cs.CV, cs.CL, cs.AI and their cross-lists), so that
+/// `/list` shows categories on a fresh demo.
+pub static DEMO_LISTINGS: &[u8] = include_bytes!("../../../demo/arxiv-listings-demo.jsonl.gz");
+
+/// Imports the demo slices into `store`.
+pub async fn import_demo(store: &Arc<dyn Store>) -> anyhow::Result<import::Summary> {
+    let listings = import::import(
+        store,
+        Source::Bytes {
+            name: "arxiv-listings-demo.jsonl.gz".into(),
+            data: DEMO_LISTINGS,
+        },
+        false,
+    )
+    .await?;
+    tracing::info!(%listings, "imported the demo's arXiv lists");
+    import::import(
+        store,
+        Source::Bytes {
+            name: "hf-daily-papers-demo.tar.gz".into(),
+            data: DEMO,
+        },
+        false,
+    )
+    .await
+}
 
 pub fn open_store(settings: &Settings, create: bool) -> anyhow::Result<Arc<dyn Store>> {
     open_store_mapping(settings, create, settings.sqlite_mmap_mb << 20)
@@ -180,15 +207,7 @@ pub async fn serve_on(
     let smtp = mailer(&settings)?;
     let store = open_store(&settings, true)?;
     if settings.demo_data && store.stats().await?.papers == 0 {
-        let summary = import::import(
-            &store,
-            Source::Bytes {
-                name: "hf-daily-papers-demo.tar.gz".into(),
-                data: DEMO,
-            },
-            false,
-        )
-        .await?;
+        let summary = import_demo(&store).await?;
         tracing::info!(%summary, "imported the demo papers into the empty database");
     }
     let (index, fresh) = SearchIndex::open(&settings.index_dir())?;
@@ -206,6 +225,7 @@ pub async fn serve_on(
         session_days: settings.session_days,
         limits: settings.limits(),
         trending_window_days: settings.trending_window_days,
+        keep_deleted_comments: settings.deleted_account_comments == "keep",
         sync_minutes: settings.sync_minutes,
         ready_max_lag: settings.ready_max_lag,
         trusted_proxies: settings

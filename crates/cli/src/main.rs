@@ -105,6 +105,9 @@ enum Command {
     },
     /// Print every setting with its current value and what it means.
     Settings,
+    /// Personal API tokens (what `/account` makes), for operators and scripts.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// The sentence-embedding model used for search by meaning.
     #[command(subcommand)]
     Model(ModelCommand),
@@ -112,16 +115,20 @@ enum Command {
     #[command(subcommand)]
     Digest(DigestCommand),
     /// Measure search quality on a BEIR-format benchmark: prints nDCG@10 and Recall@100.
+    /// `paperboy eval foryou ...` measures the for-you rankers instead.
+    #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
     Eval {
+        #[command(subcommand)]
+        kind: Option<EvalKind>,
         /// Documents, JSON lines of {"_id", "title", "text"}.
-        #[arg(long)]
-        corpus: PathBuf,
+        #[arg(long, required = true)]
+        corpus: Option<PathBuf>,
         /// Queries, JSON lines of {"_id", "text"}.
-        #[arg(long)]
-        queries: PathBuf,
+        #[arg(long, required = true)]
+        queries: Option<PathBuf>,
         /// Relevance judgements, TSV of query-id, corpus-id, score (a header line is allowed).
-        #[arg(long)]
-        qrels: PathBuf,
+        #[arg(long, required = true)]
+        qrels: Option<PathBuf>,
         /// keyword, semantic or hybrid; several, comma-separated, share one indexing and embedding run.
         #[arg(long, default_value = "hybrid", value_delimiter = ',')]
         mode: Vec<paperboy_search::hybrid::Mode>,
@@ -132,6 +139,55 @@ enum Command {
         /// comma-separated, give one hybrid result each from the same embeddings.
         #[arg(long, value_delimiter = ',')]
         semantic_weight: Vec<f32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalKind {
+    /// The for-you rankers on reader cases (../shared/data/foryou): each case's library ranks the
+    /// papers announced on its day. Prints `nDCG@10`, `MRR` and `Recall@50` of the shipped
+    /// ranker, then, with --method, a line per method.
+    Foryou {
+        /// Paper records, JSON lines (.gz too) with id, listing_date, title, abstract, categories.
+        /// Authors are never read.
+        #[arg(long)]
+        records: PathBuf,
+        /// Reader cases, JSON lines of {"case", "library", "day", "relevant"}.
+        #[arg(long)]
+        cases: PathBuf,
+        /// Methods to compare, comma-separated: random, category, tfidf-centroid, tfidf-max,
+        /// paperboy.
+        #[arg(long, value_delimiter = ',')]
+        method: Vec<String>,
+        /// Model folder [default: the model_dir setting] (the term-based rankers need none).
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+        /// Also choose the shipped ranker's fusion weights by this many-fold cross-validation
+        /// over the cases, and print each fold's choice and held-out nDCG@10.
+        #[arg(long)]
+        cross_validate: Option<usize>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Make a token for an account and print it alone on one line of stdout (it is shown once:
+    /// only its hash is kept). The account must exist (it signs in once first).
+    Create {
+        /// The account's email address or username.
+        #[arg(long)]
+        account: String,
+        /// read (list the library) or write (also save, vote, import).
+        #[arg(long, default_value = "read", value_parser = ["read", "write"])]
+        scope: String,
+        /// What the token is for, as /account lists it.
+        #[arg(long, default_value = "command line")]
+        name: String,
+    },
+    /// Revoke a token: give the token itself.
+    Revoke {
+        /// The token (pb_...).
+        token: String,
     },
 }
 
@@ -355,6 +411,47 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             println!("backed up {} to {}", store.backend(), file.display());
             Ok(0)
         }
+        Command::Token(TokenCommand::Create {
+            account,
+            scope,
+            name,
+        }) => {
+            let store = open_store(&settings, false)?;
+            let name = paperboy_web::handlers::library::token_name(&name)
+                .map_err(|e| anyhow::anyhow!("--name: {}", e.message))?;
+            let Some(a) = store.account_named(&account).await? else {
+                eprintln!(
+                    "paperboy: no account {account:?} (an account is made when it first signs in)"
+                );
+                return Ok(EXIT_FAILED);
+            };
+            let scope: paperboy_store::Scope = scope.parse().map_err(anyhow::Error::msg)?;
+            let secret = paperboy_web::handlers::library::new_token();
+            let hash = paperboy_web::session::token_hash(&secret);
+            let made = store
+                .create_token(a.id, &name, scope, &hash, chrono::Utc::now())
+                .await?;
+            if made.is_none() {
+                eprintln!(
+                    "paperboy: {account} has {} tokens already: revoke one first",
+                    paperboy_store::library::MAX_TOKENS
+                );
+                return Ok(EXIT_FAILED);
+            }
+            println!("{secret}");
+            Ok(0)
+        }
+        Command::Token(TokenCommand::Revoke { token }) => {
+            let store = open_store(&settings, false)?;
+            let hash = paperboy_web::session::token_hash(token.trim());
+            if store.revoke_token_hash(&hash).await? {
+                eprintln!("revoked");
+                Ok(0)
+            } else {
+                eprintln!("paperboy: no such token");
+                Ok(EXIT_FAILED)
+            }
+        }
         Command::Migrate { from, to } => {
             let counts = paperboy_cli::migrate::run(
                 &from,
@@ -445,13 +542,61 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Eval {
+            kind:
+                Some(EvalKind::Foryou {
+                    records,
+                    cases,
+                    method,
+                    model_dir: _,
+                    cross_validate,
+                }),
+            ..
+        } => {
+            if let Some(folds) = cross_validate.filter(|f| *f >= 2) {
+                let (chosen, most) = paperboy_cli::foryou::cross_validate(&records, &cases, folds)?;
+                for (i, (w, held)) in chosen.iter().enumerate() {
+                    println!("fold {i}: weights {w:?}, held-out nDCG@10 {held:.4}");
+                }
+                let mean = chosen.iter().map(|c| c.1).sum::<f64>() / chosen.len() as f64;
+                println!("cross-validated nDCG@10 {mean:.4}; most chosen weights {most:?}");
+            }
+            let methods = method
+                .iter()
+                .map(|m| m.parse())
+                .collect::<Result<Vec<paperboy_search::foryou::Method>, String>>()
+                .map_err(anyhow::Error::msg)?;
+            let shipped = paperboy_search::foryou::Method::Paperboy;
+            let all: Vec<_> = std::iter::once(shipped)
+                .chain(methods.iter().copied())
+                .collect();
+            let figures = paperboy_cli::foryou::run(&records, &cases, &all)?;
+            let (_, f) = figures[0];
+            println!("nDCG@10 {:.4}", f.ndcg10);
+            println!("MRR {:.4}", f.mrr);
+            println!("Recall@50 {:.4}", f.recall50);
+            for (m, f) in &figures[1..] {
+                println!(
+                    "{:<16} nDCG@10 {:.4}  MRR {:.4}  Recall@50 {:.4}",
+                    m.name(),
+                    f.ndcg10,
+                    f.mrr,
+                    f.recall50
+                );
+            }
+            Ok(0)
+        }
+        Command::Eval {
             corpus,
             queries,
             qrels,
             mode,
             model_dir,
             semantic_weight,
+            ..
         } => {
+            let (Some(corpus), Some(queries), Some(qrels)) = (corpus, queries, qrels) else {
+                anyhow::bail!("eval needs --corpus, --queries and --qrels (or a subcommand)");
+            };
             let weights = if semantic_weight.is_empty() {
                 vec![settings.semantic_weight]
             } else {

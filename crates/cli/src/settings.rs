@@ -86,6 +86,9 @@ settings! {
     trending_offset_hours: f64 = 2.0,
     /// Trending ranks papers put on a list or voted for in this many days.
     trending_window_days: i64 = 30,
+    /// What happens to a deleted account's comments: `keep` (they stay, shown as by "deleted
+    /// account") or `delete` (they go, and leave the papers' counts).
+    deleted_account_comments: String = "keep".to_string(),
     /// The address people reach this server at (sign-in links and feeds point there). Empty means
     /// `http://` and the address the server listens on. With `https://`, cookies are marked Secure.
     public_url: String = String::new(),
@@ -229,6 +232,13 @@ impl Settings {
         settings
             .trusted_proxies()
             .map_err(|e| Box::new(figment::Error::from(format!("trusted_proxies: {e}"))))?;
+        if !["keep", "delete"].contains(&settings.deleted_account_comments.as_str()) {
+            let e = format!(
+                "deleted_account_comments is keep or delete, not {:?}",
+                settings.deleted_account_comments
+            );
+            return Err(Box::new(figment::Error::from(e)));
+        }
         // So is a kernel this CPU cannot run: the error names what it lacks and what it can run.
         settings
             .embed_kernel()

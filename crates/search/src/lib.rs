@@ -11,12 +11,14 @@
 
 pub mod bert;
 pub mod embed;
+pub mod foryou;
 pub mod hybrid;
 pub mod kernel;
 pub mod searcher;
 pub mod semantic;
 mod stem;
 pub mod text;
+mod union;
 pub mod vectors;
 
 pub use searcher::{Answer, Fallback, Searcher, SemanticSlot};

@@ -129,7 +129,7 @@ pub struct ModerationQueue {
 }
 
 /// An [`Account`]'s columns, the table called `a`.
-const ACCOUNT: &str =
+pub(crate) const ACCOUNT: &str =
     "SELECT a.id, a.email, a.username, a.display_name, a.is_admin, a.blocked, a.created_at";
 
 /// A [`Comment`]'s columns: the comment `c` by the account `a`.
@@ -591,7 +591,7 @@ fn visible(tx: &mut dyn Tx, paper: &ArxivId) -> Result<bool> {
 /// Sets a paper's shown-comment count from its rows. The paper's row is locked first, so that the
 /// count sees the comments of every transaction that recounted before (an UPDATE alone would
 /// count with the snapshot it started with, before it waited for the row).
-fn recount_comments(tx: &mut dyn Tx, paper: &ArxivId) -> Result<()> {
+pub(crate) fn recount_comments(tx: &mut dyn Tx, paper: &ArxivId) -> Result<()> {
     tx.lock(Lock::Paper(paper))?;
     tx.execute(
         "UPDATE papers SET local_comments = (

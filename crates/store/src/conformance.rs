@@ -139,6 +139,622 @@ pub async fn listings_and_days(store: Arc<dyn Store>) {
     assert_eq!(view.upvotes(), 9);
 }
 
+pub async fn category_lists_by_announcement_day(store: Arc<dyn Store>) {
+    let listed = |id: &str, d: &str, cats: &[&str]| {
+        let mut p = paper(id, &format!("Paper {id}"));
+        p.categories = cats.iter().map(|c| c.to_string()).collect();
+        p.announced = Some(day(d));
+        (p, None)
+    };
+    store
+        .import(vec![
+            listed("2507.00003", "2025-07-15", &["cs.CL", "cs.CV"]),
+            listed("2507.00001", "2025-07-15", &["cs.CV"]),
+            listed("2507.00002", "2025-07-15", &["cs.CV", "cs.CV"]),
+            listed("2507.00010", "2025-07-17", &["cs.CV"]),
+            listed("2507.00020", "2025-07-10", &["cs.AI"]),
+        ])
+        .await
+        .unwrap();
+    let ids = |l: Vec<crate::CategoryListed>| {
+        l.into_iter()
+            .map(|c| (c.view.paper.id.to_string(), c.cross_list))
+            .collect::<Vec<_>>()
+    };
+    let cv = store
+        .category_day("cs.CV", day("2025-07-15"))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(cv),
+        [
+            ("2507.00001".to_string(), false),
+            ("2507.00002".to_string(), false),
+            ("2507.00003".to_string(), true)
+        ],
+        "new papers first, then cross-lists, a repeated category once"
+    );
+    assert_eq!(
+        store
+            .category_days_around("cs.CV", Some(day("2025-07-15")))
+            .await
+            .unwrap(),
+        (None, Some(day("2025-07-17")))
+    );
+    assert_eq!(
+        store
+            .category_days_around("cs.CV", Some(day("2025-07-17")))
+            .await
+            .unwrap(),
+        (Some(day("2025-07-15")), None)
+    );
+    assert_eq!(
+        store.category_days_around("cs.CV", None).await.unwrap(),
+        (None, Some(day("2025-07-17")))
+    );
+    // A later record with an earlier day and new categories moves the paper.
+    let mut moved = paper("2507.00010", "Paper 2507.00010");
+    moved.categories = vec!["cs.LG".into()];
+    moved.announced = Some(day("2025-07-16"));
+    moved.version = Some(2);
+    store.import(vec![(moved, None)]).await.unwrap();
+    assert!(store
+        .category_day("cs.CV", day("2025-07-17"))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        ids(store
+            .category_day("cs.LG", day("2025-07-16"))
+            .await
+            .unwrap()),
+        [("2507.00010".to_string(), false)]
+    );
+    // A submission time without a listing's day is mapped by arXiv's schedule.
+    let mut timed = paper("2507.00030", "Timed");
+    timed.categories = vec!["cs.AI".into()];
+    timed.published = Some(at("2025-07-14T18:30:00Z"));
+    store.import(vec![(timed, None)]).await.unwrap();
+    assert_eq!(
+        ids(store
+            .category_day("cs.AI", day("2025-07-16"))
+            .await
+            .unwrap()),
+        [("2507.00030".to_string(), false)]
+    );
+    assert_eq!(
+        store.category_counts().await.unwrap(),
+        [
+            ("cs.AI".to_string(), 2),
+            ("cs.CL".to_string(), 1),
+            ("cs.CV".to_string(), 3),
+            ("cs.LG".to_string(), 1)
+        ]
+    );
+    // Hidden papers are not listed.
+    let hidden = ArxivId::parse("2507.00001").unwrap();
+    let now = at("2026-01-05T06:00:00Z");
+    let admin = store.sign_in("admin@example.org", &[], now).await.unwrap();
+    let hide = Moderation::HidePaper(hidden);
+    assert!(store
+        .moderate(&admin.username, hide, "", now)
+        .await
+        .unwrap());
+    assert_eq!(
+        store
+            .category_day("cs.CV", day("2025-07-15"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+pub async fn library_saves_and_tokens(store: Arc<dyn Store>) {
+    use crate::Scope;
+    let now = at("2026-01-05T06:00:00Z");
+    let ada = store.sign_in("ada@example.org", &[], now).await.unwrap();
+    let bob = store.sign_in("bob@example.org", &[], now).await.unwrap();
+    let mut diffusion = paper("2501.00001", "Diffusion models 100% explained");
+    diffusion.authors = vec![Author::named("Grace Hopper")];
+    diffusion.doi = Some("https://doi.org/10.1000/XYZ.1".into());
+    store
+        .import(vec![
+            (diffusion, None),
+            (paper("2501.00002", "Language models"), None),
+            (paper("2501.00003", "Protein folding"), None),
+        ])
+        .await
+        .unwrap();
+    let id = |s: &str| ArxivId::parse(s).unwrap();
+    let dois = ["10.1000/xyz.1".to_string(), "10.1000/none".to_string()];
+    assert_eq!(
+        store.papers_by_doi(&dois).await.unwrap(),
+        [("10.1000/xyz.1".to_string(), id("2501.00001"))]
+    );
+    for (i, p) in ["2501.00001", "2501.00002", "2501.00003"]
+        .iter()
+        .enumerate()
+    {
+        let when = now + chrono::Duration::minutes(i as i64);
+        assert_eq!(
+            store.save(ada.id, &id(p), true, when).await.unwrap(),
+            Some(true)
+        );
+    }
+    // Saving twice changes nothing; an unknown paper is None.
+    assert_eq!(
+        store
+            .save(ada.id, &id("2501.00001"), true, now)
+            .await
+            .unwrap(),
+        Some(true)
+    );
+    assert_eq!(
+        store
+            .save(ada.id, &id("2501.09999"), true, now)
+            .await
+            .unwrap(),
+        None
+    );
+    let ids = |l: Vec<crate::Saved>| {
+        l.into_iter()
+            .map(|s| s.view.paper.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    let (page, total) = store.library(ada.id, None, 0, 2).await.unwrap();
+    assert_eq!(
+        (ids(page), total),
+        (vec!["2501.00003".to_string(), "2501.00002".to_string()], 3)
+    );
+    let (page, total) = store.library(ada.id, None, 2, 2).await.unwrap();
+    assert_eq!((ids(page), total), (vec!["2501.00001".to_string()], 3));
+    // Text filters: any case, in title, authors or abstract; LIKE's wildcards are literal.
+    let (page, total) = store.library(ada.id, Some("HOPPER"), 0, 10).await.unwrap();
+    assert_eq!((ids(page), total), (vec!["2501.00001".to_string()], 1));
+    assert_eq!(
+        store.library(ada.id, Some("100%"), 0, 10).await.unwrap().1,
+        1
+    );
+    assert_eq!(
+        store.library(ada.id, Some("1_0"), 0, 10).await.unwrap().1,
+        0
+    );
+    assert_eq!(
+        store
+            .library(ada.id, Some("models"), 0, 10)
+            .await
+            .unwrap()
+            .1,
+        2
+    );
+    assert_eq!(
+        store
+            .saved_of(ada.id, &[id("2501.00002"), id("2501.09999")])
+            .await
+            .unwrap(),
+        [true, false]
+    );
+    assert_eq!(
+        store.library(bob.id, None, 0, 10).await.unwrap().1,
+        0,
+        "libraries are apart"
+    );
+    assert_eq!(
+        store
+            .save(ada.id, &id("2501.00002"), false, now)
+            .await
+            .unwrap(),
+        Some(false)
+    );
+    assert_eq!(store.library(ada.id, None, 0, 10).await.unwrap().1, 2);
+
+    // Tokens: created by hash, found by hash, listed without secrets, revoked by their owner only.
+    let t = store
+        .create_token(ada.id, "laptop", Scope::Write, "h-ada", now)
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .create_token(ada.id, "reader", Scope::Read, "h-ada-2", now)
+        .await
+        .unwrap()
+        .unwrap();
+    let later = now + chrono::Duration::hours(1);
+    let (who, scope) = store.token_account("h-ada", later).await.unwrap().unwrap();
+    assert_eq!((who.id, scope), (ada.id, Scope::Write));
+    assert!(store.token_account("nope", later).await.unwrap().is_none());
+    let listed = store.tokens(ada.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    let laptop = listed.iter().find(|l| l.id == t).unwrap();
+    assert_eq!(
+        (laptop.name.as_str(), laptop.last_used_at),
+        ("laptop", Some(later))
+    );
+    assert!(!store.revoke_token(bob.id, t).await.unwrap(), "not bob's");
+    assert!(store.revoke_token(ada.id, t).await.unwrap());
+    assert!(store.token_account("h-ada", later).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .account_named("ADA@example.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        ada.id
+    );
+    let by_name = store.account_named(&bob.username).await.unwrap().unwrap();
+    assert_eq!(by_name.id, bob.id);
+    assert!(store.account_named("nobody").await.unwrap().is_none());
+    store
+        .create_token(bob.id, "cli", Scope::Read, "h-bob", now)
+        .await
+        .unwrap();
+    assert!(store.revoke_token_hash("h-bob").await.unwrap());
+    assert!(!store.revoke_token_hash("h-bob").await.unwrap());
+    // Follows: authors and categories, once each, apart per account.
+    use crate::FollowKind::{Author as A, Category as C};
+    assert!(store
+        .follow(ada.id, A, "grace hopper", "Grace Hopper", true, now)
+        .await
+        .unwrap());
+    assert!(store
+        .follow(ada.id, A, "grace hopper", "G. Hopper", true, now)
+        .await
+        .unwrap());
+    assert!(store
+        .follow(ada.id, C, "cs.CL", "cs.CL", true, now)
+        .await
+        .unwrap());
+    let follows = store.follows(ada.id).await.unwrap();
+    let shown: Vec<(crate::FollowKind, &str)> =
+        follows.iter().map(|f| (f.kind, f.shown.as_str())).collect();
+    assert_eq!(
+        shown,
+        [(A, "Grace Hopper"), (C, "cs.CL")],
+        "the first name seen stays"
+    );
+    assert!(store.follows(bob.id).await.unwrap().is_empty());
+    assert!(!store
+        .follow(ada.id, C, "cs.CL", "cs.CL", false, now)
+        .await
+        .unwrap());
+    assert_eq!(store.follows(ada.id).await.unwrap().len(), 1);
+    // A blocked account's tokens stop working.
+    let admin = store.sign_in("root@example.org", &[], now).await.unwrap();
+    let block = Moderation::Block(ada.username.clone());
+    store
+        .moderate(&admin.username, block, "", now)
+        .await
+        .unwrap();
+    assert!(store
+        .token_account("h-ada-2", later)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn collections_keep_order_notes_and_privacy(store: Arc<dyn Store>) {
+    use crate::{Added, CollectionChange, Looking};
+    let now = at("2026-01-05T06:00:00Z");
+    let ada = store.sign_in("ada@example.org", &[], now).await.unwrap();
+    let bob = store.sign_in("bob@example.org", &[], now).await.unwrap();
+    let ids: Vec<ArxivId> = (1..=4)
+        .map(|i| ArxivId::parse(&format!("2501.0000{i}")).unwrap())
+        .collect();
+    store
+        .import(
+            ids.iter()
+                .map(|id| (paper(id.as_str(), "T"), None))
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let (ada_sees, bob_sees, visitor) = (
+        Looking {
+            account: Some(ada.id),
+            moderator: false,
+        },
+        Looking {
+            account: Some(bob.id),
+            moderator: false,
+        },
+        Looking {
+            account: None,
+            moderator: false,
+        },
+    );
+    let public = store
+        .create_collection(ada.id, "reading-aaa", "Reading", "mine", false, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let secret = store
+        .create_collection(ada.id, "secret-bbb", "Secret", "", true, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(public.slug(), format!("{}/reading-aaa", ada.username));
+    for id in &ids[..3] {
+        assert!(matches!(
+            store.add_item(public.id, id, "", now).await.unwrap(),
+            Added::Added(_)
+        ));
+    }
+    let again = store.add_item(public.id, &ids[0], "", now).await.unwrap();
+    assert!(matches!(again, Added::Exists(_)));
+    let missing = ArxivId::parse("2501.09999").unwrap();
+    assert_eq!(
+        store.add_item(public.id, &missing, "", now).await.unwrap(),
+        Added::NoPaper
+    );
+    store
+        .add_item(secret.id, &ids[3], "private note", now)
+        .await
+        .unwrap();
+
+    // Order, notes, moves and removals keep positions dense.
+    let order = |items: Vec<crate::CollectionItem>| {
+        items
+            .into_iter()
+            .map(|i| (i.view.paper.id.to_string(), i.position, i.note))
+            .collect::<Vec<_>>()
+    };
+    let items = store.collection_items(public.id, 0, 100).await.unwrap();
+    let last = items[2].id;
+    assert!(store
+        .update_item(public.id, last, Some("read first".into()), Some(0), now)
+        .await
+        .unwrap());
+    assert_eq!(
+        order(store.collection_items(public.id, 0, 100).await.unwrap()),
+        [
+            ("2501.00003".to_string(), 0, "read first".to_string()),
+            ("2501.00001".to_string(), 1, String::new()),
+            ("2501.00002".to_string(), 2, String::new())
+        ]
+    );
+    assert!(
+        store
+            .update_item(public.id, last, None, Some(99), now)
+            .await
+            .unwrap(),
+        "clamped"
+    );
+    assert_eq!(
+        store.collection_items(public.id, 2, 1).await.unwrap()[0].id,
+        last
+    );
+    assert!(
+        !store
+            .update_item(secret.id, last, None, Some(0), now)
+            .await
+            .unwrap(),
+        "not its item"
+    );
+    let first = store.collection_items(public.id, 0, 1).await.unwrap()[0].id;
+    assert!(store.delete_item(public.id, first, now).await.unwrap());
+    assert_eq!(
+        order(store.collection_items(public.id, 0, 100).await.unwrap())
+            .iter()
+            .map(|o| o.1)
+            .collect::<Vec<_>>(),
+        [0, 1]
+    );
+
+    // Privacy: a private collection shows to its owner only, found by key or listed.
+    assert!(store
+        .collection("secret-bbb", ada_sees)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store
+        .collection("secret-bbb", bob_sees)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(store
+        .collection("secret-bbb", visitor)
+        .await
+        .unwrap()
+        .is_none());
+    let keys = |l: Vec<crate::Collection>| l.into_iter().map(|c| c.key).collect::<Vec<_>>();
+    assert_eq!(
+        keys(
+            store
+                .list_collections(Some(&ada.username), None, visitor, 10)
+                .await
+                .unwrap()
+        ),
+        ["reading-aaa"]
+    );
+    assert_eq!(
+        keys(
+            store
+                .list_collections(Some(&ada.username), None, ada_sees, 10)
+                .await
+                .unwrap()
+        )
+        .len(),
+        2
+    );
+    assert_eq!(
+        keys(
+            store
+                .list_collections(None, Some(&ids[3]), bob_sees, 10)
+                .await
+                .unwrap()
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        keys(
+            store
+                .list_collections(None, Some(&ids[1]), bob_sees, 10)
+                .await
+                .unwrap()
+        ),
+        ["reading-aaa"]
+    );
+
+    // Metadata, copies, hiding, deleting.
+    let change = CollectionChange {
+        title: Some("Reading list".into()),
+        private: Some(true),
+        ..Default::default()
+    };
+    assert!(store
+        .update_collection(public.id, change, now)
+        .await
+        .unwrap());
+    let changed = store
+        .collection("reading-aaa", ada_sees)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            changed.title.as_str(),
+            changed.private,
+            changed.description.as_str(),
+            changed.items
+        ),
+        ("Reading list", true, "mine", 2)
+    );
+    let copy = store
+        .copy_collection(public.id, bob.id, "reading-ccc", now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((copy.owner, copy.items, copy.private), (bob.id, 2, false));
+    assert!(store.set_collection_hidden(copy.id, true).await.unwrap());
+    assert!(
+        store
+            .collection("reading-ccc", ada_sees)
+            .await
+            .unwrap()
+            .is_none(),
+        "hidden from others"
+    );
+    assert!(
+        store
+            .collection("reading-ccc", bob_sees)
+            .await
+            .unwrap()
+            .is_some(),
+        "not from its owner"
+    );
+    let moderator = Looking {
+        account: Some(ada.id),
+        moderator: true,
+    };
+    assert!(store
+        .collection("reading-ccc", moderator)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(store.delete_collection(public.id).await.unwrap());
+    assert!(
+        store
+            .collection_items(public.id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "items go too"
+    );
+    assert!(store
+        .collection("reading-aaa", ada_sees)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.collection_items(copy.id, 0, 10).await.unwrap().len(),
+        2,
+        "copies stand alone"
+    );
+}
+
+pub async fn a_deleted_account_leaves_counts_right(store: Arc<dyn Store>) {
+    use crate::{FollowKind, Scope};
+    let now = at("2026-01-05T06:00:00Z");
+    let _first = store.sign_in("first@example.org", &[], now).await.unwrap();
+    store
+        .import(vec![
+            (paper("2501.00001", "One"), None),
+            (paper("2501.00002", "Two"), None),
+        ])
+        .await
+        .unwrap();
+    let (one, two) = (
+        ArxivId::parse("2501.00001").unwrap(),
+        ArxivId::parse("2501.00002").unwrap(),
+    );
+    for (email, keep) in [("keep@example.org", true), ("gone@example.org", false)] {
+        let a = store.sign_in(email, &[], now).await.unwrap();
+        store.vote(a.id, &one, true, now).await.unwrap();
+        store
+            .add_comment(&two, a.id, &format!("by {email}"), now)
+            .await
+            .unwrap()
+            .unwrap();
+        store.save(a.id, &one, true, now).await.unwrap();
+        let c = store
+            .create_collection(a.id, &format!("k-{email}"), "T", "", false, now)
+            .await
+            .unwrap()
+            .unwrap();
+        store.add_item(c.id, &one, "", now).await.unwrap();
+        store
+            .follow(a.id, FollowKind::Category, "cs.CL", "cs.CL", true, now)
+            .await
+            .unwrap();
+        store
+            .create_token(a.id, "t", Scope::Write, &format!("h-{email}"), now)
+            .await
+            .unwrap();
+        assert_eq!(store.votes_by(a.id).await.unwrap().len(), 1);
+        assert_eq!(store.comments_by(a.id).await.unwrap().len(), 1);
+        assert_eq!(store.paper(&one).await.unwrap().unwrap().local_upvotes, 1);
+
+        assert!(store.delete_account(a.id, keep, now).await.unwrap());
+        assert!(!store.delete_account(a.id, keep, now).await.unwrap());
+        assert_eq!(
+            store.paper(&one).await.unwrap().unwrap().local_upvotes,
+            0,
+            "votes come off"
+        );
+        assert_eq!(store.count_votes(&one).await.unwrap(), 0);
+        assert!(store
+            .token_account(&format!("h-{email}"), now)
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store.account_named(email).await.unwrap().is_none());
+        let looking = crate::Looking {
+            account: None,
+            moderator: false,
+        };
+        assert!(store
+            .collection(&format!("k-{email}"), looking)
+            .await
+            .unwrap()
+            .is_none());
+        let comments = store.comments(&two, false).await.unwrap();
+        let theirs: Vec<_> = comments
+            .iter()
+            .filter(|c| c.body == format!("by {email}"))
+            .collect();
+        match keep {
+            true => assert_eq!(theirs[0].display_name, "deleted account"),
+            false => assert!(theirs.is_empty()),
+        }
+        assert_eq!(
+            store.paper(&two).await.unwrap().unwrap().local_comments,
+            comments.len() as i64
+        );
+    }
+}
+
 pub async fn papers_page_walks_everything_once(store: Arc<dyn Store>) {
     let mut batch = Vec::new();
     for i in 1..=25 {
@@ -1310,6 +1926,26 @@ macro_rules! conformance {
             async fn listings_and_days() {
                 let Some((store, _dir)) = $make else { return };
                 super::listings_and_days(store).await;
+            }
+            #[tokio::test]
+            async fn category_lists_by_announcement_day() {
+                let Some((store, _dir)) = $make else { return };
+                super::category_lists_by_announcement_day(store).await;
+            }
+            #[tokio::test]
+            async fn library_saves_and_tokens() {
+                let Some((store, _dir)) = $make else { return };
+                super::library_saves_and_tokens(store).await;
+            }
+            #[tokio::test]
+            async fn collections_keep_order_notes_and_privacy() {
+                let Some((store, _dir)) = $make else { return };
+                super::collections_keep_order_notes_and_privacy(store).await;
+            }
+            #[tokio::test]
+            async fn a_deleted_account_leaves_counts_right() {
+                let Some((store, _dir)) = $make else { return };
+                super::a_deleted_account_leaves_counts_right(store).await;
             }
             #[tokio::test]
             async fn papers_page_walks_everything_once() {

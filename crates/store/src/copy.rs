@@ -57,8 +57,21 @@ pub static TABLES: &[Table] = &[
             ("local_upvotes", Int),
             ("doc", Text),
             ("local_comments", Int),
+            ("announced", Text),
+            ("doi", Text),
         ],
         key: "id",
+        identity: false,
+    },
+    Table {
+        name: "paper_categories",
+        columns: &[
+            ("category", Text),
+            ("announced", Text),
+            ("paper_id", Text),
+            ("cross_list", Bool),
+        ],
+        key: "category, announced, paper_id",
         identity: false,
     },
     Table {
@@ -158,6 +171,69 @@ pub static TABLES: &[Table] = &[
             ("edited_at", Text),
             ("hidden", Bool),
             ("deleted", Bool),
+        ],
+        key: "id",
+        identity: true,
+    },
+    Table {
+        name: "saves",
+        columns: &[("account_id", Int), ("paper_id", Text), ("saved_at", Text)],
+        key: "account_id, paper_id",
+        identity: false,
+    },
+    Table {
+        name: "follows",
+        columns: &[
+            ("account_id", Int),
+            ("kind", Text),
+            ("key", Text),
+            ("shown", Text),
+            ("created_at", Text),
+        ],
+        key: "account_id, kind, key",
+        identity: false,
+    },
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("id", Int),
+            ("account_id", Int),
+            ("name", Text),
+            ("token_hash", Text),
+            ("scope", Text),
+            ("created_at", Text),
+            ("last_used_at", Text),
+        ],
+        key: "id",
+        identity: true,
+    },
+    Table {
+        name: "collections",
+        columns: &[
+            ("id", Int),
+            ("account_id", Int),
+            ("key", Text),
+            ("title", Text),
+            ("description", Text),
+            ("private", Bool),
+            ("theme", Text),
+            ("position", Int),
+            ("hidden", Bool),
+            ("created_at", Text),
+            ("updated_at", Text),
+        ],
+        key: "id",
+        identity: true,
+    },
+    Table {
+        name: "collection_items",
+        columns: &[
+            ("id", Int),
+            ("collection_id", Int),
+            ("paper_id", Text),
+            ("position", Int),
+            ("note", Text),
+            ("added_at", Text),
         ],
         key: "id",
         identity: true,
@@ -446,7 +522,7 @@ mod tests {
 
     #[test]
     fn inserts_name_every_column() {
-        let t = &TABLES[4];
+        let t = TABLES.iter().find(|t| t.name == "cursors").unwrap();
         assert_eq!(
             t.insert_sql(),
             "INSERT INTO cursors (name, value) VALUES ($1, $2)"

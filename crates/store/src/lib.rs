@@ -12,17 +12,22 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 mod codec;
+pub mod collections;
 pub mod community;
 pub mod copy;
 pub mod digests;
 pub mod embeddings;
 pub mod harvests;
+pub mod library;
 pub mod limits;
 pub mod papers;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
 
+pub use collections::{
+    Added, Collection, CollectionChange, CollectionId, CollectionItem, Collections, ItemId, Looking,
+};
 pub use community::{
     Account, AccountId, AuditEntry, Comment, CommentId, Community, Moderation, ModerationQueue,
     SubmitOutcome, TrendInput, VoteOutcome,
@@ -34,8 +39,11 @@ pub use digests::{
 };
 pub use embeddings::{EmbeddingWork, Embeddings};
 pub use harvests::{HarvestStatus, Harvests};
+pub use library::{ApiToken, Follow, FollowKind, Library, Saved, Scope, TokenId};
 pub use limits::RateLimits;
-pub use papers::{Change, Listed, ListingFilter, PaperView, Papers, StoreStats};
+pub use papers::{
+    CategoryListed, Change, Listed, ListingFilter, PaperView, Papers, StoreStats, MAX_DAY_LIST,
+};
 pub use sql::{Backed, Database};
 
 /// What went wrong, whichever database said it.
@@ -83,7 +91,7 @@ impl std::fmt::Debug for LockGuard {
 /// Everything the rest of the program may ask of storage.
 #[async_trait]
 pub trait Store:
-    Papers + Embeddings + Harvests + Community + Digests + RateLimits + Copying
+    Papers + Embeddings + Harvests + Community + Library + Collections + Digests + RateLimits + Copying
 {
     /// An exclusive lock named `name` held until the guard drops or the process ends (however
     /// it ends): one harvester per source, one digest sender. None when another holder has it.
@@ -145,16 +153,31 @@ pub fn open(url: &str, create: bool) -> Result<Arc<dyn Store>> {
 pub fn open_with(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
     if let Some(path) = sqlite_path(url) {
         let sqlite = sqlite::Sqlite::open(path, options.create, options.sqlite_mmap_bytes)?;
-        return Ok(Arc::new(Database::new(sqlite)));
+        return opened(Database::new(sqlite));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let postgres = postgres::Postgres::open(url, options.ca_file.as_deref())?;
-        return Ok(Arc::new(Database::new(postgres)));
+        return opened(Database::new(postgres));
     }
     Err(StoreError::Config(format!(
         "unknown database URL scheme in {}: use sqlite://PATH or postgres://...",
         postgres::redact(url)
     )))
+}
+
+/// A database just opened, with what its migrations left to Rust done.
+fn opened(db: Database) -> Result<Arc<dyn Store>> {
+    // On a thread of its own: PostgreSQL's blocking client may not run on an async runtime's.
+    let backend = &*db.backend;
+    let filled = std::thread::scope(|s| {
+        s.spawn(|| papers::backfill_announced(backend))
+            .join()
+            .unwrap_or_else(|_| Err(StoreError::Backend("the backfill panicked".into())))
+    })?;
+    if filled > 0 {
+        tracing::info!(papers = filled, "filled in announcement days");
+    }
+    Ok(Arc::new(db))
 }
 
 /// The file a SQLite database URL names (`sqlite://PATH`, `sqlite:PATH` or a plain path); None

@@ -70,6 +70,17 @@ pub struct ListingFilter {
     pub submitter: Option<String>,
 }
 
+/// A paper on arXiv's list of one category and day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryListed {
+    pub view: PaperView,
+    /// Listed in this category as a cross-list (another category is its primary one).
+    pub cross_list: bool,
+}
+
+/// Most papers one category's list of one day shows (arXiv's busiest lists have about 1,000).
+pub const MAX_DAY_LIST: usize = 2_000;
+
 /// Counts for the status page and `/metrics`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -93,6 +104,17 @@ record_from_row! {
     PaperView { paper, entry, local_upvotes, local_comments }
     Listed { entry, paper, local_upvotes, local_comments }
     StoreStats { papers, daily_entries, days, first_day, last_day, accounts, votes, comments }
+}
+
+/// A [`PaperView`] and whether it is a cross-list.
+impl FromRow for CategoryListed {
+    fn from_row(mut r: Row) -> Result<CategoryListed> {
+        let cross_list = r.take(4)?;
+        Ok(CategoryListed {
+            view: PaperView::from_row(r)?,
+            cross_list,
+        })
+    }
 }
 
 /// A [`PaperView`] and its key in "all papers".
@@ -199,6 +221,64 @@ pub trait Papers: Backed {
             .await
     }
 
+    /// arXiv's list of `category` on `day`: its new papers first, then cross-lists, each in id
+    /// order (arXiv's order), at most [`MAX_DAY_LIST`].
+    async fn category_day(&self, category: &str, day: NaiveDate) -> Result<Vec<CategoryListed>> {
+        let category = category.to_owned();
+        let sql = format!(
+            "SELECT p.doc,
+                (SELECT e.doc FROM daily_entries e WHERE e.paper_id = p.id ORDER BY e.day DESC LIMIT 1),
+                p.local_upvotes, p.local_comments, c.cross_list
+             FROM paper_categories c JOIN papers p ON p.id = c.paper_id
+             WHERE c.category = $1 AND c.announced = $2 AND p.hidden = FALSE
+             ORDER BY c.cross_list, c.paper_id LIMIT {MAX_DAY_LIST}"
+        );
+        self.db()
+            .read(move |tx| tx.all(&sql, params![category, day]))
+            .await
+    }
+
+    /// The announcement days of `category` nearest `day`: the latest one before it and the
+    /// earliest one after it (`day` None: the latest one, as "after").
+    async fn category_days_around(
+        &self,
+        category: &str,
+        day: Option<NaiveDate>,
+    ) -> Result<(Option<NaiveDate>, Option<NaiveDate>)> {
+        let category = category.to_owned();
+        self.db()
+            .read(move |tx| match day {
+                Some(day) => tx.one(
+                    "SELECT (SELECT MAX(announced) FROM paper_categories
+                             WHERE category = $1 AND announced < $2),
+                            (SELECT MIN(announced) FROM paper_categories
+                             WHERE category = $1 AND announced > $2)",
+                    params![category, day],
+                ),
+                None => {
+                    let sql = "SELECT MAX(announced) FROM paper_categories WHERE category = $1";
+                    Ok((None, tx.one(sql, params![category])?))
+                }
+            })
+            .await
+    }
+
+    /// The visible papers with these DOIs (as [`doi_key`] writes them), with the DOI of each.
+    async fn papers_by_doi(&self, dois: &[String]) -> Result<Vec<(String, ArxivId)>> {
+        let dois = dois.to_vec();
+        let sql = "SELECT doi, id FROM papers WHERE doi = ANY($1) AND hidden = FALSE";
+        self.db()
+            .read(move |tx| tx.all(sql, params![&dois[..]]))
+            .await
+    }
+
+    /// Every category with a list, and how many papers it lists (cross-lists included).
+    async fn category_counts(&self) -> Result<Vec<(String, i64)>> {
+        let sql =
+            "SELECT category, COUNT(*) FROM paper_categories GROUP BY category ORDER BY category";
+        self.db().read(move |tx| tx.all(sql, params![])).await
+    }
+
     /// Papers changed after sequence number `seq`, in sequence order, at most `limit`: the change
     /// feed that derived indexes follow. Returns `(seq, paper, visible)`.
     async fn changes_since(&self, seq: i64, limit: usize) -> Result<Vec<(i64, Paper, bool)>> {
@@ -273,24 +353,39 @@ pub(crate) fn import(
     for (paper, entry) in records {
         let id = paper.id.clone();
         let stored: Option<Paper> = tx.opt("SELECT doc FROM papers WHERE id = $1", params![&id])?;
-        let (paper, paper_change) = match stored {
-            None => (paper, Change::New),
+        let (paper, paper_change, listed_before) = match stored {
+            None => (paper, Change::New, None),
             Some(mut current) => {
+                let before = listed_as(&current);
                 let change = if current.merge(paper) {
                     Change::Updated
                 } else {
                     Change::Unchanged
                 };
-                (current, change)
+                (current, change, Some(before))
             }
         };
         if paper_change != Change::Unchanged {
             seq += 1;
+            let announced = paper.announced_day();
             tx.execute(
-                "INSERT INTO papers (id, seq, sort_date, doc) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (id) DO UPDATE SET seq = $2, sort_date = $3, doc = $4",
-                params![&id, seq, sort_date(&paper), to_json(&paper)],
+                "INSERT INTO papers (id, seq, sort_date, doc, announced, doi)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (id) DO UPDATE
+                 SET seq = $2, sort_date = $3, doc = $4, announced = $5, doi = $6",
+                params![
+                    &id,
+                    seq,
+                    sort_date(&paper),
+                    to_json(&paper),
+                    announced,
+                    doi_key(&paper)
+                ],
             )?;
+            let listed = listed_as(&paper);
+            if listed_before.as_ref() != Some(&listed) {
+                list(tx, &id, listed, listed_before.is_some())?;
+            }
         }
         let entry_change = match entry {
             Some(entry) => merge_entry(tx, &id, entry)?,
@@ -299,6 +394,108 @@ pub(crate) fn import(
         changes.push(paper_change.max(entry_change));
     }
     Ok(changes)
+}
+
+/// A paper's DOI as `papers.doi` keeps it: lowercased, without a resolver's address.
+pub fn doi_key(p: &Paper) -> Option<String> {
+    let doi = p.doi.as_deref()?.trim().to_lowercase();
+    let doi = [
+        "https://doi.org/",
+        "http://doi.org/",
+        "https://dx.doi.org/",
+        "doi:",
+    ]
+    .iter()
+    .fold(doi.as_str(), |d, prefix| {
+        d.strip_prefix(prefix).unwrap_or(d)
+    })
+    .to_owned();
+    (!doi.is_empty()).then_some(doi)
+}
+
+/// What a paper's rows in `paper_categories` are made of: its announcement day and categories.
+fn listed_as(p: &Paper) -> (Option<NaiveDate>, Vec<String>) {
+    (p.announced_day(), p.categories.clone())
+}
+
+/// Puts a paper on its categories' lists of its announcement day (none without a day), in the
+/// caller's transaction; `replace`: take it off the lists it was on first.
+fn list(
+    tx: &mut dyn Tx,
+    id: &ArxivId,
+    (day, categories): (Option<NaiveDate>, Vec<String>),
+    replace: bool,
+) -> Result<()> {
+    if replace {
+        tx.execute(
+            "DELETE FROM paper_categories WHERE paper_id = $1",
+            params![id],
+        )?;
+    }
+    let Some(day) = day else {
+        return Ok(());
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, category) in categories.iter().enumerate() {
+        if category.is_empty() || !seen.insert(category.as_str()) {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO paper_categories (category, announced, paper_id, cross_list)
+             VALUES ($1, $2, $3, $4)",
+            params![category, day, id, i > 0],
+        )?;
+    }
+    Ok(())
+}
+
+/// The cursor of [`backfill_announced`]: the last `seq` done; no row when there is nothing to do.
+const BACKFILL: &str = "announced backfill";
+
+/// Fills `papers.announced`, `papers.doi` and `paper_categories` for papers stored before they
+/// existed (the migrations that made them set the cursor to 0), in transactions of 2,000 papers that each
+/// move the cursor, so an interrupted backfill goes on where it stopped. Blocks; run at open.
+pub(crate) fn backfill_announced(backend: &dyn crate::sql::Backend) -> Result<u64> {
+    let mut filled = 0u64;
+    loop {
+        let mut done = false;
+        backend.run(Access::Transaction, &mut |tx| {
+            tx.lock(Lock::Feed)?;
+            let cursor: Option<i64> = tx.opt(
+                "SELECT value FROM cursors WHERE name = $1",
+                params![BACKFILL],
+            )?;
+            let Some(after) = cursor else {
+                done = true;
+                return Ok(());
+            };
+            let rows: Vec<(i64, Paper)> = tx.all(
+                "SELECT seq, doc FROM papers WHERE seq > $1 ORDER BY seq LIMIT 2000",
+                params![after],
+            )?;
+            let Some(last) = rows.last().map(|r| r.0) else {
+                tx.execute("DELETE FROM cursors WHERE name = $1", params![BACKFILL])?;
+                done = true;
+                return Ok(());
+            };
+            for (_, paper) in &rows {
+                let day = paper.announced_day();
+                tx.execute(
+                    "UPDATE papers SET announced = $2, doi = $3 WHERE id = $1",
+                    params![&paper.id, day, doi_key(paper)],
+                )?;
+                list(tx, &paper.id, listed_as(paper), true)?;
+            }
+            filled += rows.len() as u64;
+            save_cursor(tx, BACKFILL, last)
+        })?;
+        if done {
+            return Ok(filled);
+        }
+        if filled % 100_000 < 2_000 {
+            tracing::info!(papers = filled, "filling in announcement days and DOIs");
+        }
+    }
 }
 
 /// Merges a paper's daily entry into the stored one of its day.
@@ -328,4 +525,66 @@ fn merge_entry(tx: &mut dyn Tx, id: &ArxivId, entry: DailyEntry) -> Result<Chang
         ],
     )?;
     Ok(change)
+}
+
+#[cfg(test)]
+mod tests {
+    use paperboy_core::{ArxivId, Paper};
+
+    #[tokio::test]
+    async fn papers_stored_before_announcement_days_are_listed_after_an_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        {
+            let store = crate::open(path.to_str().unwrap(), true).unwrap();
+            // As the listing reader made them before `announced`: its date at midnight.
+            let mut listed = Paper::new(ArxivId::parse("2507.00001").unwrap(), "Listed");
+            listed.published = Some(day("2025-07-15").and_hms_opt(0, 0, 0).unwrap().and_utc());
+            listed.categories = vec!["cs.CV".into(), "cs.AI".into()];
+            let mut timed = Paper::new(ArxivId::parse("2507.00002").unwrap(), "Timed");
+            let at = chrono::DateTime::parse_from_rfc3339("2025-07-14T17:00:00Z").unwrap();
+            timed.published = Some(at.to_utc());
+            timed.categories = vec!["cs.CV".into()];
+            timed.doi = Some("10.1/ABC".into());
+            store
+                .import(vec![(listed, None), (timed, None)])
+                .await
+                .unwrap();
+        }
+        // What a database of schema 7 holds once migration 8 ran: no days, no lists.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "UPDATE papers SET announced = NULL, doi = NULL; DELETE FROM paper_categories;
+             INSERT INTO cursors (name, value) VALUES ('announced backfill', 0);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = crate::open(path.to_str().unwrap(), false).unwrap();
+        let listed = store
+            .category_day("cs.CV", day("2025-07-15"))
+            .await
+            .unwrap();
+        let ids: Vec<String> = listed.iter().map(|l| l.view.paper.id.to_string()).collect();
+        assert_eq!(ids, ["2507.00001", "2507.00002"]);
+        assert!(
+            store
+                .category_day("cs.AI", day("2025-07-15"))
+                .await
+                .unwrap()[0]
+                .cross_list
+        );
+        assert_eq!(store.cursor("announced backfill").await.unwrap(), 0);
+        let found = store.papers_by_doi(&["10.1/abc".into()]).await.unwrap();
+        assert_eq!(found.len(), 1, "DOIs are filled too");
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let left: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM cursors WHERE name = 'announced backfill'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "the backfill's cursor goes when it is done");
+    }
 }

@@ -102,6 +102,7 @@ param_from! {
     Option<i64> => |v| Param::Int(v);
     usize => |v| Param::Int(Some(v as i64));
     bool => |v| Param::Bool(Some(v));
+    Option<bool> => |v| Param::Bool(v);
     &str => |v| Param::Text(Some(v.to_owned()));
     &String => |v| Param::Text(Some(v.clone()));
     String => |v| Param::Text(Some(v));
@@ -111,7 +112,9 @@ param_from! {
     &ArxivId => |v| Param::Text(Some(v.to_string()));
     DateTime<Utc> => |v| Param::Text(Some(ts(v)));
     NaiveDate => |v| Param::Text(Some(day_str(v)));
+    Option<NaiveDate> => |v| Param::Text(v.map(day_str));
     &[ArxivId] => |v| Param::Texts(v.iter().map(ToString::to_string).collect());
+    &[String] => |v| Param::Texts(v.to_vec());
     &[i64] => |v| Param::Ints(v.to_vec());
 }
 

@@ -41,15 +41,16 @@ impl Code {
     pub const METHOD_NOT_ALLOWED: Code = code("method_not_allowed", S::METHOD_NOT_ALLOWED, "The address does not take that method");
     pub const CONFLICT: Code = code("conflict", S::CONFLICT, "The change conflicts with what is stored (a name taken)");
     pub const UNSUBSCRIBED: Code = code("unsubscribed", S::GONE, "The subscription was ended");
+    pub const TOO_LARGE: Code = code("too_large", S::PAYLOAD_TOO_LARGE, "The request's body is larger than the route takes");
     pub const RATE_LIMITED: Code = code("rate_limited", S::TOO_MANY_REQUESTS, "Too many requests of this kind for now; Retry-After says when to try again");
     pub const NO_PAPER_SOURCE: Code = code("no_source", S::SERVICE_UNAVAILABLE, "This server cannot fetch papers from arXiv");
     pub const INTERNAL: Code = code("internal", S::INTERNAL_SERVER_ERROR, "Something failed inside the server; its log has the details");
 
     /// The whole table.
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 16] = [
         Code::INVALID_PARAMETER, Code::QUERY_TOO_LONG, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN,
         Code::BLOCKED, Code::CSRF, Code::NOT_EDITABLE, Code::BAD_LINK, Code::NOT_FOUND,
-        Code::METHOD_NOT_ALLOWED, Code::CONFLICT, Code::UNSUBSCRIBED, Code::RATE_LIMITED,
+        Code::METHOD_NOT_ALLOWED, Code::CONFLICT, Code::UNSUBSCRIBED, Code::TOO_LARGE, Code::RATE_LIMITED,
         Code::NO_PAPER_SOURCE, Code::INTERNAL,
     ];
 }

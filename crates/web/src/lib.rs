@@ -7,6 +7,8 @@
 //! (one module per resource); handlers take extractors (`viewer`, `csrf`, `params`), ask `query`
 //! and the store, and answer with `views` (markup, JSON, XML; no I/O) or an `error`, which
 //! `face` shows as JSON or a page. `state` is what they all read.
+// The OpenAPI document is one json! literal, deeper than serde_json's macro goes by default.
+#![recursion_limit = "256"]
 
 pub mod client_ip;
 pub mod csrf;

@@ -18,6 +18,10 @@ pub enum Action {
     Submit,
     /// New comments and edits of comments.
     Comment,
+    /// Saves to the library (the votes' allowance, counted apart).
+    Save,
+    /// Library imports of BibTeX or RIS files (the submissions' allowance, counted apart).
+    Import,
 }
 
 impl Action {
@@ -27,6 +31,8 @@ impl Action {
             Action::Vote => "votes",
             Action::Submit => "submissions",
             Action::Comment => "comments and edits",
+            Action::Save => "saves",
+            Action::Import => "library imports",
         }
     }
 
@@ -37,6 +43,8 @@ impl Action {
             Action::Vote => "vote",
             Action::Submit => "submit",
             Action::Comment => "comment",
+            Action::Save => "save",
+            Action::Import => "import",
         }
     }
 }
@@ -87,8 +95,8 @@ impl Limits {
     fn of(&self, a: Action) -> Limit {
         match a {
             Action::SignInMail => self.sign_in_mails,
-            Action::Vote => self.votes,
-            Action::Submit => self.submissions,
+            Action::Vote | Action::Save => self.votes,
+            Action::Submit | Action::Import => self.submissions,
             Action::Comment => self.comments,
         }
     }

@@ -4,6 +4,8 @@
 //! document calls valid is answered, one it calls invalid is refused with a 4xx, and every answer
 //! has the documented status, content type and shape.
 
+use crate::handlers::collections;
+use crate::params::CATEGORY_PATTERN;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
@@ -207,7 +209,116 @@ pub fn spec() -> Value {
             "/api/trending": { "get": {
                 "summary": "Trending papers, best first; each item has trendingScore = sum over its votes of 1/(hours since the vote + offset)^gravity (imported votes count at their list time; see /about/ranking)",
                 "parameters": [ limit_param(MAX_DAILY_LIMIT) ],
-                "responses": with_errors(json!({ "200": items("Items") }), Errors::Json, &[Code::INVALID_PARAMETER])
+                "responses": with_errors(json!({
+                    "200": {
+                        "description": "Items, best first",
+                        "headers": { "X-Trending-Window": { "description": "The days whose votes and lists ranked them, YYYY-MM-DD/YYYY-MM-DD: the last trending_window_days, or the newest data's when those held too few votes", "schema": { "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}/[0-9]{4}-[0-9]{2}-[0-9]{2}$" } } },
+                        "content": items("")["content"].clone()
+                    }
+                }), Errors::Json, &[Code::INVALID_PARAMETER])
+            }},
+            "/api/list": { "get": {
+                "summary": "arXiv's list of one category on one announcement day (the latest when no date): new papers, then cross-lists, each item with crossList; the day in the X-List-Date header",
+                "parameters": [
+                    required_query("category", "An arXiv category, e.g. cs.CV", json!({ "type": "string", "pattern": CATEGORY_PATTERN })),
+                    date_param("date", "An announcement day, YYYY-MM-DD"),
+                    query("sort", "feed (arXiv's order, the default) or votes", json!({ "type": "string", "enum": ["feed", "votes"] }))
+                ],
+                "responses": with_errors(json!({ "200": items("Items") }), Errors::Json, &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
+            }},
+            "/api/library": { "get": {
+                "summary": "The saved papers of the token's account, newest saved first, as papers (each with savedAt). Needs a personal API token (Authorization: Bearer), made on /account",
+                "responses": with_errors(json!({ "200": json_body("Papers", json!({ "type": "array", "items": { "type": "object" } })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED])
+            }},
+            "/api/library/import": { "post": {
+                "summary": "Imports a BibTeX or RIS file (the body; the format is read from its content) into the token's library: entries are matched by arXiv id, DOI, then title. Needs a write token",
+                "parameters": [ query("collection", "Add to this collection too", json!({ "type": "string" })) ],
+                "requestBody": { "required": true, "content": { "text/plain": { "schema": { "type": "string" } } } },
+                "responses": with_errors(json!({ "200": json_body("What was imported", json!({ "type": "object", "required": ["matched", "already", "notFound", "errors"], "properties": {
+                    "matched": { "type": "integer" }, "already": { "type": "integer" },
+                    "notFound": { "type": "array", "items": { "type": "string" } },
+                    "errors": { "type": "array", "items": { "type": "object", "required": ["line", "message"], "properties": { "line": { "type": "integer" }, "message": { "type": "string" } } } }
+                } })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::TOO_LARGE, Code::RATE_LIMITED])
+            }},
+            "/api/library/{id}": {
+                "put": {
+                    "summary": "Saves a paper to the token's library. Needs a write token",
+                    "parameters": [path("id", "An arXiv id", json!({ "type": "string" }))],
+                    "responses": with_errors(json!({ "200": json_body("The paper's state", json!({ "type": "object", "required": ["id", "saved"], "properties": { "id": { "type": "string" }, "saved": { "type": "boolean" } } })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+                },
+                "delete": {
+                    "summary": "Takes a paper out of the token's library. Needs a write token",
+                    "parameters": [path("id", "An arXiv id", json!({ "type": "string" }))],
+                    "responses": with_errors(json!({ "200": json_body("The paper's state", json!({ "type": "object", "required": ["id", "saved"], "properties": { "id": { "type": "string" }, "saved": { "type": "boolean" } } })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+                }
+            },
+            "/api/whoami-v2": { "get": {
+                "summary": "The account of the personal API token sent (Authorization: Bearer), as hf.co answers it: name is the username",
+                "responses": with_errors(json!({ "200": json_body("The account", json!({ "type": "object", "required": ["name", "type"], "properties": { "name": { "type": "string" }, "type": { "type": "string" } } })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED])
+            }},
+            "/api/collections": {
+                "get": {
+                    "summary": "Collections, newest changed first: public ones, and the token's own private ones (hf.co's shape; each with its first four items)",
+                    "parameters": [
+                        query("owner", "Only this account's", json!({ "type": "string" })),
+                        query("item", "Only those holding this item, papers/ID", json!({ "type": "string" })),
+                        query("sort", "lastModified (the only order kept)", json!({ "type": "string", "enum": ["lastModified", "trending", "upvotes"] })),
+                        query("limit", "At most", json!({ "type": "integer", "minimum": 1, "maximum": collections::MAX_LIST }))
+                    ],
+                    "responses": with_errors(json!({ "200": json_body("Collections", json!({ "type": "array", "items": { "type": "object" } })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED])
+                },
+                "post": {
+                    "summary": "Makes a collection of the token's account (namespace: its username); 409 with the slug when it has one of that title. Needs a write token",
+                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["title", "namespace"], "properties": {
+                        "title": { "type": "string", "minLength": 1, "maxLength": crate::params::MAX_COLLECTION_TITLE_CHARS },
+                        "namespace": { "type": "string" },
+                        "description": { "type": "string", "maxLength": crate::params::MAX_COLLECTION_DESCRIPTION_CHARS },
+                        "private": { "type": "boolean" }
+                    } } } } },
+                    "responses": with_errors(json!({ "200": json_body("The collection", json!({ "type": "object" })), "409": json_body("A collection of that title exists", json!({ "type": "object" })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN])
+                }
+            },
+            "/api/collections/{owner}/{name}": {
+                "get": {
+                    "summary": "A collection with all its items, if the token (or a visitor) may see it",
+                    "parameters": [path("owner", "The owner's username", json!({ "type": "string" })), path("name", "The slug's second part", json!({ "type": "string" }))],
+                    "responses": with_errors(json!({ "200": json_body("The collection", json!({ "type": "object" })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED, Code::NOT_FOUND])
+                },
+                "patch": {
+                    "summary": "Changes a collection's title, description, position, privacy or theme. Needs its owner's write token",
+                    "parameters": [path("owner", "The owner's username", json!({ "type": "string" })), path("name", "The slug's second part", json!({ "type": "string" }))],
+                    "requestBody": { "content": { "application/json": { "schema": { "type": "object" } } } },
+                    "responses": with_errors(json!({ "200": json_body("{success, data: the collection}", json!({ "type": "object" })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+                },
+                "delete": {
+                    "summary": "Deletes a collection. Needs its owner's write token",
+                    "parameters": [path("owner", "The owner's username", json!({ "type": "string" })), path("name", "The slug's second part", json!({ "type": "string" }))],
+                    "responses": with_errors(json!({ "200": json_body("{success}", json!({ "type": "object" })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+                }
+            },
+            "/api/collections/{owner}/{name}/items": { "post": {
+                "summary": "Adds a paper to a collection: {\"item\": {\"id\": ARXIV_ID, \"type\": \"paper\"}, \"note\"}; 409 when it is there. Needs its owner's write token",
+                "parameters": [path("owner", "The owner's username", json!({ "type": "string" })), path("name", "The slug's second part", json!({ "type": "string" }))],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object" } } } },
+                "responses": with_errors(json!({ "200": json_body("The collection", json!({ "type": "object" })), "409": json_body("The paper is there", json!({ "type": "object" })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+            }},
+            "/api/collections/{owner}/{name}/items/{item}": {
+                "patch": {
+                    "summary": "Changes an item's note or position. Needs its owner's write token",
+                    "parameters": [path("owner", "The owner's username", json!({ "type": "string" })), path("name", "The slug's second part", json!({ "type": "string" })), path("item", "The item's _id", json!({ "type": "string" }))],
+                    "requestBody": { "content": { "application/json": { "schema": { "type": "object" } } } },
+                    "responses": with_errors(json!({ "200": json_body("{success}", json!({ "type": "object" })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+                },
+                "delete": {
+                    "summary": "Takes an item out. Needs its owner's write token",
+                    "parameters": [path("owner", "The owner's username", json!({ "type": "string" })), path("name", "The slug's second part", json!({ "type": "string" })), path("item", "The item's _id", json!({ "type": "string" }))],
+                    "responses": with_errors(json!({ "200": json_body("{success}", json!({ "type": "object" })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
+                }
+            },
+            "/feeds/list/{category}.{format}": { "get": {
+                "summary": "The latest announcement day's list of an arXiv category",
+                "parameters": [path("category", "e.g. cs.CV", json!({ "type": "string", "pattern": CATEGORY_PATTERN })), format_param()],
+                "responses": feed("The feed", &[Code::INVALID_PARAMETER, Code::NOT_FOUND])
             }},
             "/feeds/{feed}": { "get": {
                 "summary": "The daily list or the trending list as RSS 2.0 (.rss) or Atom (.atom)",

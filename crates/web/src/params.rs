@@ -67,6 +67,12 @@ pub const MAX_SUBMITTER_CHARS: usize = 100;
 pub const MAX_CATEGORY_CHARS: usize = 64;
 /// Longest author name an author feed takes.
 pub const MAX_AUTHOR_CHARS: usize = 200;
+/// A personal API token's name.
+pub const MAX_TOKEN_NAME_CHARS: usize = 64;
+/// A collection's title, description and an item's note, as hf.co bounds the first two.
+pub const MAX_COLLECTION_TITLE_CHARS: usize = 60;
+pub const MAX_COLLECTION_DESCRIPTION_CHARS: usize = 150;
+pub const MAX_COLLECTION_NOTE_CHARS: usize = 500;
 
 /// The shape of the `{id}` the OpenAPI document promises to take: a new-style id
 /// (`2505.15612`) or an old-style one (`hep-th/9901001`, `math.GT/0309136`), with an optional
@@ -81,6 +87,8 @@ pub const MONTH_PATTERN: &str = "^[0-9]{4}-(0[1-9]|1[0-2])$";
 /// Text without control characters (PostgreSQL refuses NUL in what it compares).
 pub const NO_CONTROLS: &str = "^[^\\x00-\\x1f\\x7f]*$";
 pub const CURSOR_PATTERN: &str = "^[^\\x00-\\x1f\\x7f]*~[^\\x00-\\x1f\\x7f]*$";
+/// An arXiv category or archive as lists name them: `cs.CV`, `hep-th`, `q-bio.BM`.
+pub const CATEGORY_PATTERN: &str = "^[A-Za-z][A-Za-z-]{0,31}(\\.[A-Za-z][A-Za-z-]{0,31})?$";
 
 /// Whether `s` has the shape `pattern` describes, read as the document's readers read it:
 /// Python's JSON Schema validators let `$` match before one final newline.
@@ -141,6 +149,25 @@ pub fn plain_text<'a>(
     }
 }
 
+/// Text a reader typed (a name, a title, a note), trimmed: `min` to `max` characters and no
+/// control characters, line breaks aside where `newlines`.
+pub fn typed_text<'a>(
+    what: &str,
+    s: &'a str,
+    (min, max): (usize, usize),
+    newlines: bool,
+) -> Result<&'a str, ApiError> {
+    let s = s.trim();
+    let n = s.chars().count();
+    let control = |c: char| c.is_control() && !(newlines && c == '\n');
+    if n < min || n > max || s.chars().any(control) {
+        return Err(ApiError::invalid(format!(
+            "{what} has {min} to {max} characters"
+        )));
+    }
+    Ok(s)
+}
+
 /// An email address as a form sent it: trimmed and lowercased, refused unless [`valid_email`].
 pub fn email_address(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim().to_lowercase();
@@ -171,6 +198,25 @@ pub fn valid_email(e: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn typed_text_is_trimmed_and_bounded() {
+        assert_eq!(
+            typed_text("title", "  A title ", (1, 10), false).unwrap(),
+            "A title"
+        );
+        assert!(typed_text("title", "   ", (1, 10), false).is_err());
+        assert_eq!(typed_text("note", "", (0, 10), true).unwrap(), "");
+        assert!(typed_text("title", "eleven char", (1, 10), false).is_err());
+        assert!(typed_text("title", "two\nlines", (1, 20), false).is_err());
+        assert_eq!(
+            typed_text("note", "two\nlines", (0, 20), true).unwrap(),
+            "two\nlines"
+        );
+        assert!(typed_text("note", "a\u{7}bell", (0, 20), true).is_err());
+        let e = typed_text("an author's name", "", (1, 200), false).unwrap_err();
+        assert_eq!(e.message, "an author's name has 1 to 200 characters");
+    }
 
     #[test]
     fn emails_are_checked_loosely() {

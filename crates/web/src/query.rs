@@ -156,34 +156,107 @@ pub async fn trending_scores(
         .collect())
 }
 
-/// The most trending papers listed or voted for in the last `trending_window_days`, with scores.
+/// Fewer trending papers than this in the window widen it (see [`trending_ids`]).
+pub const MIN_TRENDING: usize = 10;
+
+/// A trending list, best first, and the window its votes and listings came from.
+#[derive(Debug, Clone)]
+pub struct TrendingList<T> {
+    pub papers: Vec<(T, f64)>,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The window was moved back to the newest data's, the recent one holding too few votes.
+    pub widened: bool,
+}
+
+impl<T> TrendingList<T> {
+    /// The window as an ISO 8601 interval of days (`X-Trending-Window`).
+    pub fn window(&self) -> String {
+        format!("{}/{}", self.from.date_naive(), self.to.date_naive())
+    }
+}
+
+/// The `limit` most trending papers listed or voted for in the `window` before `now`, scored as
+/// of `now`. When that window holds fewer than [`MIN_TRENDING`] papers with votes (a quiet
+/// instance, a demo whose data is months old), it is widened back to the `window` before the
+/// newest daily list's day, still scored as of `now` (old votes count for little against a
+/// fresh one, but rank among themselves as ever), so that trending is never empty while papers
+/// have votes.
+pub async fn trending_ids(
+    store: &dyn paperboy_store::Store,
+    t: paperboy_core::ranking::Trending,
+    window: chrono::Duration,
+    limit: usize,
+    now: DateTime<Utc>,
+) -> Result<TrendingList<ArxivId>, paperboy_store::StoreError> {
+    let scored_between = |inputs: Vec<paperboy_store::TrendInput>, at: DateTime<Utc>| {
+        let mut scored: Vec<(f64, ArxivId)> = inputs
+            .into_iter()
+            .map(|i| (t.score_votes(i.imported, i.listed_at, &i.votes, at), i.id))
+            .filter(|(s, _)| *s > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        scored.truncate(limit);
+        scored
+            .into_iter()
+            .map(|(s, id)| (id, s))
+            .collect::<Vec<_>>()
+    };
+    let papers = scored_between(store.trend_inputs(now - window).await?, now);
+    let recent = TrendingList {
+        papers,
+        from: now - window,
+        to: now,
+        widened: false,
+    };
+    if recent.papers.len() >= MIN_TRENDING.min(limit) {
+        return Ok(recent);
+    }
+    let Some(last) = store.latest_day().await? else {
+        return Ok(recent);
+    };
+    let end = (last + chrono::Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    if end >= now - window {
+        return Ok(recent);
+    }
+    let papers = scored_between(store.trend_inputs(end - window).await?, now);
+    if papers.len() <= recent.papers.len() {
+        return Ok(recent);
+    }
+    Ok(TrendingList {
+        papers,
+        from: end - window,
+        to: now,
+        widened: true,
+    })
+}
+
+/// The most trending papers (see [`trending_ids`]) over `trending_window_days`, as views.
 pub async fn trending(
     state: &AppState,
     limit: usize,
     now: DateTime<Utc>,
-) -> Result<Vec<(PaperView, f64)>, ApiError> {
-    let since = now - chrono::Duration::days(state.settings.trending_window_days.max(1));
-    let t = state.settings.trending;
-    let mut scored: Vec<(f64, ArxivId)> = state
-        .store
-        .trend_inputs(since)
-        .await?
-        .into_iter()
-        .map(|i| (t.score_votes(i.imported, i.listed_at, &i.votes, now), i.id))
-        .filter(|(s, _)| *s > 0.0)
-        .collect();
-    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-    scored.truncate(limit);
-    let ids: Vec<ArxivId> = scored.iter().map(|s| s.1.clone()).collect();
+) -> Result<TrendingList<PaperView>, ApiError> {
+    let window = chrono::Duration::days(state.settings.trending_window_days.max(1));
+    let found = trending_ids(&*state.store, state.settings.trending, window, limit, now).await?;
+    let ids: Vec<ArxivId> = found.papers.iter().map(|s| s.0.clone()).collect();
     let views = state.store.papers(&ids).await?;
-    let score: HashMap<ArxivId, f64> = scored.into_iter().map(|(s, id)| (id, s)).collect();
-    Ok(views
-        .into_iter()
-        .map(|v| {
-            let s = score.get(&v.paper.id).copied().unwrap_or(0.0);
-            (v, s)
-        })
-        .collect())
+    let score: HashMap<ArxivId, f64> = found.papers.into_iter().collect();
+    Ok(TrendingList {
+        papers: views
+            .into_iter()
+            .map(|v| {
+                let s = score.get(&v.paper.id).copied().unwrap_or(0.0);
+                (v, s)
+            })
+            .collect(),
+        from: found.from,
+        to: found.to,
+        widened: found.widened,
+    })
 }
 
 /// When an entry was put on its list: hf.co's `publishedAt` of the item, else the day at midnight.
@@ -301,17 +374,21 @@ pub async fn voted(
     state: &AppState,
     account: Option<paperboy_store::AccountId>,
     ids: impl IntoIterator<Item = ArxivId>,
-) -> Result<HashSet<ArxivId>, ApiError> {
+) -> Result<(HashSet<ArxivId>, HashSet<ArxivId>), ApiError> {
     let Some(account) = account else {
-        return Ok(HashSet::new());
+        return Ok(Default::default());
     };
     let ids: Vec<ArxivId> = ids.into_iter().collect();
-    let flags = state.store.votes_of(account, &ids).await?;
-    Ok(ids
-        .into_iter()
-        .zip(flags)
-        .filter_map(|(id, v)| v.then_some(id))
-        .collect())
+    let votes = state.store.votes_of(account, &ids).await?;
+    let saves = state.store.saved_of(account, &ids).await?;
+    let among = |flags: Vec<bool>| {
+        ids.iter()
+            .zip(flags)
+            .filter(|(_, v)| *v)
+            .map(|(id, _)| id.clone())
+            .collect()
+    };
+    Ok((among(votes), among(saves)))
 }
 
 /// What an operator wants to know: the data, the search index, search by meaning, digests and

@@ -44,9 +44,30 @@ pub fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Percent-escapes what may not stand in a URL path (author names have spaces).
+pub fn path_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn feed_addresses_escape_author_names() {
+        assert_eq!(
+            path_escape("author/Grace Hopper.atom"),
+            "author/Grace%20Hopper.atom"
+        );
+    }
 
     #[test]
     fn math_becomes_mathml_and_text_is_escaped() {

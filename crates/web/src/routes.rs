@@ -12,12 +12,16 @@ use crate::csrf::EndsInCsrfForm;
 use crate::error::{ApiError, Code};
 use crate::face::{is_api, json_when_asked};
 use crate::handlers::{
-    account, admin, api, comments, feeds, listings, operator, papers, session, submissions,
-    subscriptions,
+    account, admin, api, authors, collections, comments, feeds, library, listings, lists, operator,
+    papers, session, submissions, subscriptions,
 };
 use crate::state::AppState;
 
 const APP_JS: &str = include_str!("app.js");
+
+/// The proof of the API's writes: a personal token, and no cookie read.
+const BY_TOKEN: Proof =
+    Proof::Other("a personal API token in the Authorization header; no cookie is read");
 
 /// How a POST route proves its request came from this site.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +91,12 @@ impl Routes {
         self.add_post(path, Proof::CsrfToken, route)
     }
 
+    /// A route without POST (the API's PUT, PATCH and DELETE read a token, no cookie).
+    fn route(mut self, path: &'static str, route: MethodRouter<AppState>) -> Routes {
+        self.router = self.router.route(path, route);
+        self
+    }
+
     /// A POST whose request carries another proof than the CSRF token, `why`.
     fn post_without_csrf<H, T>(self, path: &'static str, handler: H, why: &'static str) -> Routes
     where
@@ -116,7 +126,11 @@ pub fn table() -> Routes {
         .get("/papers/trending", listings::trending)
         .get("/papers/{*id}", papers::page)
         .post_or_json("/papers/{*id}", papers::act)
+        .get("/list", lists::index)
+        .get("/list/{category}", lists::latest)
+        .get("/list/{category}/{day}", lists::on_day)
         .get("/search", listings::search)
+        .get("/search.bib", listings::search_bibtex)
         .get("/about/ranking", listings::ranking)
         // Signing in and out, and the account.
         .get("/login", session::login_form)
@@ -126,6 +140,20 @@ pub fn table() -> Routes {
         .post("/logout", session::logout)
         .post("/logout/everywhere", session::logout_everywhere)
         .get("/account", account::page)
+        .post("/account/tokens", library::create_token)
+        .get("/account/export.json", account::export)
+        .post("/account/delete", account::delete)
+        .post("/account/tokens/{id}/revoke", library::revoke_token)
+        .get("/library", library::page)
+        .get("/library.bib", library::export_bibtex)
+        .get("/library.ris", library::export_ris)
+        .post("/library/import", library::import_form)
+        .post("/collections", collections::create_form)
+        .get("/authors/{name}", authors::page)
+        .post("/follows", authors::follow)
+        .get("/following", authors::following)
+        .get("/collections/{owner}/{key}", collections::page)
+        .post("/collections/{owner}/{key}/{action}", collections::act)
         .post("/account", account::save_profile)
         .post("/account/digest", subscriptions::account_digest)
         .post("/account/digest/stop", subscriptions::account_digest_stop)
@@ -157,6 +185,38 @@ pub fn table() -> Routes {
         .get("/api/papers/search", api::search)
         .get("/api/papers/{*id}", api::paper)
         .get("/api/trending", api::trending)
+        .get("/api/list", lists::api)
+        .get("/api/library", library::api_list)
+        .get("/api/whoami-v2", collections::whoami)
+        .add_post(
+            "/api/collections",
+            BY_TOKEN,
+            get(collections::list).post(collections::create),
+        )
+        .route(
+            "/api/collections/{owner}/{name}",
+            get(collections::get)
+                .patch(collections::change)
+                .delete(collections::change),
+        )
+        .add_post(
+            "/api/collections/{owner}/{name}/items",
+            BY_TOKEN,
+            post(collections::change),
+        )
+        .route(
+            "/api/collections/{owner}/{name}/items/{item}",
+            axum::routing::patch(collections::change).delete(collections::change),
+        )
+        .add_post(
+            "/api/library/import",
+            BY_TOKEN,
+            post(library::api_import).layer(axum::extract::DefaultBodyLimit::max(library::MAX_IMPORT_BYTES + 1)),
+        )
+        .route(
+            "/api/library/{*id}",
+            axum::routing::put(library::api_save).delete(library::api_save),
+        )
         .get("/api/status", api::status)
         .get("/openapi.json", crate::openapi::document)
         // The page's one script, and what operators ask.

@@ -37,6 +37,8 @@ pub struct WebSettings {
     pub limits: Limits,
     /// Trending ranks papers listed or voted for in this many days.
     pub trending_window_days: i64,
+    /// A deleted account's comments stay, as by "deleted account" (else they go).
+    pub keep_deleted_comments: bool,
     /// Minutes between live-sync passes (0: no schedule), shown on the status page.
     pub sync_minutes: u64,
     /// `/readyz` fails while the search index is more than this many changes behind the store.
@@ -58,6 +60,7 @@ impl Default for WebSettings {
             session_days: SESSION_DAYS as u32,
             limits: Default::default(),
             trending_window_days: 30,
+            keep_deleted_comments: true,
             sync_minutes: 0,
             ready_max_lag: 1000,
             trusted_proxies: Default::default(),

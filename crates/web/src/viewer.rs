@@ -1,6 +1,7 @@
 //! Who is asking: the signed-in account behind the session cookie ([`Viewer`]), whether they may
 //! act ([`SignedIn`], [`Admin`]: a handler that takes one cannot forget to check), and the
-//! client's address ([`ClientIp`]).
+//! client's address ([`ClientIp`]); for the API, the account behind a personal token
+//! (`Authorization: Bearer`, [`TokenAccount`], [`TokenWriter`]: no cookie, so no CSRF check).
 //!
 //! Administrators are the first account, accounts whose email is in `admins`, and the accounts
 //! that held a username in `admins` when the server started ([`resolve_admins`]): a name a
@@ -11,7 +12,7 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use paperboy_store::Account;
+use paperboy_store::{Account, Scope};
 
 use crate::client_ip::{client_address, rate_key, ClientIp};
 use crate::csrf::CsrfToken;
@@ -100,6 +101,61 @@ impl FromRequestParts<AppState> for SignedIn {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let viewer = Viewer::from_request_parts(parts, state).await?;
         viewer.require().cloned().map(SignedIn)
+    }
+}
+
+/// The account whose personal API token the request carries (`Authorization: Bearer TOKEN`),
+/// and the token's scope; a request without a valid token is refused with a 401.
+#[derive(Debug, Clone)]
+pub struct TokenAccount(pub Account, pub Scope);
+
+impl FromRequestParts<AppState> for TokenAccount {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let unauthorized = |m: &str| ApiError::new(Code::SIGN_IN_REQUIRED, m);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                unauthorized("Send a personal API token: Authorization: Bearer TOKEN (make one on /account).")
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .map(str::trim)
+            .filter(|t| !t.is_empty() && t.len() <= 200)
+            .ok_or_else(|| unauthorized("The Authorization header must be: Bearer TOKEN."))?;
+        let now = chrono::Utc::now();
+        let (mut account, scope) = state
+            .store
+            .token_account(&token_hash(token), now)
+            .await?
+            .ok_or_else(|| {
+                unauthorized(
+                    "This token is not valid: revoked, mistyped, or its account is blocked.",
+                )
+            })?;
+        account.is_admin |= state.settings.admin_accounts.contains(&account.id);
+        Ok(TokenAccount(account, scope))
+    }
+}
+
+/// [`TokenAccount`] with a token that may write; a read-only token is refused with a 403.
+#[derive(Debug, Clone)]
+pub struct TokenWriter(pub Account);
+
+impl FromRequestParts<AppState> for TokenWriter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match TokenAccount::from_request_parts(parts, state).await? {
+            TokenAccount(account, Scope::Write) => Ok(TokenWriter(account)),
+            TokenAccount(_, Scope::Read) => Err(ApiError::new(
+                Code::FORBIDDEN,
+                "This token may only read: make one with write scope on /account.",
+            )),
+        }
     }
 }
 

@@ -46,6 +46,9 @@ fn filled(path: &str) -> String {
         .map(|segment| match segment {
             "{*id}" => "2501.00001/vote",
             "{id}" => "1",
+            "{owner}" => "ada",
+            "{key}" => "reading-list",
+            "{name}" => "reading-list",
             "{action}" => "delete",
             s if s.starts_with('{') => panic!("no sample value for {s} in {path}"),
             s => s,
@@ -100,9 +103,20 @@ async fn every_post_route_but_one_click_unsubscribe_refuses_a_form_without_its_t
         .collect();
     assert_eq!(
         exempt,
-        ["/subscription/unsubscribe"],
-        "only one-click unsubscribe"
+        [
+            "/subscription/unsubscribe",
+            "/api/collections",
+            "/api/collections/{owner}/{name}/items",
+            "/api/library/import"
+        ],
+        "only one-click unsubscribe, and API routes that read no cookie"
     );
+    // The API routes read a personal token and nothing else: the session cookie alone is refused.
+    for route in &exempt[1..] {
+        let (status, answer) = post(server, &filled(route), &cookies, "").await;
+        assert_eq!(status, 401, "POST {route}: {answer}");
+        assert!(answer.contains("Authorization: Bearer"), "{answer}");
+    }
 
     let checked: Vec<&str> = posts
         .iter()

@@ -363,14 +363,7 @@ async fn member_journey(c: Client, server: &crate::people::Process) {
     );
 
     // Sign in: the form, the link from the log, the button on the link's page.
-    c.goto(&format!("{base}/login")).await.expect("open /login");
-    let mark = server.log_len();
-    type_into(&c, "input#email", "ada@example.org").await;
-    click(&c, "form.stack button").await;
-    assert!(text_of(&c, "h1").await.contains("Check your email"));
-    let link = server.sign_in_link("ada@example.org", mark).await;
-    c.goto(&link).await.expect("open the link");
-    click(&c, "form.stack button").await;
+    sign_in_in_chromium(&c, server, "ada@example.org").await;
     wait_for_text(&c, "nav.account", "ada").await;
 
     // Upvote in place: the count and the pressed state change, the page does not reload.
@@ -462,6 +455,159 @@ async fn a_member_signs_in_votes_comments_and_sees_trending_in_chromium() {
     let server = std::sync::Arc::new(crate::people::Process::start(&[]).await);
     let s = server.clone();
     in_chromium(move |c| async move { member_journey(c, &s).await }).await;
+    if let Ok(server) = std::sync::Arc::try_unwrap(server) {
+        server.stop().await;
+    }
+}
+
+/// axe-core (npm, pinned in `.ci/run`), read from `AXE_JS` or `target/npm`.
+fn axe_source() -> Result<String, String> {
+    let path = std::env::var("AXE_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("target/npm/node_modules/axe-core/axe.min.js"));
+    std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "axe-core is absent at {} ({e}): npm install --prefix target/npm axe-core@4.14.1",
+            path.display()
+        )
+    })
+}
+
+/// The axe-core violations of the page shown, as "rule: nodes".
+async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
+    c.execute(axe, vec![]).await.expect("inject axe-core");
+    let found = c
+        .execute_async(
+            "const done = arguments[0];
+             axe.run(document).then(r => done(r.violations.map(v =>
+                 v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))));",
+            vec![],
+        )
+        .await
+        .expect("run axe-core");
+    serde_json::from_value(found).expect("a list of violations")
+}
+
+/// Signs `email` in through the form and the emailed link (from the server's log).
+async fn sign_in_in_chromium(c: &Client, server: &crate::people::Process, email: &str) {
+    let base = &server.base;
+    c.goto(&format!("{base}/login")).await.expect("open /login");
+    let mark = server.log_len();
+    type_into(c, "input#email", email).await;
+    click(c, "form.stack button").await;
+    // Polled: the click's navigation may still be under way.
+    wait_for_text(c, "h1", "Check your email").await;
+    let link = server.sign_in_link(email, mark).await;
+    c.goto(&link).await.expect("open the link");
+    click(c, "form.stack button").await;
+    wait_for_text(c, "nav.account", "Library").await;
+}
+
+/// A reader's library in Chromium: save in place, make a collection from a paper's page, add a
+/// note, export BibTeX, follow an author; no axe-core violation on any of those pages.
+async fn library_journey(c: Client, server: &crate::people::Process, axe: String) {
+    let base = server.base.clone();
+    let api = crate::people::Visitor::new(&base);
+    let items = api.get("/api/daily_papers?limit=1").await.json();
+    let pid = items[0]["paper"]["id"].as_str().unwrap().to_owned();
+    let author = items[0]["paper"]["authors"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sign_in_in_chromium(&c, server, "librarian@example.org").await;
+    let mut checked = Vec::new();
+
+    // Save in place: the button says so, the page does not reload.
+    c.goto(&format!("{base}/papers/{pid}"))
+        .await
+        .expect("paper page");
+    c.execute("window.__same_page = true;", vec![])
+        .await
+        .expect("mark");
+    click(&c, ".paper-vote form.save button").await;
+    wait_for_text(&c, ".paper-vote form.save button", "Saved").await;
+    let same = c
+        .execute("return window.__same_page === true;", vec![])
+        .await
+        .expect("script");
+    assert_eq!(same, json!(true), "saving did not reload the page");
+    checked.push(("paper", axe_violations(&c, &axe).await));
+
+    // A new collection with this paper, from the paper's page.
+    click(&c, "details.add-to-collection summary").await;
+    type_into(&c, "input#add-new", "Weekend reading").await;
+    click(&c, "details.add-to-collection form.inline button").await;
+    wait_for_text(&c, "h1", "Weekend reading").await;
+    let collection = c.current_url().await.expect("url").to_string();
+    assert!(
+        body_text(&c).await.contains("1 papers"),
+        "the paper is in it"
+    );
+    // A note on it.
+    let note = element(&c, "li.note input[name=note]").await;
+    note.send_keys("Start with section 3")
+        .await
+        .expect("type the note");
+    click(&c, "li.note form.inline button").await;
+    wait_for_text(&c, "p.note", "Start with section 3").await;
+    checked.push(("collection", axe_violations(&c, &axe).await));
+    // Its BibTeX, as the browser fetches the link.
+    let bib = c
+        .execute_async(
+            "const done = arguments[0];
+             fetch(document.querySelector('a[href$=\".bib\"]').href).then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .expect("fetch BibTeX");
+    let bib = bib.as_str().unwrap_or_default().to_owned();
+    assert!(bib.contains(&format!("eprint = {{{pid}}}")), "{bib}");
+    assert!(collection.contains("/collections/"));
+
+    // The library shows the paper and the collection.
+    c.goto(&format!("{base}/library")).await.expect("library");
+    let text = body_text(&c).await;
+    assert!(
+        text.contains("Weekend reading") && text.contains("1 saved papers"),
+        "{text}"
+    );
+    checked.push(("library", axe_violations(&c, &axe).await));
+
+    // Follow the first author from their page.
+    c.goto(&format!("{base}/papers/{pid}"))
+        .await
+        .expect("paper page");
+    click(&c, "p.authors a").await;
+    wait_for_text(&c, "h1", &author).await;
+    click(&c, "form.follow button").await;
+    wait_for_text(&c, "form.follow button", "Following").await;
+    checked.push(("author", axe_violations(&c, &axe).await));
+    c.goto(&format!("{base}/following"))
+        .await
+        .expect("following");
+    assert!(body_text(&c).await.contains(&author));
+    checked.push(("following", axe_violations(&c, &axe).await));
+    c.goto(&format!("{base}/list")).await.expect("categories");
+    click(&c, "ul.categories a").await;
+    checked.push(("category list", axe_violations(&c, &axe).await));
+    screenshot(&c, "list-desktop.png").await;
+
+    let failing: Vec<_> = checked.iter().filter(|(_, v)| !v.is_empty()).collect();
+    assert!(failing.is_empty(), "axe-core violations: {failing:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_keeps_a_library_in_chromium() {
+    if let Err(why) = tools() {
+        return skip(&why);
+    }
+    let axe = match axe_source() {
+        Ok(a) => a,
+        Err(why) => return skip(&why),
+    };
+    let server = std::sync::Arc::new(crate::people::Process::start(&[]).await);
+    let s = server.clone();
+    in_chromium(move |c| async move { library_journey(c, &s, axe).await }).await;
     if let Ok(server) = std::sync::Arc::try_unwrap(server) {
         server.stop().await;
     }

@@ -308,16 +308,9 @@ pub async fn import_file(settings: &Settings, path: &Path) -> Summary {
 /// Imports the shipped demo papers into the store of `settings` and returns the store.
 pub async fn import_demo(settings: &Settings) -> std::sync::Arc<dyn paperboy_store::Store> {
     let store = paperboy_cli::open_store(settings, true).expect("open store");
-    import::import(
-        &store,
-        Source::Bytes {
-            name: "demo.tar.gz".into(),
-            data: paperboy_cli::DEMO,
-        },
-        false,
-    )
-    .await
-    .expect("import the demo");
+    paperboy_cli::import_demo(&store)
+        .await
+        .expect("import the demo");
     store
 }
 

@@ -34,6 +34,30 @@ async fn python_with_hub() -> Result<String, String> {
     }
 }
 
+/// Runs `tests/hf_client/SCRIPT ARGS` with `python`, against a local server only (no proxy, no
+/// endpoint or token of the environment): the exit status, stdout and stderr.
+async fn check_script(
+    python: &str,
+    script: &str,
+    args: &[&str],
+) -> (std::process::Output, String, String) {
+    let out = tokio::process::Command::new(python)
+        .arg(repo_root().join("tests/hf_client").join(script))
+        .args(args)
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env_remove("HF_ENDPOINT")
+        .env_remove("HF_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn official_huggingface_hub_client_reads_the_server() {
     let python = match python_with_hub().await {
@@ -90,26 +114,15 @@ async fn official_huggingface_hub_client_reads_the_server() {
         "search": search,
         "missing": ["9999.99999"],
     });
-    let checks = daily.len() * 2 + papers.len() + search.len() + 1;
+    let checks = daily.len() * 2 + papers.len() * 2 + search.len() + 1;
     let exp_file = tempfile::NamedTempFile::new().expect("expectations file");
     std::fs::write(exp_file.path(), expectations.to_string()).expect("write expectations");
 
     let started = std::time::Instant::now();
-    let out = tokio::process::Command::new(&python)
-        .arg(repo_root().join("tests/hf_client/check_client.py"))
-        .arg(&server.base)
-        .arg(exp_file.path())
-        .env("HF_HUB_DISABLE_TELEMETRY", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("no_proxy", "127.0.0.1,localhost")
-        .env_remove("HF_ENDPOINT")
-        .env_remove("HF_TOKEN")
-        .stdin(Stdio::null())
-        .output()
-        .await
-        .expect("run check_client.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let base = server.base.as_str();
+    let expectations = exp_file.path().to_str().expect("a UTF-8 path");
+    let (out, stdout, stderr) =
+        check_script(&python, "check_client.py", &[base, expectations]).await;
     eprintln!("hf client: {:?}\n{stdout}", started.elapsed());
     let last_line = stdout.lines().last().unwrap_or_default();
     assert_eq!(
@@ -121,6 +134,55 @@ async fn official_huggingface_hub_client_reads_the_server() {
         out.status.success(),
         "check_client.py exited {:?}:\n{stdout}\n{stderr}",
         out.status
+    );
+    server.stop().await;
+}
+
+/// `huggingface_hub`'s collection functions and the `hf collections` command, with a paperboy
+/// token, against the demo's papers.
+#[tokio::test]
+async fn official_huggingface_hub_client_keeps_collections() {
+    let python = match python_with_hub().await {
+        Ok(p) => p,
+        Err(why) => return skip(&why),
+    };
+    let (dir, settings) = temp_settings(true);
+    let server = Server::start(settings).await.owning(dir);
+    let store = paperboy_cli::open_store(&server.settings, false).unwrap();
+    let now = chrono::Utc::now();
+    let reader = store.sign_in("reader@example.org", &[], now).await.unwrap();
+    let secret = paperboy_web::handlers::library::new_token();
+    let hash = paperboy_web::session::token_hash(&secret);
+    let scope = paperboy_store::Scope::Write;
+    store
+        .create_token(reader.id, "hf", scope, &hash, now)
+        .await
+        .unwrap();
+    let items: serde_json::Value = server
+        .api
+        .get("/api/daily_papers?limit=2")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["paper"]["id"].as_str().unwrap())
+        .collect();
+    let args = [
+        server.base.as_str(),
+        &secret,
+        &reader.username,
+        ids[0],
+        ids[1],
+    ];
+    let (_, stdout, stderr) = check_script(&python, "check_collections.py", &args).await;
+    assert_eq!(
+        stdout.lines().last().unwrap_or_default(),
+        "8 passed, 0 failed",
+        "check_collections.py:\n{stdout}\n{stderr}"
     );
     server.stop().await;
 }

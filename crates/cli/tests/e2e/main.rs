@@ -3,16 +3,21 @@
 //! workspace is linked once.
 
 mod api_errors;
+mod authors;
 mod browser;
 mod cli;
+mod collections;
 mod common;
 mod community;
 mod digest_topics;
 mod escaping;
+mod foryou;
 mod hardening;
 mod harvest;
 mod hf_archive;
 mod hf_client;
+mod library;
+mod lists;
 mod mail;
 mod mail_tls;
 mod page_weight;
@@ -26,6 +31,7 @@ mod proxy;
 #[allow(dead_code)]
 mod replay;
 mod semantic;
+mod trending;
 // Shared with tests/digest_crash.rs.
 #[allow(dead_code)]
 mod smtp;

@@ -44,6 +44,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0001_init.sql"),
     include_str!("0002_hardening.sql"),
     include_str!("0003_embedding_work.sql"),
+    include_str!("0004_listings.sql"),
+    include_str!("0005_library.sql"),
+    include_str!("0006_doi.sql"),
+    include_str!("0007_collections.sql"),
+    include_str!("0008_follows.sql"),
 ];
 
 /// Connections a node keeps open for queries (named locks and the node lock have their own).

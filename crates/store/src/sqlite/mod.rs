@@ -20,6 +20,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0005_harvests.sql"),
     include_str!("0006_hardening.sql"),
     include_str!("0007_embedding_work.sql"),
+    include_str!("0008_listings.sql"),
+    include_str!("0009_library.sql"),
+    include_str!("0010_doi.sql"),
+    include_str!("0011_collections.sql"),
+    include_str!("0012_follows.sql"),
 ];
 
 const READERS: usize = 4;

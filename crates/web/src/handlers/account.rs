@@ -19,7 +19,13 @@ pub async fn page(
     SignedIn(a): SignedIn,
 ) -> Result<Response, ApiError> {
     let digest = state.store.subscription_by_email(&a.email).await?;
-    Ok(html_response(forms::account(&viewer, &a, digest.as_ref())))
+    let tokens = state.store.tokens(a.id).await?;
+    Ok(html_response(forms::account(
+        &viewer,
+        &a,
+        digest.as_ref(),
+        &tokens,
+    )))
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,4 +55,101 @@ pub async fn save_profile(
     }
     state.store.update_profile(a.id, username, &display).await?;
     Ok(see_other("/account"))
+}
+
+/// `/account/export.json`: everything the reader has here, as JSON.
+pub async fn export(
+    State(state): State<AppState>,
+    SignedIn(a): SignedIn,
+) -> Result<Response, ApiError> {
+    use axum::response::IntoResponse;
+    use paperboy_store::Looking;
+    use serde_json::json;
+    let ts = crate::views::json::timestamp;
+    let votes = state.store.votes_by(a.id).await?;
+    let comments = state.store.comments_by(a.id).await?;
+    let saves = state
+        .store
+        .library(a.id, None, 0, paperboy_store::library::MAX_SAVES)
+        .await?
+        .0;
+    let follows = state.store.follows(a.id).await?;
+    let tokens = state.store.tokens(a.id).await?;
+    let looking = Looking {
+        account: Some(a.id),
+        moderator: false,
+    };
+    let mut collections = Vec::new();
+    for c in state
+        .store
+        .list_collections(
+            Some(&a.username),
+            None,
+            looking,
+            paperboy_store::collections::MAX_COLLECTIONS,
+        )
+        .await?
+    {
+        let items = state
+            .store
+            .collection_items(c.id, 0, paperboy_store::collections::MAX_ITEMS)
+            .await?;
+        collections.push(json!({
+            "slug": c.slug(), "title": c.title, "description": c.description, "private": c.private,
+            "created": ts(c.created_at), "updated": ts(c.updated_at),
+            "items": items.iter().map(|i| json!({ "paper": i.view.paper.id, "position": i.position, "note": i.note, "added": ts(i.added_at) })).collect::<Vec<_>>(),
+        }));
+    }
+    let subscription = state.store.subscription_by_email(&a.email).await?.map(|s| json!({
+        "email": s.email, "frequency": s.frequency.as_str(), "topics": s.topics,
+        "created": ts(s.created_at), "confirmed": s.confirmed_at.map(ts), "unsubscribed": s.unsubscribed_at.map(ts),
+    }));
+    let body = json!({
+        "account": { "email": a.email, "username": a.username, "displayName": a.display_name, "created": ts(a.created_at) },
+        "votes": votes.iter().map(|(p, at)| json!({ "paper": p, "at": ts(*at) })).collect::<Vec<_>>(),
+        "comments": comments.iter().map(|(p, body, at)| json!({ "paper": p, "body": body, "at": ts(*at) })).collect::<Vec<_>>(),
+        "saves": saves.iter().map(|s| json!({ "paper": s.view.paper.id, "at": ts(s.saved_at) })).collect::<Vec<_>>(),
+        "collections": collections,
+        "follows": follows.iter().map(|f| json!({ "kind": f.kind.as_str(), "name": f.shown, "at": ts(f.created_at) })).collect::<Vec<_>>(),
+        "subscription": subscription,
+        "tokens": tokens.iter().map(|t| json!({ "name": t.name, "scope": t.scope.as_str(), "created": ts(t.created_at), "lastUsed": t.last_used_at.map(ts) })).collect::<Vec<_>>(),
+    });
+    let disposition = format!("attachment; filename=\"paperboy-{}.json\"", a.username);
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        body.to_string(),
+    )
+        .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    /// The account's username, typed again.
+    confirm: String,
+}
+
+/// `POST /account/delete`: deletes the account once its username is typed again.
+pub async fn delete(
+    State(state): State<AppState>,
+    SignedIn(a): SignedIn,
+    CsrfForm(f): CsrfForm<DeleteForm>,
+) -> Result<Response, ApiError> {
+    if f.confirm.trim() != a.username {
+        return Err(ApiError::invalid(
+            "Type your username to delete your account.",
+        ));
+    }
+    let keep = state.settings.keep_deleted_comments;
+    state
+        .store
+        .delete_account(a.id, keep, chrono::Utc::now())
+        .await?;
+    tracing::info!(account = a.id.get(), "an account was deleted by its owner");
+    Ok(super::session::signed_out(&state))
 }

@@ -204,6 +204,7 @@ pub async fn trending(
     let limit = limit(q.limit.as_deref(), MAX_DAILY_LIMIT, DEFAULT_LIMIT)?;
     let list = query::trending(&state, limit, Utc::now()).await?;
     let items: Vec<Value> = list
+        .papers
         .iter()
         .map(|(v, score)| {
             let mut item = item_json(v);
@@ -211,7 +212,13 @@ pub async fn trending(
             item
         })
         .collect();
-    Ok(Json(items).into_response())
+    let mut response = Json(items).into_response();
+    // The days whose votes and lists ranked it: the recent window, or the newest data's when
+    // that held too few votes.
+    if let Ok(v) = list.window().parse() {
+        response.headers_mut().insert("x-trending-window", v);
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]

@@ -59,15 +59,21 @@ pub async fn feed(
                 items,
             }
         }
-        None if name == "trending" => Feed {
-            title: format!("{site}: trending papers"),
-            page: format!("{base}/papers/trending"),
-            items: query::trending(&state, ITEMS, Utc::now())
-                .await?
-                .into_iter()
-                .map(|(v, _)| v)
-                .collect(),
-        },
+        None if name == "trending" => {
+            let list = query::trending(&state, ITEMS, Utc::now()).await?;
+            let title = match list.widened {
+                false => format!("{site}: trending papers"),
+                true => format!(
+                    "{site}: trending papers since {} (little voted for lately)",
+                    list.from.date_naive()
+                ),
+            };
+            Feed {
+                title,
+                page: format!("{base}/papers/trending"),
+                items: list.papers.into_iter().map(|(v, _)| v).collect(),
+            }
+        }
         None if name == "search" => {
             let text = params.q.unwrap_or_default();
             if text.is_empty() {
@@ -99,6 +105,19 @@ pub async fn feed(
                 "an author's name has at most {MAX_AUTHOR_CHARS} characters"
             )))
         }
+        Some(("list", cat)) => {
+            crate::params::checked("category", Some(cat), crate::params::CATEGORY_PATTERN, "an arXiv category such as cs.CV")?;
+            let latest = state.store.category_days_around(cat, None).await?.1;
+            let items = match latest {
+                Some(day) => state.store.category_day(cat, day).await?.into_iter().map(|l| l.view).collect(),
+                None => return Err(ApiError::not_found(format!("No papers are listed in {cat}."))),
+            };
+            Feed {
+                title: format!("{site}: {cat}, latest announcement"),
+                page: format!("{base}/list/{cat}"),
+                items,
+            }
+        }
         Some(("category", cat)) if !cat.is_empty() => {
             let ids = state.index.newest(Some(cat), None, ITEMS)?;
             Feed {
@@ -117,11 +136,11 @@ pub async fn feed(
         }
         _ => {
             return Err(ApiError::not_found(
-                "Feeds: daily, trending, search?q=, category/{category}, author/{name}, each .rss or .atom.",
+                "Feeds: daily, trending, search?q=, category/{category}, list/{category}, author/{name}, each .rss or .atom.",
             ))
         }
     };
-    let mut self_url = format!("{base}/feeds/{}", path_escape(&path));
+    let mut self_url = format!("{base}/feeds/{}", crate::render::path_escape(&path));
     if name == "search" {
         self_url.push('?');
         self_url
@@ -129,30 +148,4 @@ pub async fn feed(
     }
     let body = kind.render(&feed, &self_url, base, Utc::now());
     Ok(([(header::CONTENT_TYPE, kind.content_type())], body).into_response())
-}
-
-/// Percent-escapes what may not stand in a URL path (author names have spaces).
-fn path_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn feed_addresses_escape_author_names() {
-        assert_eq!(
-            path_escape("author/Grace Hopper.atom"),
-            "author/Grace%20Hopper.atom"
-        );
-    }
 }

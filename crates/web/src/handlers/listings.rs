@@ -29,16 +29,18 @@ pub struct ListingParams {
     page: Option<usize>,
 }
 
-/// The viewer's votes among the papers `ids`, for their vote buttons.
+/// The viewer's votes and saves among the papers `ids`, for their buttons.
 pub async fn votes_on<'a>(
     state: &AppState,
     viewer: &'a Viewer,
     ids: impl IntoIterator<Item = ArxivId>,
 ) -> Result<Votes<'a>, ApiError> {
     let account = viewer.account.as_ref().map(|a| a.id);
+    let (voted, saved) = query::voted(state, account, ids).await?;
     Ok(Votes {
         viewer,
-        voted: query::voted(state, account, ids).await?,
+        voted,
+        saved,
     })
 }
 
@@ -123,9 +125,13 @@ pub async fn period(
 
 pub async fn trending(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {
     let list = query::trending(&state, 50, Utc::now()).await?;
-    let ids = list.iter().map(|(v, _)| v.paper.id.clone());
+    let ids = list.papers.iter().map(|(v, _)| v.paper.id.clone());
     let votes = votes_on(&state, &viewer, ids).await?;
-    Ok(html_response(listing::trending(&list, &votes)))
+    let mut response = html_response(listing::trending(&list, &votes));
+    if let Ok(v) = list.window().parse() {
+        response.headers_mut().insert("x-trending-window", v);
+    }
+    Ok(response)
 }
 
 pub async fn ranking(State(state): State<AppState>, viewer: Viewer) -> Response {
@@ -142,41 +148,56 @@ pub struct SearchPageParams {
     mode: Option<String>,
 }
 
+/// `/search.bib?q=...`: one page of search results (the same parameters as `/search`) as BibTeX.
+pub async fn search_bibtex(
+    State(state): State<AppState>,
+    Query(q): Query<SearchPageParams>,
+) -> Result<Response, ApiError> {
+    let (query, mode, _) = q.search()?;
+    let found = query::search(&state, query, mode).await?;
+    let papers: Vec<_> = found.results.into_iter().map(|v| v.paper).collect();
+    let body = paperboy_core::bib::to_bibtex_all(&papers);
+    Ok(crate::views::citation::bibtex_response(body, "search.bib"))
+}
+
+/// The filter form sends its empty fields: on the search page they mean "not given".
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.is_empty())
+}
+
+impl SearchPageParams {
+    /// The page of results asked for, the mode, and the page number.
+    fn search(&self) -> Result<(SearchQuery, paperboy_search::hybrid::Mode, usize), ApiError> {
+        let page = page_number("page", given(&self.page))?;
+        let query = SearchQuery {
+            text: self.q.clone().unwrap_or_default(),
+            category: given(&self.category).map(str::to_owned),
+            from: parse_opt_day("from", given(&self.from))?,
+            to: parse_opt_day("to", given(&self.to))?,
+            offset: page * PAGE_SIZE,
+            limit: PAGE_SIZE,
+        };
+        Ok((query, query::parse_mode(given(&self.mode))?, page))
+    }
+}
+
 pub async fn search(
     State(state): State<AppState>,
     viewer: Viewer,
     Query(q): Query<SearchPageParams>,
 ) -> Result<Response, ApiError> {
-    // The filter form sends its empty fields: on this page they mean "not given".
-    fn given(v: &Option<String>) -> Option<&str> {
-        v.as_deref().filter(|s| !s.is_empty())
-    }
-    let text = q.q.clone().unwrap_or_default();
-    let page = page_number("page", given(&q.page))?;
-    let from = parse_opt_day("from", given(&q.from))?;
-    let to = parse_opt_day("to", given(&q.to))?;
+    let (search, mode, page) = q.search()?;
+    let text = search.text.clone();
     let asked = SearchAsked {
         text: &text,
         category: given(&q.category),
         from: q.from.as_deref(),
         to: q.to.as_deref(),
         mode_param: q.mode.as_deref(),
-        mode: query::parse_mode(given(&q.mode))?,
+        mode,
         page,
     };
-    let found = query::search(
-        &state,
-        SearchQuery {
-            text: text.clone(),
-            category: asked.category.map(str::to_owned),
-            from,
-            to,
-            offset: page * PAGE_SIZE,
-            limit: PAGE_SIZE,
-        },
-        asked.mode,
-    )
-    .await?;
+    let found = query::search(&state, search, mode).await?;
     if found.exact_id {
         return Ok(see_other(&paper_href(&found.results[0].paper)));
     }

@@ -5,9 +5,13 @@
 pub mod account;
 pub mod admin;
 pub mod api;
+pub mod authors;
+pub mod collections;
 pub mod comments;
 pub mod feeds;
+pub mod library;
 pub mod listings;
+pub mod lists;
 pub mod operator;
 pub mod papers;
 pub mod session;

@@ -42,12 +42,34 @@ pub async fn page(
         };
         return Ok(see_other(&format!("/papers/{}", period.path())));
     }
+    // `/papers/ID.bib`, `.ris` and `.md`: the paper as a citation or as Markdown.
+    let (id, format) = match id.rsplit_once('.') {
+        Some((id, f @ ("bib" | "ris" | "md"))) => (id.to_owned(), Some(f)),
+        _ => (id, None),
+    };
     let vid = VersionedId::parse(&id).map_err(|e| ApiError::not_found(e.to_string()))?;
     let view = state
         .store
         .paper(&vid.id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("No paper {} here yet.", vid.id)))?;
+    let file = |ext: &str| format!("{}.{ext}", view.paper.id.as_str().replace('/', "_"));
+    match format {
+        Some("bib") => {
+            let body = paperboy_core::bib::to_bibtex(&view.paper);
+            return Ok(crate::views::citation::bibtex_response(body, &file("bib")));
+        }
+        Some("ris") => {
+            let body = paperboy_core::bib::to_ris(&view.paper);
+            return Ok(crate::views::citation::ris_response(body, &file("ris")));
+        }
+        Some(_) => {
+            let body = views::paper::markdown(&view, &state.settings.public_url);
+            let content_type = "text/markdown; charset=utf-8";
+            return Ok(([(axum::http::header::CONTENT_TYPE, content_type)], body).into_response());
+        }
+        None => {}
+    }
     let similar = query::similar(&state, &view, 5).await?;
     let ids =
         std::iter::once(view.paper.id.clone()).chain(similar.iter().map(|v| v.paper.id.clone()));
@@ -56,11 +78,16 @@ pub async fn page(
         .store
         .comments(&view.paper.id, viewer.is_admin())
         .await?;
+    let collections = match &viewer.account {
+        Some(a) => super::collections::mine(&state, a).await?,
+        None => Vec::new(),
+    };
     Ok(html_response(views::paper::paper(
         &view,
         &similar,
         &comments,
         &votes,
+        &collections,
         Utc::now(),
     )))
 }
@@ -94,6 +121,8 @@ impl<S: Send + Sync> FromRequestParts<S> for PaperAction {
 pub struct PaperActionForm {
     /// Votes: "1" to vote, "0" to take the vote back.
     up: Option<String>,
+    /// Saves: "1" to save to the library, "0" to take it out.
+    save: Option<String>,
     /// Comments.
     body: Option<String>,
     /// Moderation: why.
@@ -112,6 +141,7 @@ pub async fn act(
     let account = &signed_in.0;
     match action.as_str() {
         "vote" => vote(&state, account, &ip, &id, &f, json).await,
+        "save" => save(&state, account, &ip, &id, &f, json).await,
         "comments" => {
             let body = f.body.as_deref().unwrap_or_default();
             comments::add(&state, account, &ip, &id, body).await
@@ -130,6 +160,34 @@ pub async fn act(
     }
 }
 
+/// A form's on/off field: "1" (or absent) is on, "0" off.
+fn switch(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value {
+        Some("1") | Some("true") | None => Ok(true),
+        Some("0") | Some("false") => Ok(false),
+        Some(other) => Err(ApiError::invalid(format!(
+            "{name} must be 1 or 0, not {other:?}"
+        ))),
+    }
+}
+
+async fn save(
+    state: &AppState,
+    account: &Account,
+    ip: &ClientIp,
+    id: &ArxivId,
+    f: &PaperActionForm,
+    json: bool,
+) -> Result<Response, ApiError> {
+    let save = switch("save", f.save.as_deref())?;
+    let saved = super::library::save_paper(state, account, ip, id, save).await?;
+    if json {
+        return Ok(Json(serde_json::json!({ "id": id, "saved": saved })).into_response());
+    }
+    let back = format!("/papers/{id}");
+    Ok(see_other(&on_site_path(f.next.as_deref(), &back)))
+}
+
 async fn vote(
     state: &AppState,
     account: &Account,
@@ -138,15 +196,7 @@ async fn vote(
     f: &PaperActionForm,
     json: bool,
 ) -> Result<Response, ApiError> {
-    let up = match f.up.as_deref() {
-        Some("1") | Some("true") | None => true,
-        Some("0") | Some("false") => false,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "up must be 1 or 0, not {other:?}"
-            )))
-        }
-    };
+    let up = switch("up", f.up.as_deref())?;
     state
         .limit(Action::Vote, &per_account(ip, account.id))
         .await?;

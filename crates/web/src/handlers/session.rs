@@ -159,7 +159,7 @@ pub async fn verify(
 }
 
 /// To the front page, without the session cookie.
-fn signed_out(state: &AppState) -> Response {
+pub fn signed_out(state: &AppState) -> Response {
     let mut r = see_other("/");
     r.headers_mut().append(
         header::SET_COOKIE,

@@ -71,7 +71,17 @@ pub fn section(
     html! {
         section.comments #comments aria-labelledby="comments-h" {
             h2 #comments-h { "Comments" }
-            @if comments.is_empty() { p.muted { "No comments yet." } }
+            @let elsewhere = view.num_comments() - view.local_comments;
+            @if comments.is_empty() {
+                p.muted {
+                    "No comments here yet."
+                    @if elsewhere > 0 {
+                        " The " (if elsewhere == 1 { "comment".to_string() } else { format!("{elsewhere} comments") })
+                        " counted for this paper " (if elsewhere == 1 { "is" } else { "are" }) " on "
+                        a href={ "https://huggingface.co/papers/" (id) "#community" } { "its Hugging Face discussion" } "."
+                    }
+                }
+            }
             ol.comments {
                 @for c in comments {
                     li #{ "comment-" (c.id) } class=(if c.hidden { "comment hidden" } else { "comment" }) {

@@ -12,10 +12,11 @@ use crate::viewer::Viewer;
 /// Authors shown in a listing before "+N more".
 const LIST_AUTHORS: usize = 6;
 
-/// Who is voting, and for which of the papers on this page they have voted already.
+/// Who is voting, which of the papers on this page they have voted for and which they saved.
 pub struct Votes<'a> {
     pub viewer: &'a Viewer,
     pub voted: HashSet<ArxivId>,
+    pub saved: HashSet<ArxivId>,
 }
 
 /// What a list entry shows besides the paper: search highlights, a trending score.
@@ -87,6 +88,24 @@ pub fn vote_control(view: &PaperView, votes: &Votes) -> Markup {
             }
         } @else {
             a.votes href="/login" title="Sign in to upvote" { span aria-hidden="true" { "▲" } " " (view.upvotes()) span.visually-hidden { " upvotes" } }
+        }
+        (save_control(id, votes))
+    }
+}
+
+/// The save control: a form that saves the paper to the reader's library or takes it out (the
+/// page's script does it in place); nothing for visitors.
+pub fn save_control(id: &ArxivId, votes: &Votes) -> Markup {
+    html! {
+        @if votes.viewer.account.is_some() {
+            @let saved = votes.saved.contains(id);
+            form.save method="post" action={ "/papers/" (id) "/save" } {
+                input type="hidden" name="csrf" value=(votes.viewer.csrf);
+                input type="hidden" name="save" value=(if saved { "0" } else { "1" });
+                button type="submit" aria-pressed=(saved) title=(if saved { "Remove from your library" } else { "Save to your library" }) {
+                    (if saved { "Saved" } else { "Save" })
+                }
+            }
         }
     }
 }

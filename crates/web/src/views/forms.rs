@@ -77,7 +77,12 @@ pub fn link_spent(viewer: &Viewer) -> Markup {
 }
 
 /// The account page: the profile, the account's digest, and signing out.
-pub fn account(viewer: &Viewer, a: &Account, digest: Option<&Subscription>) -> Markup {
+pub fn account(
+    viewer: &Viewer,
+    a: &Account,
+    digest: Option<&Subscription>,
+    tokens: &[paperboy_store::ApiToken],
+) -> Markup {
     page(
         &Frame::of(viewer),
         "Your account",
@@ -93,6 +98,16 @@ pub fn account(viewer: &Viewer, a: &Account, digest: Option<&Subscription>) -> M
                 button type="submit" { "Save" }
             }
             (subscriptions::account_section(viewer, a, digest))
+            p { a href="/library" { "Your library" } }
+            (crate::views::library::tokens_section(viewer, tokens))
+            h2 { "Your data" }
+            p { a href="/account/export.json" download { "Download everything you have here" } " (votes, saves, collections, follows, comments, subscription, tokens) as JSON." }
+            form.stack method="post" action="/account/delete" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                label for="confirm-delete" { "Delete your account: type your username (" (a.username) ")" }
+                input #confirm-delete name="confirm" required autocomplete="off";
+                button type="submit" { "Delete my account" }
+            }
             h2 { "Sessions" }
             form.inline method="post" action="/logout" {
                 input type="hidden" name="csrf" value=(viewer.csrf);

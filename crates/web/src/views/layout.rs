@@ -64,8 +64,9 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                         a href="/papers/week" { "Weekly" }
                         a href="/papers/month" { "Monthly" }
                         a href="/papers/trending" { "Trending" }
+                        a href="/list" { "arXiv" }
                     }
-                    form.search role="search" action="/search" method="get" {
+                    form.search role="search" aria-label="Search papers" action="/search" method="get" {
                         label.visually-hidden for="q" { "Search papers" }
                         input #q type="search" name="q" value=(frame.query) placeholder="Search papers or paste an arXiv id" maxlength="250";
                         button type="submit" { "Search" }
@@ -73,6 +74,8 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                     nav.account aria-label="Account" {
                         @match account {
                             Some(a) => {
+                                a href="/library" { "Library" }
+                                a href="/following" { "Following" }
                                 a href="/submit" { "Submit" }
                                 @if a.is_admin { a href="/admin" { "Moderation" } }
                                 a href="/account" { (a.display_name) }

@@ -6,7 +6,7 @@ use paperboy_core::Period;
 use paperboy_search::hybrid::Mode;
 use paperboy_store::{Listed, PaperView};
 
-use crate::query::{listed_view, Found};
+use crate::query::{listed_view, Found, TrendingList};
 use crate::state::WebSettings;
 use crate::viewer::Viewer;
 use crate::views::entry::{entry, Extras, Votes};
@@ -95,7 +95,8 @@ pub fn no_papers_yet() -> Markup {
     )
 }
 
-pub fn trending(list: &[(PaperView, f64)], votes: &Votes) -> Markup {
+pub fn trending(trending: &TrendingList<PaperView>, votes: &Votes) -> Markup {
+    let list = &trending.papers;
     let frame = Frame {
         feed: Some("/feeds/trending".into()),
         ..Frame::of(votes.viewer)
@@ -106,6 +107,13 @@ pub fn trending(list: &[(PaperView, f64)], votes: &Votes) -> Markup {
         html! {
             h1 { "Trending papers" }
             p.muted { "Recent votes count most. " a href="/about/ranking" { "How ranking works" } }
+            @if trending.widened {
+                p.notice {
+                    "Too few papers were voted for or listed lately, so this list reaches back to "
+                    time datetime=(trending.from.date_naive()) { (trending.from.date_naive()) }
+                    ", the start of the newest days with votes here."
+                }
+            }
             @if list.is_empty() { p.notice { "Nothing has been voted for lately." } }
             ol.entries {
                 @for (i, (v, score)) in list.iter().enumerate() {
@@ -157,7 +165,7 @@ pub struct SearchAsked<'a> {
 
 impl SearchAsked<'_> {
     /// The address of page `n` of these results.
-    fn page_link(&self, n: usize) -> String {
+    pub fn page_link(&self, n: usize) -> String {
         let n = n.to_string();
         let pairs = [
             ("q", Some(self.text)),
@@ -221,7 +229,10 @@ pub fn search(
                 @if page_no > 0 { a rel="prev" href=(asked.page_link(page_no - 1)) { "← Previous" } }
                 @if more { a rel="next" href=(asked.page_link(page_no + 1)) { "Next →" } }
             }
-            p.feeds { "Follow this search: " a href={ "/feeds/search.atom?" (follow) } { "Atom" } " · " a href={ "/feeds/search.rss?" (follow) } { "RSS" } }
+            p.feeds {
+                "Follow this search: " a href={ "/feeds/search.atom?" (follow) } { "Atom" } " · " a href={ "/feeds/search.rss?" (follow) } { "RSS" }
+                @if !found.results.is_empty() { " · This page as " a href=(asked.page_link(page_no).replacen("/search?", "/search.bib?", 1)) download { "BibTeX" } }
+            }
         }
     };
     let frame = Frame {

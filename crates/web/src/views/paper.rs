@@ -17,6 +17,7 @@ pub fn paper(
     similar: &[PaperView],
     comments: &[Comment],
     votes: &Votes,
+    collections: &[paperboy_store::Collection],
     now: DateTime<Utc>,
 ) -> Markup {
     let viewer = votes.viewer;
@@ -27,7 +28,12 @@ pub fn paper(
             p.kicker { "arXiv:" (p.id) @if let Some(v) = p.version { "v" (v) }
                 @for c in &p.categories { " " span.cat { (c) } } }
             h1 { (with_math(&title)) }
-            p.authors { (p.authors.iter().filter(|a| !a.hidden).map(|a| a.name.as_str()).collect::<Vec<_>>().join(", ")) }
+            p.authors {
+                @for (i, a) in p.authors.iter().filter(|a| !a.hidden).enumerate() {
+                    @if i > 0 { ", " }
+                    a href={ "/authors/" (crate::render::path_escape(&a.name)) } { (a.name) }
+                }
+            }
             div.paper-vote { (vote_control(view, votes)) }
             p.meta {
                 span.votes-inline { (plural(view.upvotes(), "upvote")) }
@@ -36,11 +42,24 @@ pub fn paper(
                     " · On the " a href={ "/papers/" (Period::Day(e.day).path()) } { (e.day) } " daily list"
                     @if let Some(s) = &e.submitted_by { ", submitted by " (s.fullname.as_deref().unwrap_or(&s.name)) }
                 }
-                " · " a href="#comments" { (plural(view.num_comments(), "comment")) }
+                " · " a href="#comments" { (plural(view.local_comments, "comment")) " here" }
+                @let hf = view.num_comments() - view.local_comments;
+                @if hf > 0 {
+                    " · " a href={ "https://huggingface.co/papers/" (p.id) "#community" } { (plural(hf, "comment")) " on Hugging Face" }
+                }
             }
             (links(p))
-            h2 { "Abstract" }
+            @if viewer.account.is_some() { (crate::views::collections::add_form(viewer, &p.id, collections)) }
+            p.cite { "Cite: " a href={ "/papers/" (p.id) ".bib" } { "BibTeX" } " · " a href={ "/papers/" (p.id) ".ris" } { "RIS" } " · " a href={ "/papers/" (p.id) ".md" } { "Markdown" } }
+            h2 id="abstract" { "Abstract" }
             p.abstract { (with_math(&squash(&p.summary))) }
+            @if let Some(summary) = &p.ai_summary {
+                section.ai-summary aria-labelledby="ai-summary" {
+                    h2 #ai-summary { "AI-generated summary" }
+                    p { (with_math(&squash(summary))) }
+                    p.muted { "Written by a language model, from Hugging Face's paper data; it may be wrong. The abstract above is the authors'." }
+                }
+            }
             @if p.comment.is_some() || p.journal_ref.is_some() || p.doi.is_some() {
                 dl.facts {
                     @if let Some(c) = &p.comment { dt { "Comment" } dd { (c) } }
@@ -72,4 +91,61 @@ pub fn paper(
         }
     };
     page(&Frame::of(viewer), &title, body)
+}
+
+/// The paper as Markdown (`/papers/{id}.md`, what `hf papers read` asks for): title, authors,
+/// dates, links and abstract (paperboy holds no full text), and Hugging Face's AI summary,
+/// labelled, where the data has one.
+pub fn markdown(view: &PaperView, base: &str) -> String {
+    use std::fmt::Write;
+    let p = &view.paper;
+    let mut md = format!("# {}\n\n", squash(&p.title));
+    let authors: Vec<&str> = p
+        .authors
+        .iter()
+        .filter(|a| !a.hidden)
+        .map(|a| a.name.as_str())
+        .collect();
+    if !authors.is_empty() {
+        let _ = writeln!(md, "**Authors:** {}\n", authors.join(", "));
+    }
+    let _ = write!(
+        md,
+        "**arXiv:** [{id}]({abs}) · [PDF]({pdf}) · [on this site]({base}/papers/{id})",
+        id = p.id,
+        abs = p.id.abs_url(),
+        pdf = p.id.pdf_url()
+    );
+    md.push_str("\n\n");
+    if let Some(d) = p.published {
+        let _ = write!(md, "**Published:** {}", d.date_naive());
+        if let Some(day) = p.announced_day() {
+            let _ = write!(md, " · **Announced:** {day}");
+        }
+        md.push_str("\n\n");
+    }
+    if !p.categories.is_empty() {
+        let _ = writeln!(md, "**Categories:** {}\n", p.categories.join(", "));
+    }
+    for (label, value) in [
+        ("Comment", &p.comment),
+        ("Journal reference", &p.journal_ref),
+        ("DOI", &p.doi),
+    ] {
+        if let Some(v) = value {
+            let _ = writeln!(md, "**{label}:** {}\n", squash(v));
+        }
+    }
+    if let Some(repo) = &p.github_repo {
+        let _ = writeln!(md, "**Code:** {repo}\n");
+    }
+    let _ = writeln!(md, "## Abstract\n\n{}\n", squash(&p.summary));
+    if let Some(s) = &p.ai_summary {
+        let _ = writeln!(
+            md,
+            "## AI-generated summary (from Hugging Face)\n\n{}\n",
+            squash(s)
+        );
+    }
+    md
 }

@@ -1,0 +1,16 @@
+-- arXiv's lists by category and day. `papers.announced` is the day of a paper's first "new" list
+-- (Paper::announced_day, YYYY-MM-DD); `paper_categories` has a row per category of a paper with
+-- that day, `cross_list` false for its primary category. Rows of papers already stored are
+-- filled by the store when it opens (`papers::backfill_announced`), which needs Rust.
+ALTER TABLE papers ADD COLUMN announced TEXT COLLATE "C";
+CREATE INDEX papers_by_announced ON papers (announced) WHERE announced IS NOT NULL;
+CREATE TABLE paper_categories (
+    category   TEXT COLLATE "C" NOT NULL,
+    announced  TEXT COLLATE "C" NOT NULL,
+    paper_id   TEXT COLLATE "C" NOT NULL REFERENCES papers (id),
+    cross_list BOOLEAN NOT NULL,
+    PRIMARY KEY (category, announced, paper_id)
+);
+CREATE INDEX paper_categories_by_paper ON paper_categories (paper_id);
+-- A database with papers gets the backfill's cursor; it is deleted when the backfill is done.
+INSERT INTO cursors (name, value) SELECT 'announced backfill', 0 WHERE EXISTS (SELECT 1 FROM papers);
