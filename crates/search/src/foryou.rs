@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use paperboy_core::ArxivId;
 
+use crate::reader::{normalise, Counted, Ranker, Vocab};
 use crate::text::analyzer;
 
 /// What a ranker sees of a paper.
@@ -31,64 +32,36 @@ pub type Sparse = Vec<(u32, f32)>;
 /// 0.15, 0.3631 keeping every term).
 pub const MAX_DF: f32 = 0.2;
 
-/// TF-IDF vectors of a corpus.
+/// TF-IDF vectors of a corpus, in a vocabulary weighed by the corpus's own counts.
 pub struct Terms {
     pub vectors: HashMap<ArxivId, Sparse>,
+    pub vocab: Vocab,
 }
 
 impl Terms {
-    /// Vectors of `docs`; terms in fewer than 2 of them are dropped.
+    /// Vectors of `docs` (see [`Vocab::vector`]); terms in fewer than 2 of them are dropped.
     pub fn build(docs: &[Doc]) -> Terms {
         let mut analyzer = analyzer();
-        let mut dictionary: HashMap<String, u32> = HashMap::new();
-        let mut counted: Vec<(ArxivId, HashMap<u32, u32>)> = Vec::with_capacity(docs.len());
-        let mut df: Vec<u32> = Vec::new();
+        let mut df: HashMap<String, u64> = HashMap::new();
         for d in docs {
-            let mut tf: HashMap<u32, u32> = HashMap::new();
             let text = format!("{}. {}", d.title, d.summary);
-            let mut stream = analyzer.token_stream(&text);
-            while stream.advance() {
-                let word = &stream.token().text;
-                let next = dictionary.len() as u32;
-                let id = *dictionary.entry(word.clone()).or_insert(next);
-                if id as usize == df.len() {
-                    df.push(0);
-                }
-                *tf.entry(id).or_default() += 1;
+            for w in crate::text::distinct_words(&mut analyzer, &text) {
+                *df.entry(w).or_default() += 1;
             }
-            for id in tf.keys() {
-                df[*id as usize] += 1;
-            }
-            counted.push((d.id.clone(), tf));
         }
-        let n = docs.len() as f32;
-        let idf: Vec<f32> = df
+        let counted = Counted {
+            docs: docs.len() as u64,
+            df,
+        };
+        let mut vocab = Vocab::new(counted.docs);
+        let vectors = docs
             .iter()
-            .map(|&f| ((n + 1.0) / (f as f32 + 1.0)).ln() + 1.0)
-            .collect();
-        let vectors = counted
-            .into_iter()
-            .map(|(id, tf)| {
-                let mut v: Sparse = tf
-                    .into_iter()
-                    .filter(|(t, _)| df[*t as usize] >= 2 && (df[*t as usize] as f32) <= n * MAX_DF)
-                    .map(|(t, c)| (t, (1.0 + (c as f32).ln()) * idf[t as usize]))
-                    .collect();
-                v.sort_unstable_by_key(|(t, _)| *t);
-                normalise(&mut v);
-                (id, v)
+            .map(|d| {
+                let v = vocab.vector(&mut analyzer, &d.title, &d.summary, &counted);
+                (d.id.clone(), v)
             })
             .collect();
-        Terms { vectors }
-    }
-}
-
-fn normalise(v: &mut Sparse) {
-    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        for (_, w) in v.iter_mut() {
-            *w /= norm;
-        }
+        Terms { vectors, vocab }
     }
 }
 
@@ -222,11 +195,52 @@ pub fn scores(
         }
         Method::TfidfCentroid => centroid_scores(),
         Method::TfidfMax => max_scores(),
-        Method::Paperboy => fuse(
-            &[z(centroid_scores()), z(max_scores()), z(category_scores())],
-            FUSION,
-        ),
+        Method::Paperboy => paperboy_scores(terms, docs, library, pool),
     }
+}
+
+/// The scores of the ranker `/for-you` runs, for a reader whose library is `library` (papers it
+/// does not rank score lowest).
+fn paperboy_scores(
+    terms: &Terms,
+    docs: &HashMap<ArxivId, Doc>,
+    library: &[ArxivId],
+    pool: &[ArxivId],
+) -> Vec<f32> {
+    let liked = library
+        .iter()
+        .filter_map(|id| {
+            let d = docs.get(id)?;
+            let v = terms.vectors.get(id)?.clone();
+            Some((
+                id.clone(),
+                d.title.clone(),
+                d.categories.first().cloned(),
+                1.0,
+                v,
+            ))
+        })
+        .collect();
+    let ranker = Ranker::from_vectors(liked, Vec::new(), &[], &[]);
+    let empty = Sparse::new();
+    let candidates: Vec<crate::reader::Candidate> = pool
+        .iter()
+        .map(|id| crate::reader::Candidate {
+            id,
+            vector: terms.vectors.get(id).unwrap_or(&empty),
+            primary: docs
+                .get(id)
+                .and_then(|d| d.categories.first())
+                .map(String::as_str),
+            authors: &[],
+            popularity: 0.0,
+        })
+        .collect();
+    let mut scores = vec![f32::MIN; pool.len()];
+    for r in ranker.rank(&candidates, &terms.vocab) {
+        scores[r.index] = r.score;
+    }
+    scores
 }
 
 /// The weighted sum of the parts' scores, paper by paper.

@@ -763,6 +763,21 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
+    /// How many papers have `word` (as the analyser writes it) in their title or abstract: the
+    /// larger of the two fields' counts.
+    pub fn doc_freq(&self, word: &str) -> u64 {
+        let searcher = self.reader.searcher();
+        [self.fields.title, self.fields.summary]
+            .into_iter()
+            .map(|f| {
+                searcher
+                    .doc_freq(&Term::from_field_text(f, word))
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The newest papers (by their filter date: first daily list, else published) in a category
     /// and/or by an author (the name as a phrase), for feeds.
     pub fn newest(
@@ -822,6 +837,15 @@ pub enum HighlightField {
 }
 
 pub use paperboy_core::escape_html;
+
+impl crate::reader::DocFreq for SearchIndex {
+    fn docs(&self) -> u64 {
+        self.num_docs()
+    }
+    fn df(&self, word: &str) -> u64 {
+        self.doc_freq(word)
+    }
+}
 
 #[cfg(test)]
 pub(crate) mod tests {

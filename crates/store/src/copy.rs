@@ -239,6 +239,30 @@ pub static TABLES: &[Table] = &[
         identity: true,
     },
     Table {
+        name: "foryou_marks",
+        columns: &[
+            ("account_id", Int),
+            ("paper_id", Text),
+            ("kind", Text),
+            ("created_at", Text),
+        ],
+        key: "account_id, paper_id",
+        identity: false,
+    },
+    Table {
+        name: "foryou_readers",
+        columns: &[
+            ("account_id", Int),
+            ("reset_at", Text),
+            ("fingerprint", Text),
+            ("model", Text),
+            ("trained_at", Text),
+            ("feed_hash", Text),
+        ],
+        key: "account_id",
+        identity: false,
+    },
+    Table {
         name: "audit_log",
         columns: &[
             ("id", Int),

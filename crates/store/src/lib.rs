@@ -1,5 +1,6 @@
 //! The database behind paperboy: what the rest of the program may ask of storage, as capabilities
-//! ([`Papers`], [`Embeddings`], [`Harvests`], [`Community`], [`Digests`], [`RateLimits`],
+//! ([`Papers`], [`Embeddings`], [`Harvests`], [`Community`], [`Library`], [`Collections`],
+//! [`ForYou`], [`Digests`], [`RateLimits`],
 //! [`Copying`]) that [`Store`] gathers, written once over a small seam (`sql`) with one module
 //! per database (`sqlite`, `postgres`: connections, migrations, and what SQL cannot say the same
 //! way in both). The backend is chosen once, from the database URL, by [`open`]; callers only
@@ -17,6 +18,7 @@ pub mod community;
 pub mod copy;
 pub mod digests;
 pub mod embeddings;
+pub mod foryou;
 pub mod harvests;
 pub mod library;
 pub mod limits;
@@ -38,6 +40,7 @@ pub use digests::{
     SubscriptionId, Topics,
 };
 pub use embeddings::{EmbeddingWork, Embeddings};
+pub use foryou::{ForYou, Mark, Signals, Source, StoredModel};
 pub use harvests::{HarvestStatus, Harvests};
 pub use library::{ApiToken, Follow, FollowKind, Library, Saved, Scope, TokenId};
 pub use limits::RateLimits;
@@ -91,7 +94,16 @@ impl std::fmt::Debug for LockGuard {
 /// Everything the rest of the program may ask of storage.
 #[async_trait]
 pub trait Store:
-    Papers + Embeddings + Harvests + Community + Library + Collections + Digests + RateLimits + Copying
+    Papers
+    + Embeddings
+    + Harvests
+    + Community
+    + Library
+    + Collections
+    + ForYou
+    + Digests
+    + RateLimits
+    + Copying
 {
     /// An exclusive lock named `name` held until the guard drops or the process ends (however
     /// it ends): one harvester per source, one digest sender. None when another holder has it.

@@ -95,7 +95,7 @@ pub struct StoreStats {
 }
 
 /// A [`PaperView`]'s columns, then the key "all papers" pages by.
-const VIEW: &str = "SELECT p.doc,
+pub(crate) const VIEW: &str = "SELECT p.doc,
         (SELECT e.doc FROM daily_entries e WHERE e.paper_id = p.id ORDER BY e.day DESC LIMIT 1),
         p.local_upvotes, p.local_comments, p.sort_date
      FROM papers p";

@@ -37,3 +37,47 @@ document.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+
+// "Not interested" and "Fewer like this" on /for-you: the entry folds away in place, with an
+// Undo button that takes the mark off. Without the script the form goes round the server,
+// whose page offers the same undo.
+document.addEventListener("submit", async (event) => {
+  const form = event.target;
+  if (!form.matches("form.mark")) return;
+  const entry = form.closest("li.entry");
+  if (!entry) return; // on /account the round trip redraws the list
+  event.preventDefault();
+  const body = new URLSearchParams(new FormData(form));
+  try {
+    const response = await fetch(form.action, {
+      method: "POST",
+      headers: { Accept: "application/json" },
+      body,
+    });
+    if (!response.ok) throw new Error(String(response.status));
+    const state = await response.json();
+    if (state.mark) {
+      entry.classList.add("dismissed");
+      const undo = form.cloneNode(true);
+      undo.classList.add("undo");
+      undo.querySelector("input[name=mark]").value = "none";
+      const button = undo.querySelector("button");
+      button.textContent = "Undo";
+      const note = document.createElement("span");
+      note.className = "muted";
+      note.setAttribute("role", "status");
+      note.textContent = state.mark === "fewer" ? "Fewer like this. " : "Not interested. ";
+      const marks = form.closest(".marks");
+      marks.dataset.was = marks.innerHTML;
+      marks.replaceChildren(note, undo);
+      button.focus();
+    } else {
+      const marks = form.closest(".marks");
+      entry.classList.remove("dismissed");
+      marks.innerHTML = marks.dataset.was || "";
+      delete marks.dataset.was;
+    }
+  } catch (e) {
+    form.submit();
+  }
+});

@@ -14,6 +14,7 @@ pub mod client_ip;
 pub mod csrf;
 pub mod error;
 pub mod face;
+pub mod foryou;
 pub mod handlers;
 pub mod limits;
 pub mod metrics;

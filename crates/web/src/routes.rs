@@ -12,8 +12,8 @@ use crate::csrf::EndsInCsrfForm;
 use crate::error::{ApiError, Code};
 use crate::face::{is_api, json_when_asked};
 use crate::handlers::{
-    account, admin, api, authors, collections, comments, feeds, library, listings, lists, operator,
-    papers, session, submissions, subscriptions,
+    account, admin, api, authors, collections, comments, feeds, foryou, library, listings, lists,
+    operator, papers, session, submissions, subscriptions,
 };
 use crate::state::AppState;
 
@@ -129,6 +129,7 @@ pub fn table() -> Routes {
         .get("/list", lists::index)
         .get("/list/{category}", lists::latest)
         .get("/list/{category}/{day}", lists::on_day)
+        .get("/for-you", foryou::page)
         .get("/search", listings::search)
         .get("/search.bib", listings::search_bibtex)
         .get("/about/ranking", listings::ranking)
@@ -143,6 +144,9 @@ pub fn table() -> Routes {
         .post("/account/tokens", library::create_token)
         .get("/account/export.json", account::export)
         .post("/account/delete", account::delete)
+        .post("/account/for-you/reset", foryou::reset)
+        .post("/account/for-you/feed", foryou::renew_feed)
+        .post("/account/for-you/feed/stop", foryou::stop_feed)
         .post("/account/tokens/{id}/revoke", library::revoke_token)
         .get("/library", library::page)
         .get("/library.bib", library::export_bibtex)
@@ -187,6 +191,7 @@ pub fn table() -> Routes {
         .get("/api/trending", api::trending)
         .get("/api/list", lists::api)
         .get("/api/library", library::api_list)
+        .get("/api/for-you", foryou::api)
         .get("/api/whoami-v2", collections::whoami)
         .add_post(
             "/api/collections",

@@ -91,6 +91,8 @@ pub struct AppState {
     pub mailer: Arc<dyn Postman>,
     /// Fetches submitted papers' metadata; without one, only known papers can be submitted.
     pub paper_source: Option<Arc<dyn PaperSource>>,
+    /// Readers' for-you models and papers' term vectors, kept between requests.
+    pub foryou: Arc<paperboy_search::reader::Engine>,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             mailer: Arc::new(LogMailer),
             paper_source: None,
+            foryou: Arc::default(),
         }
     }
 }

@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0006_doi.sql"),
     include_str!("0007_collections.sql"),
     include_str!("0008_follows.sql"),
+    include_str!("0009_foryou.sql"),
 ];
 
 /// Connections a node keeps open for queries (named locks and the node lock have their own).

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0010_doi.sql"),
     include_str!("0011_collections.sql"),
     include_str!("0012_follows.sql"),
+    include_str!("0013_foryou.sql"),
 ];
 
 const READERS: usize = 4;

@@ -20,11 +20,28 @@ pub async fn page(
 ) -> Result<Response, ApiError> {
     let digest = state.store.subscription_by_email(&a.email).await?;
     let tokens = state.store.tokens(a.id).await?;
+    let signals = state.store.signals(a.id).await?;
+    let ids: Vec<paperboy_core::ArxivId> = signals
+        .positives
+        .iter()
+        .map(|(id, _, _)| id.clone())
+        .chain(signals.marked().cloned())
+        .collect();
+    let titles = state
+        .store
+        .papers(&ids)
+        .await?
+        .into_iter()
+        .map(|v| (v.paper.id, v.paper.title))
+        .collect();
+    let has_feed = state.store.has_feed(a.id).await?;
+    let foryou = crate::views::foryou::account_section(&viewer, &signals, &titles, has_feed);
     Ok(html_response(forms::account(
         &viewer,
         &a,
         digest.as_ref(),
         &tokens,
+        foryou,
     )))
 }
 
@@ -75,6 +92,8 @@ pub async fn export(
         .0;
     let follows = state.store.follows(a.id).await?;
     let tokens = state.store.tokens(a.id).await?;
+    let signals = state.store.signals(a.id).await?;
+    let model = state.store.stored_model(a.id).await?;
     let looking = Looking {
         account: Some(a.id),
         moderator: false,
@@ -112,6 +131,12 @@ pub async fn export(
         "collections": collections,
         "follows": follows.iter().map(|f| json!({ "kind": f.kind.as_str(), "name": f.shown, "at": ts(f.created_at) })).collect::<Vec<_>>(),
         "subscription": subscription,
+        "forYou": {
+            "resetAt": signals.reset_at.map(ts),
+            "liked": signals.positives.iter().map(|(p, sources, at)| json!({ "paper": p, "sources": sources, "at": ts(*at) })).collect::<Vec<_>>(),
+            "marks": signals.marks.iter().map(|(p, m, at)| json!({ "paper": p, "mark": m.as_str(), "at": ts(*at) })).collect::<Vec<_>>(),
+            "model": model.map(|m| json!({ "trainedAt": ts(m.trained_at), "fingerprint": m.fingerprint, "profile": serde_json::from_str::<serde_json::Value>(&m.model).unwrap_or(serde_json::Value::Null) })),
+        },
         "tokens": tokens.iter().map(|t| json!({ "name": t.name, "scope": t.scope.as_str(), "created": ts(t.created_at), "lastUsed": t.last_used_at.map(ts) })).collect::<Vec<_>>(),
     });
     let disposition = format!("attachment; filename=\"paperboy-{}.json\"", a.username);

@@ -105,6 +105,16 @@ pub async fn feed(
                 "an author's name has at most {MAX_AUTHOR_CHARS} characters"
             )))
         }
+        Some(("for-you", secret)) => {
+            let reader = super::foryou::feed_reader(&state, secret).await?;
+            let model = crate::foryou::model(&state, reader).await?;
+            let day = crate::foryou::ranked_day(&state, &model, None).await?;
+            Feed {
+                title: format!("{site}: for you"),
+                page: format!("{base}/for-you"),
+                items: day.papers.into_iter().take(ITEMS).map(|r| r.view).collect(),
+            }
+        }
         Some(("list", cat)) => {
             crate::params::checked("category", Some(cat), crate::params::CATEGORY_PATTERN, "an arXiv category such as cs.CV")?;
             let latest = state.store.category_days_around(cat, None).await?.1;

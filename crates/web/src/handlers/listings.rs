@@ -27,6 +27,8 @@ use crate::views::listing::{self, PeriodList, SearchAsked, PAGE_SIZE};
 #[derive(Debug, Deserialize)]
 pub struct ListingParams {
     page: Option<usize>,
+    /// `for-you`: the signed-in reader's order (else by votes).
+    sort: Option<String>,
 }
 
 /// The viewer's votes and saves among the papers `ids`, for their buttons.
@@ -50,9 +52,15 @@ async fn period_page(
     viewer: &Viewer,
     period: Period,
     page: usize,
+    sort: Option<&str>,
 ) -> Result<Response, ApiError> {
-    let entries =
+    let account = viewer.account.as_ref().map(|a| a.id);
+    let for_you = crate::foryou::asks_for_you(sort, account.is_some())?;
+    let mut entries =
         query::ranked_listing(state, period, &ListingFilter::default(), Sort::Votes).await?;
+    if let (true, Some(account)) = (for_you, account) {
+        crate::foryou::sort_for(state, account, &mut entries, crate::query::listed_view).await?;
+    }
     if page > 0 && page.saturating_mul(PAGE_SIZE) >= entries.len() {
         return Err(ApiError::not_found(format!(
             "This list has no page {page}."
@@ -77,6 +85,7 @@ async fn period_page(
         next,
         entries: &entries,
         page,
+        for_you,
     };
     let ids = entries[list.shown()].iter().map(|l| l.paper.id.clone());
     let votes = votes_on(state, viewer, ids).await?;
@@ -89,7 +98,10 @@ pub async fn front(
     Query(q): Query<ListingParams>,
 ) -> Result<Response, ApiError> {
     match state.store.latest_day().await? {
-        Some(day) => period_page(&state, &viewer, Period::Day(day), q.page.unwrap_or(0)).await,
+        Some(day) => {
+            let page = q.page.unwrap_or(0);
+            period_page(&state, &viewer, Period::Day(day), page, q.sort.as_deref()).await
+        }
         None => Ok(html_response(listing::no_papers_yet())),
     }
 }
@@ -120,7 +132,14 @@ pub async fn period(
     Query(q): Query<ListingParams>,
     PeriodPath(period): PeriodPath,
 ) -> Result<Response, ApiError> {
-    period_page(&state, &viewer, period, q.page.unwrap_or(0)).await
+    period_page(
+        &state,
+        &viewer,
+        period,
+        q.page.unwrap_or(0),
+        q.sort.as_deref(),
+    )
+    .await
 }
 
 pub async fn trending(State(state): State<AppState>, viewer: Viewer) -> Result<Response, ApiError> {

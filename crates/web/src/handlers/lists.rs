@@ -42,8 +42,9 @@ fn sort(s: Option<&str>) -> Result<ListSort, ApiError> {
     match s.unwrap_or("feed") {
         "feed" | "" => Ok(ListSort::Feed),
         "votes" => Ok(ListSort::Votes),
+        "for-you" => Ok(ListSort::ForYou),
         other => Err(ApiError::invalid(format!(
-            "sort must be feed or votes, not {other:?}"
+            "sort must be feed, votes or for-you, not {other:?}"
         ))),
     }
 }
@@ -89,11 +90,17 @@ async fn page(
     day: Option<NaiveDate>,
     sort: ListSort,
 ) -> Result<Response, ApiError> {
-    let Some((day, papers, prev, next)) = day_list(state, cat, day, sort).await? else {
+    let account = viewer.account.as_ref().map(|a| a.id);
+    let sort_name = (sort == ListSort::ForYou).then_some("for-you");
+    crate::foryou::asks_for_you(sort_name, account.is_some())?;
+    let Some((day, mut papers, prev, next)) = day_list(state, cat, day, sort).await? else {
         return Err(ApiError::not_found(format!(
             "No papers are listed in {cat}."
         )));
     };
+    if let (ListSort::ForYou, Some(account)) = (sort, account) {
+        crate::foryou::sort_for(state, account, &mut papers, |l| l.view.clone()).await?;
+    }
     let ids = papers.iter().map(|l| l.view.paper.id.clone());
     let votes = votes_on(state, viewer, ids).await?;
     let following = match &viewer.account {

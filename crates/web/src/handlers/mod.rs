@@ -9,6 +9,7 @@ pub mod authors;
 pub mod collections;
 pub mod comments;
 pub mod feeds;
+pub mod foryou;
 pub mod library;
 pub mod listings;
 pub mod lists;

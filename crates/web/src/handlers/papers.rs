@@ -127,6 +127,8 @@ pub struct PaperActionForm {
     body: Option<String>,
     /// Moderation: why.
     reason: Option<String>,
+    /// Marks: not-interested, fewer, ignored, or none.
+    mark: Option<String>,
     next: Option<String>,
 }
 
@@ -142,6 +144,10 @@ pub async fn act(
     match action.as_str() {
         "vote" => vote(&state, account, &ip, &id, &f, json).await,
         "save" => save(&state, account, &ip, &id, &f, json).await,
+        "mark" => {
+            let (mark, next) = (f.mark.as_deref(), f.next.as_deref());
+            super::foryou::mark(&state, account, &ip, &id, mark, next, json).await
+        }
         "comments" => {
             let body = f.body.as_deref().unwrap_or_default();
             comments::add(&state, account, &ip, &id, body).await

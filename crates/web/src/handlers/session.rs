@@ -132,7 +132,14 @@ pub async fn verify(
         .create_session(&token_hash(&session), account.id, now, now - lifetime)
         .await?;
     tracing::info!(account = account.username, "signed in");
-    let mut r = see_other(&on_site_path(f.next.as_deref(), "/"));
+    // Signed-in readers land on the papers ranked for them, unless they came from elsewhere.
+    let next = on_site_path(f.next.as_deref(), "/for-you");
+    let next = if next == "/" {
+        "/for-you".to_owned()
+    } else {
+        next
+    };
+    let mut r = see_other(&next);
     let secure = state.settings.secure_cookies();
     r.headers_mut().append(
         header::SET_COOKIE,

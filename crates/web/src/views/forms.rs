@@ -82,6 +82,7 @@ pub fn account(
     a: &Account,
     digest: Option<&Subscription>,
     tokens: &[paperboy_store::ApiToken],
+    foryou: Markup,
 ) -> Markup {
     page(
         &Frame::of(viewer),
@@ -99,9 +100,10 @@ pub fn account(
             }
             (subscriptions::account_section(viewer, a, digest))
             p { a href="/library" { "Your library" } }
+            (foryou)
             (crate::views::library::tokens_section(viewer, tokens))
             h2 { "Your data" }
-            p { a href="/account/export.json" download { "Download everything you have here" } " (votes, saves, collections, follows, comments, subscription, tokens) as JSON." }
+            p { a href="/account/export.json" download { "Download everything you have here" } " (votes, saves, collections, follows, for-you signals and model, comments, subscription, tokens) as JSON." }
             form.stack method="post" action="/account/delete" {
                 input type="hidden" name="csrf" value=(viewer.csrf);
                 label for="confirm-delete" { "Delete your account: type your username (" (a.username) ")" }

@@ -74,6 +74,7 @@ pub fn page(frame: &Frame, title: &str, main: Markup) -> Markup {
                     nav.account aria-label="Account" {
                         @match account {
                             Some(a) => {
+                                a href="/for-you" { "For you" }
                                 a href="/library" { "Library" }
                                 a href="/following" { "Following" }
                                 a href="/submit" { "Submit" }

@@ -25,6 +25,8 @@ pub struct PeriodList<'a> {
     pub entries: &'a [Listed],
     /// Which page of it, from 0.
     pub page: usize,
+    /// Sorted for the signed-in reader (else by votes).
+    pub for_you: bool,
 }
 
 impl PeriodList<'_> {
@@ -64,6 +66,11 @@ pub fn period_list(list: &PeriodList, votes: &Votes) -> Markup {
             }
             @if let Some(n) = list.next { a rel="next" href={ "/papers/" (n.path()) } { (n) " →" } }
         }
+        @if votes.viewer.account.is_some() {
+            p.muted {
+                "Sorted " @if list.for_you { "for you · " a href="?" { "sort by votes" } } @else { "by votes · " a href="?sort=for-you" { "sort for you" } }
+            }
+        }
         @if entries.is_empty() {
             p.notice { "No papers on this list." }
         } @else {
@@ -72,9 +79,10 @@ pub fn period_list(list: &PeriodList, votes: &Votes) -> Markup {
             }
             @if entries.len() > PAGE_SIZE {
                 nav.pager aria-label="List pages" {
-                    @if page_no > 0 { a href={ "?page=" (page_no - 1) } { "← Papers " (start + 1 - PAGE_SIZE) "–" (start) } }
+                    @let sort = if list.for_you { "&sort=for-you" } else { "" };
+                    @if page_no > 0 { a href={ "?page=" (page_no - 1) (sort) } { "← Papers " (start + 1 - PAGE_SIZE) "–" (start) } }
                     span { "Papers " (start + 1) "–" (end) " of " (entries.len()) }
-                    @if end < entries.len() { a href={ "?page=" (page_no + 1) } { "Papers " (end + 1) "–" ((end + PAGE_SIZE).min(entries.len())) " →" } }
+                    @if end < entries.len() { a href={ "?page=" (page_no + 1) (sort) } { "Papers " (end + 1) "–" ((end + PAGE_SIZE).min(entries.len())) " →" } }
                 }
             }
         }

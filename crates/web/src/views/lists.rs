@@ -22,6 +22,8 @@ pub enum ListSort {
     Feed,
     /// Most votes first.
     Votes,
+    /// The signed-in reader's order (`crate::foryou`).
+    ForYou,
 }
 
 /// One category's list of one day.
@@ -40,6 +42,7 @@ fn day_href(cat: &str, day: NaiveDate, sort: ListSort) -> String {
     match sort {
         ListSort::Feed => format!("/list/{cat}/{day}"),
         ListSort::Votes => format!("/list/{cat}/{day}?sort=votes"),
+        ListSort::ForYou => format!("/list/{cat}/{day}?sort=for-you"),
     }
 }
 
@@ -57,6 +60,10 @@ pub fn day_list(list: &DayList, votes: &Votes) -> Markup {
             "Sorted " @match sort {
                 ListSort::Feed => { "as arXiv lists them · " a href=(day_href(cat, day, ListSort::Votes)) { "sort by votes" } }
                 ListSort::Votes => { "by votes · " a href=(day_href(cat, day, ListSort::Feed)) { "sort as arXiv lists them" } }
+                ListSort::ForYou => { "for you · " a href=(day_href(cat, day, ListSort::Feed)) { "sort as arXiv lists them" } }
+            }
+            @if votes.viewer.account.is_some() && sort != ListSort::ForYou {
+                " · " a href=(day_href(cat, day, ListSort::ForYou)) { "sort for you" }
             }
         }
         nav.pager aria-label="Days" {

@@ -9,6 +9,7 @@ pub mod comments;
 pub mod entry;
 pub mod feed;
 pub mod forms;
+pub mod foryou;
 pub mod json;
 pub mod layout;
 pub mod library;

@@ -1,0 +1,756 @@
+//! A reader's model for "for you", and the engine that keeps readers' models and papers' term
+//! vectors for the server.
+//!
+//! A [`Profile`] is what training a reader gives: the TF-IDF vectors of the papers they liked
+//! (votes, saves, collection items, imported libraries) and of those they turned down ("not
+//! interested", "fewer like this"), with the authors and categories they follow. It is plain data,
+//! stored as JSON so that a restart keeps it. A [`Ranker`] is a profile made ready to score: the
+//! liked papers' centroid, an inverted index of the liked and the disliked papers' terms (the
+//! nearest liked paper of a candidate is found by walking its terms, not by comparing it with
+//! every liked paper), and the category counts. Its score is the fusion the for-you benchmark
+//! chose ([`FUSION`]: the centroid's cosine, the nearest liked paper's, the primary category's
+//! count, as z-scores over the pool), minus the nearest disliked paper's, plus a fixed lift for
+//! followed authors; with nothing liked yet, popularity stands in for the library. The reason a
+//! paper is shown ([`Why`]) is read off the same parts: the liked papers it is nearest, the terms
+//! that weighed most in its centroid cosine, the followed authors.
+//!
+//! Document frequencies come from a [`DocFreq`]: the keyword index's in the server, the
+//! benchmark corpus's counts in `paperboy eval foryou`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use paperboy_core::ArxivId;
+use serde::{Deserialize, Serialize};
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::foryou::{dot, z, Sparse, FUSION, MAX_DF};
+use crate::text::analyzer;
+
+/// How many papers hold a word, out of how many.
+pub trait DocFreq {
+    fn docs(&self) -> u64;
+    fn df(&self, word: &str) -> u64;
+}
+
+/// Counted words of a corpus.
+pub struct Counted {
+    pub docs: u64,
+    pub df: HashMap<String, u64>,
+}
+
+impl DocFreq for Counted {
+    fn docs(&self) -> u64 {
+        self.docs
+    }
+    fn df(&self, word: &str) -> u64 {
+        self.df.get(word).copied().unwrap_or(0)
+    }
+}
+
+/// The words seen so far, numbered, with their inverse document frequency (0: dropped as too
+/// rare or too common to say anything of a reader's taste).
+pub struct Vocab {
+    ids: HashMap<String, u32>,
+    words: Vec<String>,
+    idf: Vec<f32>,
+    docs: u64,
+}
+
+impl Vocab {
+    pub fn new(docs: u64) -> Vocab {
+        Vocab {
+            ids: HashMap::new(),
+            words: Vec::new(),
+            idf: Vec::new(),
+            docs,
+        }
+    }
+
+    /// The number of papers the frequencies were counted over when this vocabulary began.
+    pub fn docs(&self) -> u64 {
+        self.docs
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty()
+    }
+
+    fn id(&mut self, word: &str, df: &dyn DocFreq) -> u32 {
+        if let Some(&id) = self.ids.get(word) {
+            return id;
+        }
+        let (f, n) = (df.df(word) as f32, self.docs as f32);
+        let idf = if f < 2.0 || f > n * MAX_DF {
+            0.0
+        } else {
+            ((n + 1.0) / (f + 1.0)).ln() + 1.0
+        };
+        let id = self.words.len() as u32;
+        self.ids.insert(word.to_owned(), id);
+        self.words.push(word.to_owned());
+        self.idf.push(idf);
+        id
+    }
+
+    pub fn word(&self, id: u32) -> &str {
+        self.words.get(id as usize).map_or("", String::as_str)
+    }
+
+    /// The TF-IDF unit vector of a paper's title and abstract (sublinear term frequency).
+    pub fn vector(
+        &mut self,
+        analyzer: &mut TextAnalyzer,
+        title: &str,
+        summary: &str,
+        df: &dyn DocFreq,
+    ) -> Sparse {
+        let mut tf: HashMap<u32, u32> = HashMap::new();
+        let text = format!("{title}. {summary}");
+        let mut stream = analyzer.token_stream(&text);
+        while stream.advance() {
+            let id = self.id(&stream.token().text, df);
+            *tf.entry(id).or_default() += 1;
+        }
+        let mut v: Sparse = tf
+            .into_iter()
+            .filter(|(t, _)| self.idf[*t as usize] > 0.0)
+            .map(|(t, c)| (t, (1.0 + (c as f32).ln()) * self.idf[t as usize]))
+            .collect();
+        v.sort_unstable_by_key(|(t, _)| *t);
+        normalise(&mut v);
+        v
+    }
+
+    /// A stored vector (words and weights) in this vocabulary's numbers.
+    fn numbered(&mut self, terms: &[(String, f32)], df: &dyn DocFreq) -> Sparse {
+        let mut v: Sparse = terms.iter().map(|(w, x)| (self.id(w, df), *x)).collect();
+        v.sort_unstable_by_key(|(t, _)| *t);
+        v.dedup_by_key(|(t, _)| *t);
+        v
+    }
+
+    /// A vector as words and weights, for storing.
+    fn named(&self, v: &Sparse) -> Vec<(String, f32)> {
+        v.iter()
+            .map(|(t, x)| (self.word(*t).to_owned(), *x))
+            .collect()
+    }
+}
+
+pub(crate) fn normalise(v: &mut Sparse) {
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        for (_, w) in v.iter_mut() {
+            *w /= norm;
+        }
+    }
+}
+
+/// A paper a reader liked or turned down, as the model keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    pub id: String,
+    pub title: String,
+    pub primary: Option<String>,
+    /// How much it counts: 1 for liked papers; for turned-down ones, how strongly.
+    pub weight: f32,
+    pub terms: Vec<(String, f32)>,
+}
+
+/// A paper as training sees it.
+pub struct Example<'a> {
+    pub id: &'a ArxivId,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub primary: Option<&'a str>,
+    pub weight: f32,
+}
+
+/// A reader's trained model (see the module's documentation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    pub liked: Vec<Item>,
+    pub disliked: Vec<Item>,
+    /// Followed authors: (normalised name, name as shown).
+    pub authors: Vec<(String, String)>,
+    pub categories: Vec<String>,
+}
+
+/// How much a turned-down paper's likeness takes off, in z-scores.
+pub const DISLIKE: f32 = 1.0;
+/// What a followed author adds, in z-scores: more than any fusion of three z-scores reaches in
+/// a day's pool, so their papers come first.
+pub const FOLLOWED_AUTHOR: f32 = 12.0;
+/// Below this cosine a liked paper is not named as a reason.
+const NEAR_ENOUGH: f32 = 0.08;
+
+impl Profile {
+    /// Trains a profile: the term vectors of the liked and turned-down papers.
+    pub fn train(
+        liked: &[Example],
+        disliked: &[Example],
+        authors: Vec<(String, String)>,
+        categories: Vec<String>,
+        vocab: &mut Vocab,
+        df: &dyn DocFreq,
+    ) -> Profile {
+        let mut analyzer = analyzer();
+        let mut item = |e: &Example| Item {
+            id: e.id.to_string(),
+            title: e.title.to_owned(),
+            primary: e.primary.map(str::to_owned),
+            weight: e.weight,
+            terms: {
+                let v = vocab.vector(&mut analyzer, e.title, e.summary, df);
+                vocab.named(&v)
+            },
+        };
+        let liked = liked.iter().map(&mut item).collect();
+        let disliked = disliked.iter().map(&mut item).collect();
+        Profile {
+            liked,
+            disliked,
+            authors,
+            categories,
+        }
+    }
+}
+
+/// A candidate paper of a pool.
+pub struct Candidate<'a> {
+    pub id: &'a ArxivId,
+    pub vector: &'a Sparse,
+    pub primary: Option<&'a str>,
+    /// Its authors' normalised names.
+    pub authors: &'a [String],
+    /// Upvotes, or any count of how much others liked it.
+    pub popularity: f32,
+}
+
+/// Why a paper was ranked where it is, from the parts that scored it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Why {
+    /// The one or two liked papers it is nearest (id, title).
+    pub near: Vec<(ArxivId, String)>,
+    /// The words that weighed most in its likeness to the liked papers.
+    pub terms: Vec<String>,
+    /// Followed authors of it, as shown.
+    pub authors: Vec<String>,
+    /// Its primary category when the reader follows it.
+    pub category: Option<String>,
+    /// Ranked by popularity (nothing liked yet).
+    pub popular: bool,
+}
+
+/// One ranked candidate.
+#[derive(Debug, Clone)]
+pub struct Ranked {
+    /// Its place in the pool given.
+    pub index: usize,
+    pub score: f32,
+    pub why: Why,
+}
+
+/// A profile ready to score pools.
+pub struct Ranker {
+    liked: Vec<(ArxivId, String)>,
+    centroid: Sparse,
+    liked_postings: HashMap<u32, Vec<(u32, f32)>>,
+    disliked_postings: HashMap<u32, Vec<(u32, f32)>>,
+    disliked_weights: Vec<f32>,
+    primary: HashMap<String, f32>,
+    authors: HashMap<String, String>,
+    categories: HashSet<String>,
+    /// Liked and turned-down papers: never ranked.
+    known: HashSet<ArxivId>,
+}
+
+fn postings(items: &[Sparse]) -> HashMap<u32, Vec<(u32, f32)>> {
+    let mut p: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+    for (i, v) in items.iter().enumerate() {
+        for (t, w) in v {
+            p.entry(*t).or_default().push((i as u32, *w));
+        }
+    }
+    p
+}
+
+/// The largest and second largest accumulated cosines of `v` with the items behind `postings`
+/// (index, value), `acc` being zeros as long as there are items, and left so.
+fn nearest(
+    postings: &HashMap<u32, Vec<(u32, f32)>>,
+    weights: Option<&[f32]>,
+    v: &Sparse,
+    acc: &mut [f32],
+    touched: &mut Vec<u32>,
+) -> [(u32, f32); 2] {
+    for (t, w) in v {
+        if let Some(list) = postings.get(t) {
+            for (i, x) in list {
+                let a = &mut acc[*i as usize];
+                if *a == 0.0 {
+                    touched.push(*i);
+                }
+                *a += w * x;
+            }
+        }
+    }
+    let mut best = [(u32::MAX, 0.0f32); 2];
+    for &i in touched.iter() {
+        let s = acc[i as usize] * weights.map_or(1.0, |w| w[i as usize]);
+        acc[i as usize] = 0.0;
+        if s > best[0].1 {
+            best[1] = best[0];
+            best[0] = (i, s);
+        } else if s > best[1].1 {
+            best[1] = (i, s);
+        }
+    }
+    touched.clear();
+    best
+}
+
+/// A liked or turned-down paper as a ranker takes it: id, title, primary category, weight,
+/// vector.
+pub type Numbered = (ArxivId, String, Option<String>, f32, Sparse);
+
+impl Ranker {
+    pub fn new(profile: &Profile, vocab: &mut Vocab, df: &dyn DocFreq) -> Ranker {
+        let mut numbered = |items: &[Item]| -> Vec<Numbered> {
+            items
+                .iter()
+                .filter_map(|i| {
+                    Some((
+                        ArxivId::parse(&i.id).ok()?,
+                        i.title.clone(),
+                        i.primary.clone(),
+                        i.weight,
+                        vocab.numbered(&i.terms, df),
+                    ))
+                })
+                .collect()
+        };
+        let liked = numbered(&profile.liked);
+        let disliked = numbered(&profile.disliked);
+        Ranker::from_vectors(liked, disliked, &profile.authors, &profile.categories)
+    }
+
+    /// A ranker from vectors already in a vocabulary's numbers.
+    pub fn from_vectors(
+        liked: Vec<Numbered>,
+        disliked: Vec<Numbered>,
+        authors: &[(String, String)],
+        categories: &[String],
+    ) -> Ranker {
+        let mut primary: HashMap<String, f32> = HashMap::new();
+        for (_, _, p, _, _) in &liked {
+            if let Some(c) = p {
+                *primary.entry(c.clone()).or_default() += 1.0;
+            }
+        }
+        let liked_vectors: Vec<Sparse> = liked.iter().map(|l| l.4.clone()).collect();
+        let disliked_vectors: Vec<Sparse> = disliked.iter().map(|l| l.4.clone()).collect();
+        Ranker {
+            centroid: crate::foryou::centroid(liked_vectors.iter()),
+            liked_postings: postings(&liked_vectors),
+            disliked_postings: postings(&disliked_vectors),
+            disliked_weights: disliked.iter().map(|i| i.3).collect(),
+            primary,
+            authors: authors.iter().cloned().collect(),
+            categories: categories.iter().cloned().collect(),
+            known: liked.iter().chain(&disliked).map(|i| i.0.clone()).collect(),
+            liked: liked.into_iter().map(|i| (i.0, i.1)).collect(),
+        }
+    }
+
+    /// How many liked papers the model learnt from.
+    pub fn liked(&self) -> usize {
+        self.liked.len()
+    }
+
+    /// Whether a paper is one the reader liked or turned down (it is never ranked).
+    pub fn knows(&self, id: &ArxivId) -> bool {
+        self.known.contains(id)
+    }
+
+    /// The pool's papers best first, without the ones the reader knows; each with why.
+    /// `vocab` names the words of the reasons.
+    pub fn rank(&self, pool: &[Candidate], vocab: &Vocab) -> Vec<Ranked> {
+        let keep: Vec<usize> = (0..pool.len())
+            .filter(|&i| !self.known.contains(pool[i].id))
+            .collect();
+        let mut acc = vec![0.0f32; self.liked.len().max(self.disliked_weights.len())];
+        let mut touched = Vec::new();
+        let (mut cent, mut near, mut cat, mut neg, mut pop) = (
+            Vec::with_capacity(keep.len()),
+            Vec::with_capacity(keep.len()),
+            Vec::with_capacity(keep.len()),
+            Vec::with_capacity(keep.len()),
+            Vec::with_capacity(keep.len()),
+        );
+        let mut nearest_liked = Vec::with_capacity(keep.len());
+        for &i in &keep {
+            let c = &pool[i];
+            cent.push(dot(&self.centroid, c.vector));
+            let best = nearest(&self.liked_postings, None, c.vector, &mut acc, &mut touched);
+            near.push(best[0].1);
+            nearest_liked.push(best);
+            let worst = nearest(
+                &self.disliked_postings,
+                Some(&self.disliked_weights),
+                c.vector,
+                &mut acc,
+                &mut touched,
+            );
+            neg.push(worst[0].1);
+            cat.push(
+                c.primary
+                    .and_then(|p| self.primary.get(p))
+                    .copied()
+                    .unwrap_or(0.0),
+            );
+            pop.push(c.popularity.max(0.0).ln_1p());
+        }
+        let liked = !self.liked.is_empty();
+        let mut score = if liked {
+            crate::foryou::fuse(&[z(cent.clone()), z(near), z(cat)], FUSION)
+        } else {
+            z(pop)
+        };
+        if !self.disliked_weights.is_empty() {
+            for (s, n) in score.iter_mut().zip(z(neg)) {
+                *s -= DISLIKE * n;
+            }
+        }
+        let mut out: Vec<Ranked> = keep
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let c = &pool[i];
+                let authors: Vec<String> = c
+                    .authors
+                    .iter()
+                    .filter_map(|a| self.authors.get(a).cloned())
+                    .collect();
+                let mut s = score[k];
+                if !authors.is_empty() {
+                    s += FOLLOWED_AUTHOR;
+                }
+                let near = nearest_liked[k]
+                    .iter()
+                    .filter(|(l, x)| *l != u32::MAX && *x >= NEAR_ENOUGH)
+                    .filter_map(|(l, _)| self.liked.get(*l as usize).cloned())
+                    .collect();
+                Ranked {
+                    index: i,
+                    score: s,
+                    why: Why {
+                        near,
+                        terms: if liked {
+                            self.top_terms(c.vector, vocab, 3)
+                        } else {
+                            Vec::new()
+                        },
+                        authors,
+                        category: c
+                            .primary
+                            .filter(|p| self.categories.contains(*p))
+                            .map(str::to_owned),
+                        popular: !liked,
+                    },
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then_with(|| pool[a.index].id.cmp(pool[b.index].id))
+        });
+        out
+    }
+
+    /// The `n` words adding most to `v`'s cosine with the liked papers' centroid.
+    fn top_terms(&self, v: &Sparse, vocab: &Vocab, n: usize) -> Vec<String> {
+        let (mut i, mut j) = (0, 0);
+        let mut parts: Vec<(f32, u32)> = Vec::new();
+        let c = &self.centroid;
+        while i < c.len() && j < v.len() {
+            match c[i].0.cmp(&v[j].0) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    parts.push((c[i].1 * v[j].1, c[i].0));
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        parts.sort_by(|a, b| b.0.total_cmp(&a.0));
+        parts
+            .into_iter()
+            .take(n)
+            .map(|(_, t)| vocab.word(t).to_owned())
+            .collect()
+    }
+}
+
+/// Papers' vectors kept at most (about 1 KB each).
+const MAX_VECTORS: usize = 200_000;
+/// Readers' rankers kept at most.
+const MAX_RANKERS: usize = 10_000;
+
+/// What the server keeps for "for you": one vocabulary, the vectors of papers it has ranked, and
+/// the rankers of recent readers, each under the fingerprint of the signals it was trained on.
+pub struct Engine {
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    vocab: Vocab,
+    vectors: HashMap<ArxivId, Arc<Sparse>>,
+    rankers: HashMap<i64, (String, Arc<Ranker>)>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine {
+            inner: Mutex::new(Inner {
+                vocab: Vocab::new(0),
+                vectors: HashMap::new(),
+                rankers: HashMap::new(),
+            }),
+        }
+    }
+}
+
+/// A paper to vectorise: (id, title, abstract).
+pub type Text<'a> = (&'a ArxivId, &'a str, &'a str);
+
+impl Engine {
+    fn lock(&self, df: &dyn DocFreq) -> std::sync::MutexGuard<'_, Inner> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // The frequencies moved by more than a tenth since the words were weighed (the corpus
+        // grew, or this is the first use): start again.
+        let (then, now) = (inner.vocab.docs() as f64, df.docs() as f64);
+        if (now - then).abs() > then * 0.1 || inner.vocab.len() > 5_000_000 {
+            inner.vocab = Vocab::new(df.docs());
+            inner.vectors.clear();
+            inner.rankers.clear();
+        }
+        inner
+    }
+
+    /// The reader's ranker if it was made from signals with this fingerprint.
+    pub fn ranker(&self, reader: i64, fingerprint: &str, df: &dyn DocFreq) -> Option<Arc<Ranker>> {
+        let inner = self.lock(df);
+        match inner.rankers.get(&reader) {
+            Some((f, r)) if f == fingerprint => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    /// Trains a profile in this engine's vocabulary.
+    pub fn train(
+        &self,
+        liked: &[Example],
+        disliked: &[Example],
+        authors: Vec<(String, String)>,
+        categories: Vec<String>,
+        df: &dyn DocFreq,
+    ) -> Profile {
+        let mut inner = self.lock(df);
+        Profile::train(liked, disliked, authors, categories, &mut inner.vocab, df)
+    }
+
+    /// Makes the reader's ranker from a profile and keeps it under `fingerprint`.
+    pub fn compile(
+        &self,
+        reader: i64,
+        fingerprint: &str,
+        profile: &Profile,
+        df: &dyn DocFreq,
+    ) -> Arc<Ranker> {
+        let mut inner = self.lock(df);
+        let ranker = Arc::new(Ranker::new(profile, &mut inner.vocab, df));
+        if inner.rankers.len() >= MAX_RANKERS {
+            inner.rankers.clear();
+        }
+        inner
+            .rankers
+            .insert(reader, (fingerprint.to_owned(), ranker.clone()));
+        ranker
+    }
+
+    /// Forgets a reader's ranker.
+    pub fn forget(&self, reader: i64) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.rankers.remove(&reader);
+    }
+
+    /// The papers' vectors, from the cache or made now.
+    pub fn vectors(&self, papers: &[Text], df: &dyn DocFreq) -> Vec<Arc<Sparse>> {
+        let mut inner = self.lock(df);
+        if inner.vectors.len() + papers.len() > MAX_VECTORS {
+            inner.vectors.clear();
+        }
+        let mut analyzer = analyzer();
+        papers
+            .iter()
+            .map(|(id, title, summary)| {
+                if let Some(v) = inner.vectors.get(*id) {
+                    return v.clone();
+                }
+                let v = Arc::new(inner.vocab.vector(&mut analyzer, title, summary, df));
+                inner.vectors.insert((*id).clone(), v.clone());
+                v
+            })
+            .collect()
+    }
+
+    /// Ranks a pool with a reader's ranker (see [`Ranker::rank`]).
+    pub fn rank(&self, ranker: &Ranker, pool: &[Candidate], df: &dyn DocFreq) -> Vec<Ranked> {
+        let inner = self.lock(df);
+        ranker.rank(pool, &inner.vocab)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> ArxivId {
+        ArxivId::parse(s).unwrap()
+    }
+
+    struct Flat;
+    impl DocFreq for Flat {
+        fn docs(&self) -> u64 {
+            100
+        }
+        fn df(&self, _: &str) -> u64 {
+            5
+        }
+    }
+
+    #[test]
+    fn liked_neighbours_come_first_with_their_reason_and_dislikes_go_down() {
+        let ids = [
+            id("2501.00001"),
+            id("2501.00002"),
+            id("2501.00003"),
+            id("2501.00004"),
+        ];
+        let ex = |i: usize, title: &'static str, summary: &'static str, weight: f32| Example {
+            id: &ids[i],
+            title,
+            summary,
+            primary: Some("cs.CL"),
+            weight,
+        };
+        let mut vocab = Vocab::new(100);
+        let liked = [ex(
+            0,
+            "Parsing tweets",
+            "dependency parsing of noisy tweets",
+            1.0,
+        )];
+        let disliked = [ex(
+            1,
+            "Protein folding",
+            "protein structure with diffusion",
+            1.0,
+        )];
+        let profile = Profile::train(
+            &liked,
+            &disliked,
+            vec![("ada lovelace".into(), "Ada Lovelace".into())],
+            vec!["cs.CL".into()],
+            &mut vocab,
+            &Flat,
+        );
+        let json = serde_json::to_string(&profile).unwrap();
+        let profile: Profile = serde_json::from_str(&json).unwrap();
+        let ranker = Ranker::new(&profile, &mut vocab, &Flat);
+        let mut analyzer = analyzer();
+        let pool_ids = [
+            id("2502.00001"),
+            id("2502.00002"),
+            id("2502.00003"),
+            ids[1].clone(),
+        ];
+        let texts = [
+            (
+                "Protein diffusion",
+                "protein structure design with diffusion",
+            ),
+            ("Tweets", "parsing tweets with dependency trees"),
+            ("Cooking", "recipes of soups"),
+            ("Protein folding", "protein structure with diffusion"),
+        ];
+        let vectors: Vec<Sparse> = texts
+            .iter()
+            .map(|(t, s)| vocab.vector(&mut analyzer, t, s, &Flat))
+            .collect();
+        let none: Vec<String> = Vec::new();
+        let followed = vec!["ada lovelace".to_owned()];
+        let pool: Vec<Candidate> = (0..4)
+            .map(|i| Candidate {
+                id: &pool_ids[i],
+                vector: &vectors[i],
+                primary: Some("cs.CL"),
+                authors: if i == 2 { &followed } else { &none },
+                popularity: 0.0,
+            })
+            .collect();
+        let ranked = ranker.rank(&pool, &vocab);
+        let order: Vec<usize> = ranked.iter().map(|r| r.index).collect();
+        // The turned-down paper itself is never ranked; the followed author's comes first, then
+        // the liked paper's neighbour, and the one like the disliked paper last.
+        assert_eq!(order, vec![2, 1, 0]);
+        assert_eq!(ranked[0].why.authors, vec!["Ada Lovelace".to_owned()]);
+        assert_eq!(
+            ranked[1].why.near,
+            vec![(ids[0].clone(), "Parsing tweets".into())]
+        );
+        assert!(
+            ranked[1].why.terms.iter().any(|t| t == "tweet"),
+            "{:?}",
+            ranked[1].why
+        );
+        assert_eq!(ranked[1].why.category.as_deref(), Some("cs.CL"));
+    }
+
+    #[test]
+    fn without_liked_papers_popularity_ranks() {
+        let mut vocab = Vocab::new(100);
+        let ranker = Ranker::new(&Profile::default(), &mut vocab, &Flat);
+        let ids = [id("2502.00001"), id("2502.00002")];
+        let v: Sparse = Vec::new();
+        let pool: Vec<Candidate> = (0..2)
+            .map(|i| Candidate {
+                id: &ids[i],
+                vector: &v,
+                primary: None,
+                authors: &[],
+                popularity: i as f32 * 10.0,
+            })
+            .collect();
+        let ranked = ranker.rank(&pool, &vocab);
+        assert_eq!(ranked[0].index, 1);
+        assert!(ranked[0].why.popular);
+    }
+
+    #[test]
+    fn engine_keeps_a_ranker_under_its_fingerprint_only() {
+        let engine = Engine::default();
+        let r = engine.compile(7, "abc", &Profile::default(), &Flat);
+        assert!(Arc::ptr_eq(&engine.ranker(7, "abc", &Flat).unwrap(), &r));
+        assert!(engine.ranker(7, "other", &Flat).is_none());
+        assert!(engine.ranker(8, "abc", &Flat).is_none());
+    }
+}

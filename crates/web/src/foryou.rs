@@ -1,0 +1,362 @@
+//! For you, between the store and the ranker: a reader's model (from the engine's memory, else
+//! the store, else trained now from their signals and stored), and a day's papers ranked with it.
+//! Pages, the API, the private feed and the digest all rank through [`ranked_day`] and
+//! [`rank_views`], so that what one surface says of a paper every other says too.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, Utc};
+use paperboy_core::ArxivId;
+use paperboy_search::reader::{Candidate, Example, Profile, Ranker, Why};
+use paperboy_store::{AccountId, FollowKind, Mark, PaperView, Signals, StoredModel};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The newest liked papers a model learns from.
+pub const MAX_LIKED: usize = 2_000;
+/// How strongly "not interested" and "fewer like this" push likeness down (see
+/// `paperboy_search::reader::DISLIKE`).
+fn dislike_weight(mark: Mark) -> Option<f32> {
+    match mark {
+        Mark::NotInterested => Some(0.5),
+        Mark::Fewer => Some(1.0),
+        Mark::Ignored => None,
+    }
+}
+
+/// A reader's signals and the ranker made from them.
+pub struct Model {
+    pub signals: Signals,
+    pub ranker: Arc<Ranker>,
+}
+
+impl Model {
+    /// The categories the reader follows.
+    pub fn categories(&self) -> Vec<String> {
+        self.signals
+            .follows
+            .iter()
+            .filter(|f| f.kind == FollowKind::Category)
+            .map(|f| f.key.clone())
+            .collect()
+    }
+}
+
+/// The reader's model, trained now when their signals changed since it was stored.
+pub async fn model(state: &AppState, account: AccountId) -> Result<Model, ApiError> {
+    let signals = state.store.signals(account).await?;
+    let fingerprint = signals.fingerprint();
+    let reader = account.get();
+    if let Some(ranker) = state.foryou.ranker(reader, &fingerprint, &*state.index) {
+        return Ok(Model { signals, ranker });
+    }
+    let stored = state.store.stored_model(account).await?;
+    let kept = stored
+        .filter(|m| m.fingerprint == fingerprint)
+        .and_then(|m| serde_json::from_str::<Profile>(&m.model).ok());
+    let profile = match kept {
+        Some(p) => p,
+        None => {
+            let profile = train(state, &signals).await?;
+            let model = StoredModel {
+                fingerprint: fingerprint.clone(),
+                model: serde_json::to_string(&profile)
+                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                trained_at: Utc::now(),
+            };
+            state.store.store_model(account, model).await?;
+            profile
+        }
+    };
+    let (engine, index) = (state.foryou.clone(), state.index.clone());
+    let ranker = blocking(move || engine.compile(reader, &fingerprint, &profile, &*index)).await?;
+    Ok(Model { signals, ranker })
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::internal(format!("for you: {e}")))
+}
+
+/// A profile trained from the reader's signals.
+async fn train(state: &AppState, signals: &Signals) -> Result<Profile, ApiError> {
+    let liked_ids: Vec<ArxivId> = signals
+        .positives
+        .iter()
+        .take(MAX_LIKED)
+        .map(|(id, _, _)| id.clone())
+        .collect();
+    let disliked: Vec<(ArxivId, f32)> = signals
+        .marks
+        .iter()
+        .filter_map(|(id, m, _)| Some((id.clone(), dislike_weight(*m)?)))
+        .collect();
+    let liked = state.store.papers(&liked_ids).await?;
+    let disliked_ids: Vec<ArxivId> = disliked.iter().map(|d| d.0.clone()).collect();
+    let disliked_views = state.store.papers(&disliked_ids).await?;
+    let weights: std::collections::HashMap<ArxivId, f32> = disliked.into_iter().collect();
+    let authors: Vec<(String, String)> = signals
+        .follows
+        .iter()
+        .filter(|f| f.kind == FollowKind::Author)
+        .map(|f| (f.key.clone(), f.shown.clone()))
+        .collect();
+    let categories: Vec<String> = signals
+        .follows
+        .iter()
+        .filter(|f| f.kind == FollowKind::Category)
+        .map(|f| f.key.clone())
+        .collect();
+    let (engine, index) = (state.foryou.clone(), state.index.clone());
+    blocking(move || {
+        fn example(v: &PaperView, weight: f32) -> Example<'_> {
+            Example {
+                id: &v.paper.id,
+                title: &v.paper.title,
+                summary: &v.paper.summary,
+                primary: v.paper.primary_category(),
+                weight,
+            }
+        }
+        let liked: Vec<Example> = liked.iter().map(|v| example(v, 1.0)).collect();
+        let disliked: Vec<Example> = disliked_views
+            .iter()
+            .map(|v| example(v, weights.get(&v.paper.id).copied().unwrap_or(0.5)))
+            .collect();
+        engine.train(&liked, &disliked, authors, categories, &*index)
+    })
+    .await
+}
+
+/// One paper ranked for a reader.
+pub struct Ranked {
+    pub view: PaperView,
+    pub score: f32,
+    pub why: Why,
+}
+
+/// `views` ranked for the reader, best first, leaving out the papers they marked or liked.
+pub async fn rank_views(
+    state: &AppState,
+    model: &Model,
+    views: Vec<PaperView>,
+) -> Result<Vec<Ranked>, ApiError> {
+    let marked: std::collections::HashSet<ArxivId> = model.signals.marked().cloned().collect();
+    let views: Vec<PaperView> = views
+        .into_iter()
+        .filter(|v| !marked.contains(&v.paper.id))
+        .collect();
+    let (engine, index, ranker) = (
+        state.foryou.clone(),
+        state.index.clone(),
+        model.ranker.clone(),
+    );
+    blocking(move || {
+        let texts: Vec<_> = views
+            .iter()
+            .map(|v| {
+                (
+                    &v.paper.id,
+                    v.paper.title.as_str(),
+                    v.paper.summary.as_str(),
+                )
+            })
+            .collect();
+        let vectors = engine.vectors(&texts, &*index);
+        let authors: Vec<Vec<String>> = views
+            .iter()
+            .map(|v| {
+                v.paper
+                    .authors
+                    .iter()
+                    .map(|a| paperboy_core::names::normalise(&a.name))
+                    .collect()
+            })
+            .collect();
+        let pool: Vec<Candidate> = views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Candidate {
+                id: &v.paper.id,
+                vector: &vectors[i],
+                primary: v.paper.primary_category(),
+                authors: &authors[i],
+                popularity: v.upvotes() as f32,
+            })
+            .collect();
+        let ranked = engine.rank(&ranker, &pool, &*index);
+        let mut slots: Vec<Option<PaperView>> = views.into_iter().map(Some).collect();
+        ranked
+            .into_iter()
+            .filter_map(|r| {
+                Some(Ranked {
+                    view: slots[r.index].take()?,
+                    score: r.score,
+                    why: r.why,
+                })
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+}
+
+/// A day of new papers ranked for a reader.
+pub struct Day {
+    /// None when nothing was ever announced in the reader's categories.
+    pub day: Option<NaiveDate>,
+    pub prev: Option<NaiveDate>,
+    pub next: Option<NaiveDate>,
+    /// The categories followed (empty: every category).
+    pub categories: Vec<String>,
+    pub papers: Vec<Ranked>,
+}
+
+/// The papers announced on `day` (the latest day when None) in the reader's followed categories
+/// (every category when none), ranked for them.
+pub async fn ranked_day(
+    state: &AppState,
+    model: &Model,
+    day: Option<NaiveDate>,
+) -> Result<Day, ApiError> {
+    let categories = model.categories();
+    let day = match day {
+        Some(d) => Some(d),
+        None => state.store.announced_around(None, &categories).await?.1,
+    };
+    let Some(d) = day else {
+        return Ok(Day {
+            day: None,
+            prev: None,
+            next: None,
+            categories,
+            papers: Vec::new(),
+        });
+    };
+    let (prev, next) = state.store.announced_around(Some(d), &categories).await?;
+    let views = state.store.announced(d, &categories).await?;
+    let papers = rank_views(state, model, views).await?;
+    Ok(Day {
+        day,
+        prev,
+        next,
+        categories,
+        papers,
+    })
+}
+
+/// The reason line of a ranked paper, as plain text.
+pub fn reason(why: &Why) -> String {
+    let quote = |t: &str| format!("“{}”", crate::render::squash(t));
+    let mut parts = Vec::new();
+    if !why.authors.is_empty() {
+        parts.push(format!("By {}, whom you follow", why.authors.join(", ")));
+    }
+    match why.near.as_slice() {
+        [] => {}
+        [a] => parts.push(format!("Close to {}", quote(&a.1))),
+        [a, b, ..] => parts.push(format!("Close to {} and {}", quote(&a.1), quote(&b.1))),
+    }
+    if !why.terms.is_empty() {
+        parts.push(format!("shares {}", why.terms.join(", ")));
+    }
+    if why.popular {
+        parts
+            .push("Popular with readers here (save or upvote papers to rank by your taste)".into());
+    }
+    if let Some(c) = &why.category {
+        if parts.is_empty() {
+            parts.push(format!("New in {c}, which you follow"));
+        }
+    }
+    if parts.is_empty() {
+        return "New today".into();
+    }
+    parts.join(" · ")
+}
+
+/// The papers of `views` in the order of the reader's ranking: ranked ones best first, then the
+/// ones it does not rank (liked or marked) in their order.
+pub async fn order_for(
+    state: &AppState,
+    account: AccountId,
+    views: Vec<PaperView>,
+) -> Result<Vec<ArxivId>, ApiError> {
+    let model = model(state, account).await?;
+    let all: Vec<ArxivId> = views.iter().map(|v| v.paper.id.clone()).collect();
+    let mut order: Vec<ArxivId> = rank_views(state, &model, views)
+        .await?
+        .into_iter()
+        .map(|r| r.view.paper.id)
+        .collect();
+    let ranked: std::collections::HashSet<ArxivId> = order.iter().cloned().collect();
+    order.extend(all.into_iter().filter(|id| !ranked.contains(id)));
+    Ok(order)
+}
+
+/// Sorts `items` into the reader's order (see [`order_for`]); `view` gives each item's paper.
+pub async fn sort_for<T>(
+    state: &AppState,
+    account: AccountId,
+    items: &mut [T],
+    view: impl Fn(&T) -> PaperView,
+) -> Result<(), ApiError> {
+    let views: Vec<PaperView> = items.iter().map(&view).collect();
+    let order = order_for(state, account, views).await?;
+    let place: std::collections::HashMap<&ArxivId, usize> =
+        order.iter().enumerate().map(|(i, id)| (id, i)).collect();
+    let keys: Vec<usize> = items
+        .iter()
+        .map(|t| place.get(&view(t).paper.id).copied().unwrap_or(usize::MAX))
+        .collect();
+    let mut idx: Vec<usize> = (0..items.len()).collect();
+    idx.sort_by_key(|&i| keys[i]);
+    apply_order(items, &idx);
+    Ok(())
+}
+
+/// Puts `items[order[k]]` at position k.
+fn apply_order<T>(items: &mut [T], order: &[usize]) {
+    // What was at order[i] may have been swapped away already: follow where it went.
+    for i in 0..order.len() {
+        let mut j = order[i];
+        while j < i {
+            j = order[j];
+        }
+        items.swap(i, j);
+    }
+}
+
+/// Whether `sort` asks for the reader's order ("for-you"); refused for visitors.
+pub fn asks_for_you(sort: Option<&str>, signed_in: bool) -> Result<bool, ApiError> {
+    match sort {
+        Some("for-you") if signed_in => Ok(true),
+        Some("for-you") => Err(ApiError::new(
+            crate::error::Code::SIGN_IN_REQUIRED,
+            "Sign in to sort papers for you.",
+        )),
+        _ => Ok(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn apply_order_permutes() {
+        for order in [
+            vec![2, 0, 1],
+            vec![1, 2, 0],
+            vec![0, 1, 2],
+            vec![3, 2, 1, 0],
+            vec![1, 3, 0, 2],
+        ] {
+            let mut items: Vec<usize> = (0..order.len()).map(|i| i * 10).collect();
+            super::apply_order(&mut items, &order);
+            let want: Vec<usize> = order.iter().map(|&i| i * 10).collect();
+            assert_eq!(items, want, "{order:?}");
+        }
+    }
+}
