@@ -101,3 +101,281 @@ async fn eval_foryou_prints_the_shipped_rankers_figures_first() {
     assert_eq!(bare.status.code(), Some(2), "{}", bare.stderr);
     assert!(bare.stderr.contains("--corpus"), "{}", bare.stderr);
 }
+
+/// What `/for-you` lists, in order: the papers' ids.
+fn listed(html: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for part in html.split("<li class=\"entry").skip(1) {
+        if let Some(rest) = part.split("<h2><a href=\"/papers/").nth(1) {
+            ids.push(rest.split('"').next().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+#[tokio::test]
+async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
+    use crate::people::{Process, Visitor};
+    let server = Process::start(&[]).await;
+    let reader = Visitor::signed_in(&server, "reader@example.org").await;
+    let r = reader
+        .post(
+            "/follows",
+            &[
+                ("kind", "category"),
+                ("name", "cs.CL"),
+                ("next", "/list/cs.CL"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // Before anything is liked: every new cs.CL paper of the latest day, by popularity.
+    let r = reader.get("/for-you").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.len() < 100_000, "/for-you is {} bytes", r.body.len());
+    assert!(
+        r.body.contains("Ranked by popularity"),
+        "cold start says so"
+    );
+    let cold = listed(&r.body);
+    let latest = reader.get("/api/list?category=cs.CL").await;
+    let day = latest.headers["x-list-date"].to_str().unwrap().to_owned();
+    let list = latest.json();
+    let new: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["crossList"] == false)
+        .map(|i| i["paper"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(new.len() >= 20, "{day}: {} new", new.len());
+    let all: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["paper"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(cold.len(), 30, "a page of 30");
+    for id in &cold {
+        assert!(
+            all.contains(&id.as_str()),
+            "{id} is on cs.CL's list of {day}"
+        );
+    }
+    assert!(
+        r.body.contains(&format!(" of {}</span>", all.len())),
+        "the whole day is ranked"
+    );
+
+    // Save three papers of earlier days that are like one paper X of the day.
+    let x = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["crossList"] == false && i["paper"]["title"].as_str().unwrap().len() > 30)
+        .unwrap();
+    let x_id = x["paper"]["id"].as_str().unwrap().to_owned();
+    let title = x["paper"]["title"].as_str().unwrap();
+    let words: Vec<String> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let q = format!("q={}&limit=30&mode=keyword", words.join("+"));
+    let hits = reader.get(&format!("/api/papers/search?{q}")).await.json();
+    let neighbours: Vec<String> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["paper"]["id"].as_str().unwrap().to_owned())
+        .filter(|id| !new.contains(id) && *id != x_id)
+        .take(3)
+        .collect();
+    assert_eq!(neighbours.len(), 3, "{hits}");
+    for id in &neighbours {
+        let r = reader
+            .post(&format!("/papers/{id}/save"), &[("save", "1")])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+
+    let page = reader.get("/for-you").await.body;
+    let ranked = listed(&page);
+    let at = ranked.iter().position(|id| *id == x_id);
+    assert!(
+        at.is_some_and(|p| p < 5),
+        "{x_id} ({title}) at {at:?} of {}",
+        ranked.len()
+    );
+    // Its reason line names a saved paper it is close to, linked.
+    let entry = page
+        .split("<li class=\"entry")
+        .find(|e| e.contains(&format!("<h2><a href=\"/papers/{x_id}\"")))
+        .unwrap();
+    let why = entry
+        .split("<p class=\"why\">")
+        .nth(1)
+        .unwrap()
+        .split("</p>")
+        .next()
+        .unwrap();
+    assert!(why.contains("Close to"), "{why}");
+    assert!(
+        neighbours
+            .iter()
+            .any(|n| why.contains(&format!("href=\"/papers/{n}\""))),
+        "{why} links a saved paper"
+    );
+    assert!(
+        !ranked.iter().any(|id| neighbours.contains(id)),
+        "saved papers are not recommended"
+    );
+
+    // Not interested: gone from the page, with an undo; undo brings it back.
+    let top = ranked[0].clone();
+    let r = reader
+        .post(
+            &format!("/papers/{top}/mark"),
+            &[("mark", "not-interested"), ("next", "/for-you")],
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.location().to_owned()),
+        (303, format!("/for-you?marked={top}"))
+    );
+    let page = reader.get(r.location()).await.body;
+    assert!(
+        !listed(&page).contains(&top),
+        "the dismissed paper is not listed"
+    );
+    assert!(page.contains(">Undo</button>"), "an undo is offered");
+    let r = reader
+        .post_json(&format!("/papers/{top}/mark"), &[("mark", "none")])
+        .await;
+    assert_eq!(r.json()["mark"], serde_json::Value::Null);
+    assert!(listed(&reader.get("/for-you").await.body).contains(&top));
+    let r = reader
+        .post_json(&format!("/papers/{top}/mark"), &[("mark", "fewer")])
+        .await;
+    assert_eq!(r.json()["mark"], "fewer");
+    let r = reader
+        .post(&format!("/papers/{top}/mark"), &[("mark", "bogus")])
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+
+    // The account page lists every signal; a liked paper can be left out.
+    let account = reader.get("/account").await.body;
+    for id in neighbours.iter().chain([&top]) {
+        assert!(
+            account.contains(&format!("href=\"/papers/{id}\"")),
+            "{id} on /account"
+        );
+    }
+    assert!(account.contains("Papers you liked (3)"));
+    let export = reader.get("/account/export.json").await.json();
+    assert_eq!(
+        export["forYou"]["liked"].as_array().unwrap().len(),
+        3,
+        "{}",
+        export["forYou"]
+    );
+    assert_eq!(export["forYou"]["marks"][0]["mark"], "fewer");
+    assert!(
+        export["forYou"]["model"]["profile"]["liked"].is_array(),
+        "the stored model is exported"
+    );
+
+    // The API, with a personal token: the same order as the page.
+    let (_, secret, _) =
+        crate::library::token(&server, &["create", "--account", "reader@example.org"]).await;
+    let api = reqwest::Client::new()
+        .get(format!("{}/api/for-you?limit=10", server.base))
+        .bearer_auth(secret.trim())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 200);
+    let api: serde_json::Value = api.json().await.unwrap();
+    let page_order = listed(&reader.get("/for-you").await.body);
+    let api_order: Vec<&str> = api["papers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        api_order,
+        page_order[..10]
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+    assert!(api["papers"][0]["reason"]
+        .as_str()
+        .is_some_and(|r| !r.is_empty()));
+    let anonymous = reqwest::get(format!("{}/api/for-you", server.base))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+
+    // The private feed: made on /account, renewed (the old address stops).
+    let made = reader.post("/account/for-you/feed", &[]).await.body;
+    let start = made
+        .find("/feeds/for-you/")
+        .expect("the feed's address is shown");
+    let path = made[start..].split('"').next().unwrap().to_owned();
+    let path = path.as_str();
+    let feed = Visitor::new(&server.base).get(path).await;
+    assert_eq!(feed.status, 200);
+    assert!(
+        feed.body.contains(&format!("/abs/{}", page_order[0])),
+        "{}",
+        &feed.body[..500.min(feed.body.len())]
+    );
+    reader.post("/account/for-you/feed", &[]).await;
+    assert_eq!(Visitor::new(&server.base).get(path).await.status, 404);
+
+    // Sorting a category's list for the reader puts X near the top there too.
+    let sorted = reader.get(&format!("/list/cs.CL/{day}?sort=for-you")).await;
+    assert_eq!(sorted.status, 200, "{}", sorted.body);
+    let pos = sorted
+        .body
+        .find(&format!("href=\"/papers/{x_id}\""))
+        .unwrap();
+    let first_other = new
+        .iter()
+        .filter(|id| **id != x_id)
+        .filter_map(|id| sorted.body.find(&format!("href=\"/papers/{id}\"")))
+        .min()
+        .unwrap();
+    assert!(
+        pos < first_other || listed(&reader.get("/for-you").await.body)[0] != x_id,
+        "for-you sort on the list"
+    );
+    assert_eq!(
+        Visitor::arrived(&server.base)
+            .await
+            .get(&format!("/list/cs.CL/{day}?sort=for-you"))
+            .await
+            .status,
+        401
+    );
+
+    // A restart keeps the model; a reset forgets the likes.
+    let dir = server.stop().await;
+    let server = Process::start_in(dir, &[]).await;
+    let reader = reader.at(&server.base);
+    assert_eq!(listed(&reader.get("/for-you").await.body), page_order);
+    let r = reader.post("/account/for-you/reset", &[]).await;
+    assert_eq!(r.status, 303);
+    let account = reader.get("/account").await.body;
+    assert!(
+        account.contains("Papers you liked (0)") && account.contains("turned down or left out (0)")
+    );
+    assert!(reader
+        .get("/for-you")
+        .await
+        .body
+        .contains("Ranked by popularity"));
+}

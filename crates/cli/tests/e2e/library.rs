@@ -8,7 +8,7 @@ use crate::common::{paperboy_command, run_command};
 use crate::people::{Process, Visitor};
 
 /// `paperboy token ARGS` on the server's data directory: (exit code, stdout, stderr).
-async fn token(server: &Process, args: &[&str]) -> (i32, String, String) {
+pub(crate) async fn token(server: &Process, args: &[&str]) -> (i32, String, String) {
     let ran = run_command(
         paperboy_command()
             .arg("token")

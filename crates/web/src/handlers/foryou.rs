@@ -25,8 +25,8 @@ use crate::views::foryou as view;
 use crate::views::json::paper_json;
 use crate::views::layout::html_response;
 
-/// Papers on one page of `/for-you`.
-pub const PAGE: usize = 50;
+/// Papers on one page of `/for-you` (each entry carries four small forms: 50 would pass 100 KB).
+pub const PAGE: usize = 30;
 /// Most papers `GET /api/for-you` gives at once.
 pub const MAX_API_LIMIT: usize = 500;
 

@@ -194,8 +194,13 @@ pub async fn api(
         .ok_or_else(|| ApiError::invalid("category is required, e.g. ?category=cs.CV"))?;
     let cat = category(cat)?;
     let day = parse_opt_day("date", q.date.as_deref())?;
-    let Some((day, papers, _, _)) = day_list(&state, cat, day, sort(q.sort.as_deref())?).await?
-    else {
+    let sort = sort(q.sort.as_deref())?;
+    if sort == ListSort::ForYou {
+        return Err(ApiError::invalid(
+            "sort=for-you is for signed-in pages; GET /api/for-you ranks a day for a token's reader",
+        ));
+    }
+    let Some((day, papers, _, _)) = day_list(&state, cat, day, sort).await? else {
         return Err(ApiError::not_found(format!(
             "No papers are listed in {cat}."
         )));
