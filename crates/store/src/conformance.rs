@@ -1913,6 +1913,192 @@ async fn poll_claim(store: &Arc<dyn Store>, model: &str, cursor: &str) -> crate:
     }
 }
 
+/// For you: signals gather votes, saves and collection items once per paper, marks take a paper
+/// out of them, the fingerprint follows every change, a reset forgets, models and feeds are kept
+/// per reader and go with the account; pools are a day's papers in some categories.
+pub async fn foryou_signals_models_and_pools(store: Arc<dyn Store>) {
+    use crate::{Mark, Source, StoredModel};
+    let now = at("2026-01-05T06:00:00Z");
+    let ada = store.sign_in("ada@example.org", &[], now).await.unwrap();
+    let bob = store.sign_in("bob@example.org", &[], now).await.unwrap();
+    let mut records = Vec::new();
+    for (n, cats, day) in [
+        ("2501.00001", "cs.CL", 2),
+        ("2501.00002", "cs.CL cs.LG", 2),
+        ("2501.00003", "cs.LG cs.CL", 2),
+        ("2501.00004", "cs.CV", 2),
+        ("2501.00005", "cs.CL", 6),
+    ] {
+        let mut p = paper(n, &format!("Paper {n}"));
+        p.categories = cats.split(' ').map(str::to_owned).collect();
+        p.announced = chrono::NaiveDate::from_ymd_opt(2025, 1, day);
+        records.push((p, None));
+    }
+    store.import(records).await.unwrap();
+    let id = |s: &str| ArxivId::parse(s).unwrap();
+    store
+        .vote(ada.id, &id("2501.00001"), true, now)
+        .await
+        .unwrap();
+    store
+        .save(ada.id, &id("2501.00001"), true, now)
+        .await
+        .unwrap();
+    store
+        .save(
+            ada.id,
+            &id("2501.00002"),
+            true,
+            now + chrono::Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    let before = store.signals(ada.id).await.unwrap();
+    assert_eq!(
+        before
+            .positives
+            .iter()
+            .map(|(p, s, _)| (p.as_str().to_owned(), s.clone()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("2501.00002".to_owned(), vec![Source::Save]),
+            ("2501.00001".to_owned(), vec![Source::Save, Source::Vote]),
+        ]
+    );
+    assert!(
+        store.signals(bob.id).await.unwrap().is_empty(),
+        "signals are the reader's own"
+    );
+    // A mark takes a paper out of the liked ones, and changes the fingerprint; taking it off
+    // brings both back.
+    assert!(store
+        .mark(ada.id, &id("2501.00002"), Some(Mark::Ignored), now)
+        .await
+        .unwrap());
+    assert!(store
+        .mark(ada.id, &id("2501.00004"), Some(Mark::Fewer), now)
+        .await
+        .unwrap());
+    assert!(!store
+        .mark(ada.id, &id("2501.09999"), Some(Mark::Fewer), now)
+        .await
+        .unwrap());
+    let marked = store.signals(ada.id).await.unwrap();
+    assert_eq!(marked.positives.len(), 1);
+    assert_eq!(marked.marks.len(), 2);
+    assert_ne!(marked.fingerprint(), before.fingerprint());
+    store
+        .mark(ada.id, &id("2501.00002"), None, now)
+        .await
+        .unwrap();
+    store
+        .mark(ada.id, &id("2501.00004"), None, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.signals(ada.id).await.unwrap().fingerprint(),
+        before.fingerprint()
+    );
+
+    // The model is kept, and read back.
+    let model = StoredModel {
+        fingerprint: before.fingerprint(),
+        model: "{\"liked\":[]}".into(),
+        trained_at: now,
+    };
+    store.store_model(ada.id, model.clone()).await.unwrap();
+    assert_eq!(store.stored_model(ada.id).await.unwrap(), Some(model));
+    assert_eq!(store.stored_model(bob.id).await.unwrap(), None);
+
+    // The private feed's secret hash finds its reader only.
+    assert!(!store.has_feed(ada.id).await.unwrap());
+    store.set_feed_hash(ada.id, Some("aa11")).await.unwrap();
+    assert!(store.has_feed(ada.id).await.unwrap());
+    assert_eq!(store.feed_reader("aa11").await.unwrap(), Some(ada.id));
+    assert_eq!(store.feed_reader("bb22").await.unwrap(), None);
+
+    // Pools: a day's papers in the categories asked (every category when none).
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap();
+    let ids = |v: Vec<crate::PaperView>| {
+        v.into_iter()
+            .map(|v| v.paper.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    let latest = chrono::NaiveDate::from_ymd_opt(2025, 1, 6).unwrap();
+    assert_eq!(
+        store.announced_around(None, &[]).await.unwrap(),
+        (None, Some(latest))
+    );
+    let first = day;
+    assert_eq!(
+        store
+            .announced_around(Some(latest), &["cs.CL".to_owned()])
+            .await
+            .unwrap(),
+        (Some(day), None)
+    );
+    let all = ids(store.announced(first, &[]).await.unwrap());
+    assert_eq!(all.len(), 4, "{all:?} on {first} ({day})");
+    let cl = ids(store.announced(first, &["cs.CL".to_owned()]).await.unwrap());
+    assert_eq!(
+        cl,
+        ["2501.00001", "2501.00002", "2501.00003"],
+        "cross-lists too"
+    );
+    let cv = ids(store
+        .announced(first, &["cs.CV".to_owned(), "cs.AI".to_owned()])
+        .await
+        .unwrap());
+    assert_eq!(cv, ["2501.00004"]);
+    assert_eq!(
+        store
+            .announced_around(Some(first), &["cs.CV".to_owned()])
+            .await
+            .unwrap(),
+        (None, None),
+        "cs.CV has one day"
+    );
+
+    // A reset forgets marks and likes until now, and the model.
+    store
+        .mark(ada.id, &id("2501.00003"), Some(Mark::NotInterested), now)
+        .await
+        .unwrap();
+    store
+        .reset_foryou(ada.id, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let reset = store.signals(ada.id).await.unwrap();
+    assert!(
+        reset.positives.is_empty() && reset.marks.is_empty(),
+        "{reset:?}"
+    );
+    assert_eq!(store.stored_model(ada.id).await.unwrap(), None);
+    store
+        .save(
+            ada.id,
+            &id("2501.00005"),
+            true,
+            now + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.signals(ada.id).await.unwrap().positives.len(),
+        1,
+        "new likes count"
+    );
+
+    // Deleting the account takes its signals, model and feed with it.
+    store
+        .mark(ada.id, &id("2501.00003"), Some(Mark::Fewer), now)
+        .await
+        .unwrap();
+    assert!(store.delete_account(ada.id, true, now).await.unwrap());
+    assert_eq!(store.feed_reader("aa11").await.unwrap(), None);
+    assert!(store.signals(ada.id).await.unwrap().is_empty());
+}
+
 macro_rules! conformance {
     ($backend:ident, $make:expr) => {
         mod $backend {
@@ -1936,6 +2122,11 @@ macro_rules! conformance {
             async fn library_saves_and_tokens() {
                 let Some((store, _dir)) = $make else { return };
                 super::library_saves_and_tokens(store).await;
+            }
+            #[tokio::test]
+            async fn foryou_signals_models_and_pools() {
+                let Some((store, _dir)) = $make else { return };
+                super::foryou_signals_models_and_pools(store).await;
             }
             #[tokio::test]
             async fn collections_keep_order_notes_and_privacy() {

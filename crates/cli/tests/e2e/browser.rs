@@ -612,3 +612,124 @@ async fn a_reader_keeps_a_library_in_chromium() {
         server.stop().await;
     }
 }
+
+/// For you in Chromium: a new reader follows cs.CL, saves three papers, opens `/for-you` and
+/// sees the saved papers' neighbour first with a reason line linking them, marks the top paper
+/// "not interested" in place (it folds away, with an undo) and never sees it again; no axe-core
+/// violation on `/for-you` or `/account`.
+async fn foryou_journey(c: Client, server: &crate::people::Process, axe: String) {
+    let base = server.base.clone();
+    let api = crate::people::Visitor::new(&base);
+    let (_, _, x_id, _, saved) = crate::foryou::a_paper_and_its_neighbours(&api).await;
+    sign_in_in_chromium(&c, server, "taste@example.org").await;
+    assert!(
+        c.current_url().await.expect("url").path() == "/for-you",
+        "signing in lands on /for-you"
+    );
+    c.goto(&format!("{base}/list/cs.CL")).await.expect("cs.CL");
+    click(&c, "form.follow button").await;
+    wait_for_text(&c, "form.follow button", "Following").await;
+    for id in &saved {
+        c.goto(&format!("{base}/papers/{id}")).await.expect("paper");
+        click(&c, ".paper-vote form.save button").await;
+        wait_for_text(&c, ".paper-vote form.save button", "Saved").await;
+    }
+    c.goto(&format!("{base}/for-you")).await.expect("/for-you");
+    assert!(text_of(&c, "main p.muted").await.contains("cs.CL"));
+    let first = element(&c, "ol.entries li.entry").await;
+    let why = first
+        .find(Locator::Css("p.why"))
+        .await
+        .expect("a reason line")
+        .html(true)
+        .await
+        .expect("its markup");
+    assert!(why.contains("Close to"), "{why}");
+    assert!(
+        saved
+            .iter()
+            .any(|id| why.contains(&format!("/papers/{id}\""))),
+        "the reason links a saved paper: {why}"
+    );
+    let top5 = c
+        .execute(
+            "return [...document.querySelectorAll('ol.entries li.entry h2 a')].slice(0, 5).map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        top5.to_string().contains(&format!("/papers/{x_id}\"")),
+        "{x_id} is among the first five: {top5}"
+    );
+    let checked_foryou = axe_violations(&c, &axe).await;
+    screenshot(&c, "for-you-desktop.png").await;
+
+    // Not interested, in place: the entry folds, an undo appears, the page does not reload.
+    let top = first
+        .find(Locator::Css("h2 a"))
+        .await
+        .expect("title")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("an href");
+    c.execute("window.__same_page = true;", vec![])
+        .await
+        .expect("mark");
+    click(&c, "ol.entries li.entry .marks form.mark button").await;
+    wait_for_text(&c, "ol.entries li.entry .marks", "Undo").await;
+    let folded = c
+        .execute(
+            "return window.__same_page === true && document.querySelector('ol.entries li.entry').classList.contains('dismissed');",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(folded, json!(true), "the entry folded in place");
+    c.goto(&format!("{base}/for-you"))
+        .await
+        .expect("/for-you again");
+    let listed = c
+        .execute(
+            "return [...document.querySelectorAll('ol.entries li.entry h2 a')].map(a => a.getAttribute('href'));",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert!(
+        !listed.to_string().contains(&format!("\"{top}\"")),
+        "{top} is never shown again"
+    );
+    c.goto(&format!("{base}/account")).await.expect("/account");
+    assert!(body_text(&c).await.contains("Papers you liked (3)"));
+    let checked_account = axe_violations(&c, &axe).await;
+    assert!(
+        checked_foryou.is_empty() && checked_account.is_empty(),
+        "axe-core violations: /for-you {checked_foryou:?}, /account {checked_account:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_gets_papers_ranked_for_them_in_chromium_on_both_backends() {
+    if let Err(why) = tools() {
+        return skip(&why);
+    }
+    let axe = match axe_source() {
+        Ok(a) => a,
+        Err(why) => return skip(&why),
+    };
+    let postgres = paperboy_store::postgres::TestDatabase::create();
+    let mut backends = vec![Vec::new()];
+    if let Some(db) = &postgres {
+        backends.push(vec![("PAPERBOY_DATABASE_URL", db.url().to_owned())]);
+    }
+    for env in backends {
+        let server = std::sync::Arc::new(crate::people::Process::start(&env).await);
+        let (s, axe) = (server.clone(), axe.clone());
+        in_chromium(move |c| async move { foryou_journey(c, &s, axe).await }).await;
+        if let Ok(server) = std::sync::Arc::try_unwrap(server) {
+            server.stop().await;
+        }
+    }
+}

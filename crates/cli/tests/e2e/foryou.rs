@@ -113,6 +113,55 @@ fn listed(html: &str) -> Vec<String> {
     ids
 }
 
+/// A cs.CL paper X new on the latest cs.CL day, and three papers of other days most like it by
+/// keyword search on its title: (day, the day's list, X's id, X's title, the three).
+pub(crate) async fn a_paper_and_its_neighbours(
+    v: &crate::people::Visitor,
+) -> (String, serde_json::Value, String, String, Vec<String>) {
+    let latest = v.get("/api/list?category=cs.CL").await;
+    let day = latest.headers["x-list-date"].to_str().unwrap().to_owned();
+    let list = latest.json();
+    let new: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["crossList"] == false)
+        .map(|i| i["paper"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let x = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["crossList"] == false && i["paper"]["title"].as_str().unwrap().len() > 30)
+        .unwrap();
+    let x_id = x["paper"]["id"].as_str().unwrap().to_owned();
+    let title = x["paper"]["title"].as_str().unwrap().to_owned();
+    let words: Vec<String> = title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let q = format!("q={}&limit=30&mode=keyword", words.join("+"));
+    let hits = v.get(&format!("/api/papers/search?{q}")).await.json();
+    let on_day: Vec<String> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["paper"]["id"].as_str().unwrap().to_owned())
+        .collect();
+    let neighbours: Vec<String> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["paper"]["id"].as_str().unwrap().to_owned())
+        .filter(|id| !on_day.contains(id) && *id != x_id)
+        .take(3)
+        .collect();
+    assert_eq!(neighbours.len(), 3, "{hits}");
+    assert!(new.contains(&x_id));
+    (day, list, x_id, title, neighbours)
+}
+
 #[tokio::test]
 async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
     use crate::people::{Process, Visitor};
@@ -169,30 +218,7 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
     );
 
     // Save three papers of earlier days that are like one paper X of the day.
-    let x = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|i| i["crossList"] == false && i["paper"]["title"].as_str().unwrap().len() > 30)
-        .unwrap();
-    let x_id = x["paper"]["id"].as_str().unwrap().to_owned();
-    let title = x["paper"]["title"].as_str().unwrap();
-    let words: Vec<String> = title
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_owned)
-        .collect();
-    let q = format!("q={}&limit=30&mode=keyword", words.join("+"));
-    let hits = reader.get(&format!("/api/papers/search?{q}")).await.json();
-    let neighbours: Vec<String> = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["paper"]["id"].as_str().unwrap().to_owned())
-        .filter(|id| !new.contains(id) && *id != x_id)
-        .take(3)
-        .collect();
-    assert_eq!(neighbours.len(), 3, "{hits}");
+    let (_, _, x_id, title, neighbours) = a_paper_and_its_neighbours(&reader).await;
     for id in &neighbours {
         let r = reader
             .post(&format!("/papers/{id}/save"), &[("save", "1")])
