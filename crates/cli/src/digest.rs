@@ -62,6 +62,8 @@ const MIN_HYBRID_SCORE: f32 = 0.25;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Topic {
+    /// The latest day's new papers ranked for a signed-in reader.
+    ForYou,
     Category(String),
     Author(String),
     Search(String),
@@ -75,6 +77,7 @@ type Candidates = (Option<Topic>, Vec<ArxivId>, usize);
 fn heading(topic: Option<Topic>) -> (SectionKind, String) {
     match topic {
         None => (SectionKind::Trending, String::new()),
+        Some(Topic::ForYou) => (SectionKind::ForYou, String::new()),
         Some(Topic::Category(c)) => (SectionKind::Category, c),
         Some(Topic::Author(a)) => (SectionKind::Author, a),
         Some(Topic::Search(q)) => (SectionKind::Search, q),
@@ -87,6 +90,9 @@ fn heading(topic: Option<Topic>) -> (SectionKind, String) {
 struct RunCache {
     topics: HashMap<Topic, Vec<ArxivId>>,
     items: HashMap<ArxivId, DigestItem>,
+    /// What ranks for readers: one per run, so a day's papers are read and weighed once for
+    /// every reader.
+    foryou: Option<paperboy_web::state::AppState>,
 }
 
 fn item(base: &str, v: &PaperView) -> DigestItem {
@@ -198,7 +204,35 @@ async fn sections(
             }
         }
     }
-    let mut out = vec![(None, trending.to_vec(), TRENDING)];
+    let mut out = Vec::new();
+    // A signed-in reader with signals gets the latest day ranked for them first.
+    if let Some(account) = sub.account_id {
+        let state = cache.foryou.get_or_insert_with(|| {
+            let mut state = paperboy_web::state::AppState::new(
+                cx.store.clone(),
+                cx.searcher.index().clone(),
+                paperboy_web::state::WebSettings::default(),
+            );
+            state.semantic = cx.searcher.semantic().clone();
+            state
+        });
+        let model = paperboy_web::foryou::model(state, account)
+            .await
+            .map_err(|e| anyhow::anyhow!("for you: {}", e.message))?;
+        if !model.signals.is_empty() {
+            let day = paperboy_web::foryou::ranked_day(state, &model, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("for you: {}", e.message))?;
+            let ids = day
+                .papers
+                .iter()
+                .take(30)
+                .map(|r| r.view.paper.id.clone())
+                .collect();
+            out.push((Some(Topic::ForYou), ids, PER_TOPIC));
+        }
+    }
+    out.push((None, trending.to_vec(), TRENDING));
     let topics = t
         .categories
         .iter()
@@ -227,6 +261,7 @@ async fn look_up(
 ) -> anyhow::Result<Vec<ArxivId>> {
     let from = Some(since.date_naive());
     Ok(match topic {
+        Topic::ForYou => Vec::new(),
         Topic::Category(c) => cx.searcher.index().newest_since(Some(c), None, from, 30)?,
         Topic::Author(a) => cx.searcher.index().newest_since(None, Some(a), from, 30)?,
         Topic::Search(text) => {

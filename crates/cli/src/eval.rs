@@ -35,7 +35,7 @@ pub struct Scores {
     pub queries: usize,
 }
 
-fn read_jsonl(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
+pub(crate) fn read_jsonl(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
     let file = std::fs::File::open(path).with_context(|| format!("open {}", path.display()))?;
     let mut out = Vec::new();
     for (i, line) in std::io::BufReader::new(file).lines().enumerate() {
@@ -53,7 +53,7 @@ fn read_jsonl(path: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
 
 /// Benchmark document ids are not arXiv ids; each gets a synthetic one (`2001.00001`, …) for the
 /// pipeline and is mapped back for scoring.
-fn synthetic_id(i: usize) -> ArxivId {
+pub(crate) fn synthetic_id(i: usize) -> ArxivId {
     let month = i / 99_999;
     let (yy, mm) = (1 + month / 12, month % 12 + 1);
     ArxivId::parse(&format!("{yy:02}{mm:02}.{:05}", i % 99_999 + 1)).expect("valid synthetic id")
@@ -128,7 +128,7 @@ pub fn recall_at(ranked: &[String], judged: &HashMap<String, u32>, k: usize) -> 
     found as f64 / relevant as f64
 }
 
-fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
+pub(crate) fn bar(show: bool, len: u64, msg: &'static str) -> ProgressBar {
     let bar = if show {
         ProgressBar::new(len)
     } else {

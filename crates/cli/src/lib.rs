@@ -18,6 +18,7 @@ pub mod import;
 pub mod migrate;
 pub mod model;
 pub mod settings;
+pub mod similar;
 
 use import::Source;
 use settings::Settings;

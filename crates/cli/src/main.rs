@@ -167,6 +167,24 @@ enum EvalKind {
         #[arg(long)]
         cross_validate: Option<usize>,
     },
+    /// Papers like a paper, on a query-by-example benchmark in BEIR files: each query is a
+    /// paper, ranked 100 deep by the code of the paper page's "similar papers". Prints
+    /// `nDCG@10` and `Recall@100`.
+    Similar {
+        /// Documents, JSON lines of {"_id", "title", "text"}.
+        #[arg(long)]
+        corpus: PathBuf,
+        /// Query papers, JSON lines of {"_id", "title", "abstract"}; added to the corpus, each
+        /// left out of its own list.
+        #[arg(long)]
+        queries: PathBuf,
+        /// Relevance judgements, TSV of query-id, corpus-id, score (a header line is allowed).
+        #[arg(long)]
+        qrels: PathBuf,
+        /// Model folder [default: the model_dir setting]; without a model there, terms alone.
+        #[arg(long)]
+        model_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -583,6 +601,39 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     f.recall50
                 );
             }
+            Ok(0)
+        }
+        Command::Eval {
+            kind:
+                Some(EvalKind::Similar {
+                    corpus,
+                    queries,
+                    qrels,
+                    model_dir,
+                }),
+            ..
+        } => {
+            let model_dir = model_dir.unwrap_or_else(|| settings.model_dir());
+            let model_dir = if model_dir.join("config.json").is_file() {
+                Some(model_dir)
+            } else {
+                eprintln!(
+                    "no model in {}: likeness by terms alone (see `paperboy model install`)",
+                    model_dir.display()
+                );
+                None
+            };
+            let scores = paperboy_cli::similar::run(paperboy_cli::similar::SimilarArgs {
+                corpus,
+                queries,
+                qrels,
+                model_dir,
+                kernel: paperboy_cli::embed_kernel(&settings),
+                show_progress: std::io::stderr().is_terminal(),
+            })
+            .await?;
+            println!("nDCG@10 {:.4}", scores.ndcg10);
+            println!("Recall@100 {:.4}", scores.recall100);
             Ok(0)
         }
         Command::Eval {

@@ -197,6 +197,8 @@ pub struct DigestItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SectionKind {
+    /// New papers ranked for a signed-in reader (`/for-you`).
+    ForYou,
     Trending,
     Category,
     Author,

@@ -17,6 +17,7 @@ pub mod kernel;
 pub mod reader;
 pub mod searcher;
 pub mod semantic;
+pub mod similar;
 mod stem;
 pub mod text;
 mod union;

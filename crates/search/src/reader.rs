@@ -612,6 +612,18 @@ impl Engine {
             .collect()
     }
 
+    /// The `n` heaviest words of a vector made by this engine.
+    pub fn top_words(&self, v: &Sparse, n: usize, df: &dyn DocFreq) -> Vec<String> {
+        let inner = self.lock(df);
+        let mut terms: Vec<&(u32, f32)> = v.iter().collect();
+        terms.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        terms
+            .into_iter()
+            .take(n)
+            .map(|(t, _)| inner.vocab.word(*t).to_owned())
+            .collect()
+    }
+
     /// Ranks a pool with a reader's ranker (see [`Ranker::rank`]).
     pub fn rank(&self, ranker: &Ranker, pool: &[Candidate], df: &dyn DocFreq) -> Vec<Ranked> {
         let inner = self.lock(df);

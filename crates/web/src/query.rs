@@ -333,40 +333,124 @@ pub async fn search(state: &AppState, query: SearchQuery, mode: Mode) -> Result<
     })
 }
 
-/// Papers like `id`: nearest by embedding when the paper has one, else a keyword search on its title.
+/// Papers like `view`'s, best first (see `paperboy_search::similar`): the keyword index's best
+/// matches for its heaviest terms and the vector index's nearest neighbours, ranked by their fused
+/// TF-IDF and embedding cosines with it. Without embeddings, terms alone.
 pub async fn similar(
     state: &AppState,
     view: &PaperView,
     limit: usize,
 ) -> Result<Vec<PaperView>, ApiError> {
+    use paperboy_search::similar::{fuse, CANDIDATES, QUERY_TERMS};
     let id = view.paper.id.clone();
-    let mut ids: Vec<ArxivId> = Vec::new();
-    if let Some(vector) = state.semantic.get().and_then(|s| s.vectors().vector(&id)) {
-        let semantic = state.semantic.get().expect("checked").clone();
-        ids = tokio::task::spawn_blocking(move || semantic.vectors().nearest(&vector, limit + 1))
-            .await
-            .map_err(ApiError::internal)?
-            .into_iter()
-            .map(|(i, _)| i)
-            .collect();
-    }
-    if ids.is_empty() {
-        let title: String = view.paper.title.chars().take(MAX_QUERY_CHARS).collect();
-        let index = state.index.clone();
-        let res = tokio::task::spawn_blocking(move || {
-            index.search(&SearchQuery {
-                text: title,
-                limit: limit + 1,
+    let paper = view.paper.clone();
+    let (engine, index, slot) = (
+        state.foryou.clone(),
+        state.index.clone(),
+        state.semantic.clone(),
+    );
+    // Candidates, from both indexes.
+    let (query_terms, query_embedding, mut ids) = tokio::task::spawn_blocking(move || {
+        let v = engine.vectors(&[(&paper.id, &paper.title, &paper.summary)], &*index);
+        let words = engine.top_words(&v[0], QUERY_TERMS, &*index);
+        let mut ids: Vec<ArxivId> = Vec::new();
+        if !words.is_empty() {
+            let text: String = words.join(" ").chars().take(MAX_QUERY_CHARS).collect();
+            let q = SearchQuery {
+                text,
+                limit: CANDIDATES,
                 ..Default::default()
+            };
+            ids.extend(
+                index
+                    .search(&q)
+                    .map(|r| r.hits)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|h| h.id),
+            );
+        }
+        let embedding = slot.get().and_then(|s| s.vectors().vector(&paper.id));
+        if let (Some(s), Some(e)) = (slot.get(), &embedding) {
+            ids.extend(
+                s.vectors()
+                    .nearest(e, CANDIDATES)
+                    .into_iter()
+                    .map(|(i, _)| i),
+            );
+        }
+        (v[0].clone(), embedding, ids)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let mut seen = HashSet::new();
+    ids.retain(|i| *i != id && seen.insert(i.clone()));
+    let candidates = state.store.papers(&ids).await?;
+    let (engine, index, slot) = (
+        state.foryou.clone(),
+        state.index.clone(),
+        state.semantic.clone(),
+    );
+    let order = tokio::task::spawn_blocking(move || {
+        let texts: Vec<_> = candidates
+            .iter()
+            .map(|v| {
+                (
+                    &v.paper.id,
+                    v.paper.title.as_str(),
+                    v.paper.summary.as_str(),
+                )
             })
-        })
-        .await
-        .map_err(ApiError::internal)??;
-        ids = res.hits.into_iter().map(|h| h.id).collect();
+            .collect();
+        let vectors = engine.vectors(&texts, &*index);
+        let terms: Vec<f32> = vectors
+            .iter()
+            .map(|v| paperboy_search::foryou::dot(&query_terms, v))
+            .collect();
+        let embedding = match (slot.get(), &query_embedding) {
+            (Some(s), Some(q)) => Some(
+                candidates
+                    .iter()
+                    .map(|v| {
+                        s.vectors()
+                            .vector(&v.paper.id)
+                            .map_or(0.0, |e| cosine(q, &e))
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        let scores = fuse(terms, embedding);
+        let mut order: Vec<usize> = (0..candidates.len()).collect();
+        order.sort_by(|&a, &b| {
+            scores[b]
+                .total_cmp(&scores[a])
+                .then_with(|| candidates[a].paper.id.cmp(&candidates[b].paper.id))
+        });
+        let mut slots: Vec<Option<PaperView>> = candidates.into_iter().map(Some).collect();
+        order
+            .into_iter()
+            .take(limit)
+            .filter_map(|i| slots[i].take())
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(order)
+}
+
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
     }
-    ids.retain(|i| *i != id);
-    ids.truncate(limit);
-    Ok(state.store.papers(&ids).await?)
+    if aa > 0.0 && bb > 0.0 {
+        ab / (aa.sqrt() * bb.sqrt())
+    } else {
+        0.0
+    }
 }
 
 /// Which of `ids` the account has voted for.

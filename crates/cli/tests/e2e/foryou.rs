@@ -405,3 +405,102 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
         .body
         .contains("Ranked by popularity"));
 }
+
+/// `paperboy eval similar` on a query-by-example set made from the for-you cases: each query is
+/// an author's newest library paper, the relevant papers their other ones, hidden among 1,000
+/// other records. Terms alone here (no model): the embedding half is what `semantic` tests.
+#[tokio::test]
+async fn eval_similar_ranks_an_authors_other_papers_high() {
+    let (Some(records), Some(cases)) = (
+        shared_data("arxiv-listings/arxiv_listings_2025-03_2026-07.jsonl.gz"),
+        shared_data("foryou/cases-train.jsonl"),
+    ) else {
+        return;
+    };
+    let cases: Vec<serde_json::Value> = std::fs::read_to_string(&cases)
+        .unwrap()
+        .lines()
+        .take(60)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut queries = Vec::new();
+    let mut qrels = String::from("query-id\tcorpus-id\tscore\n");
+    let mut wanted = HashSet::new();
+    for c in &cases {
+        let lib: Vec<String> = c["library"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        let (q, rest) = lib.split_last().unwrap();
+        if queries.contains(q) {
+            continue;
+        }
+        queries.push(q.clone());
+        for r in rest {
+            qrels.push_str(&format!("{q}\t{r}\t1\n"));
+            wanted.insert(r.clone());
+        }
+    }
+    let asked: HashSet<&String> = queries.iter().collect();
+    let reader = std::io::BufReader::new(flate2::read::GzDecoder::new(
+        std::fs::File::open(&records).unwrap(),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let (mut corpus, mut query_lines) = (String::new(), Vec::new());
+    let mut others = 0;
+    for line in reader.lines() {
+        let v: serde_json::Value = serde_json::from_str(&line.unwrap()).unwrap();
+        let id = v["id"].as_str().unwrap().to_owned();
+        let (title, text) = (
+            v["title"].as_str().unwrap(),
+            v["abstract"].as_str().unwrap_or(""),
+        );
+        if asked.contains(&id) {
+            let q = serde_json::json!({ "_id": id, "title": title, "abstract": text });
+            query_lines.push(q.to_string());
+        } else if wanted.contains(&id) || others < 1_000 {
+            others += usize::from(!wanted.contains(&id));
+            corpus.push_str(
+                &serde_json::json!({ "_id": id, "title": title, "text": text }).to_string(),
+            );
+            corpus.push('\n');
+        }
+    }
+    let path = |n: &str| dir.path().join(n);
+    std::fs::write(path("corpus.jsonl"), corpus).unwrap();
+    std::fs::write(path("queries.jsonl"), query_lines.join("\n")).unwrap();
+    std::fs::write(path("qrels.tsv"), qrels).unwrap();
+    let ran = run_command(
+        paperboy_command()
+            .args(["eval", "similar", "--corpus"])
+            .arg(path("corpus.jsonl"))
+            .arg("--queries")
+            .arg(path("queries.jsonl"))
+            .arg("--qrels")
+            .arg(path("qrels.tsv"))
+            .arg("--model-dir")
+            .arg(dir.path().join("no-model")),
+    )
+    .await;
+    ran.assert_success("eval similar");
+    let lines: Vec<&str> = ran.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", ran.stdout);
+    let figure = |line: &str, name: &str| -> f64 {
+        line.strip_prefix(name)
+            .unwrap_or_else(|| panic!("{line}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let ndcg = figure(lines[0], "nDCG@10 ");
+    let recall = figure(lines[1], "Recall@100 ");
+    // Measured: 0.189 and 0.331 (an author's other papers are often on other topics: ranking
+    // every record by TF-IDF cosine reaches 0.202 and 0.407). Random order gives about 0.01.
+    assert!(
+        ndcg > 0.15 && recall > 0.25,
+        "nDCG@10 {ndcg}, Recall@100 {recall}"
+    );
+    assert!(ran.stderr.contains("terms alone"), "{}", ran.stderr);
+}
