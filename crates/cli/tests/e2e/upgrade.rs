@@ -46,6 +46,22 @@ async fn same_answers(server: &Server) {
             }
             continue;
         }
+        if path.ends_with("/similar") {
+            // Similar papers are ranked differently since (terms and embeddings fused, issue
+            // 17): the upgrade must still answer with papers of the old database, in the same
+            // shape, the paper itself not among them.
+            let (new, old) = (new.as_array().unwrap(), old.as_array().unwrap());
+            assert_eq!(new.len(), old.len(), "{path}");
+            for item in new {
+                let id = item["paper"]["id"].as_str().unwrap();
+                assert!(!path.contains(id), "{path} lists the paper itself");
+                assert_eq!(
+                    item.as_object().unwrap().contains_key("paper"),
+                    old[0].as_object().unwrap().contains_key("paper")
+                );
+            }
+            continue;
+        }
         assert!(
             new == old,
             "GET {path} answers differently after the upgrade:\nold: {old}\nnew: {new}"
