@@ -651,16 +651,16 @@ async fn foryou_journey(c: Client, server: &crate::people::Process, axe: String)
             .any(|id| why.contains(&format!("/papers/{id}\""))),
         "the reason links a saved paper: {why}"
     );
-    let top5 = c
+    let top10 = c
         .execute(
-            "return [...document.querySelectorAll('ol.entries li.entry h2 a')].slice(0, 5).map(a => a.getAttribute('href'));",
+            "return [...document.querySelectorAll('ol.entries li.entry h2 a')].slice(0, 10).map(a => a.getAttribute('href'));",
             vec![],
         )
         .await
         .expect("script");
     assert!(
-        top5.to_string().contains(&format!("/papers/{x_id}\"")),
-        "{x_id} is among the first five: {top5}"
+        top10.to_string().contains(&format!("/papers/{x_id}\"")),
+        "{x_id} is among the first ten: {top10}"
     );
     let checked_foryou = axe_violations(&c, &axe).await;
     screenshot(&c, "for-you-desktop.png").await;
