@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use paperboy_core::ArxivId;
 
-use crate::reader::{normalise, Counted, Ranker, Vocab};
+pub use crate::reader::{centroid, dot, fuse, z, Sparse, FUSION, MAX_DF};
+use crate::reader::{Counted, Ranker, Vocab};
 use crate::text::analyzer;
 
 /// What a ranker sees of a paper.
@@ -22,15 +23,6 @@ pub struct Doc {
     /// Primary first.
     pub categories: Vec<String>,
 }
-
-/// A unit vector of TF-IDF weights, by term number, sorted.
-pub type Sparse = Vec<(u32, f32)>;
-
-/// Terms in more than this share of the papers are dropped (words such as "model" and "we"
-/// say nothing of a reader's taste): chosen with the fusion weights by 5-fold cross-validation
-/// on the benchmark's train cases (held-out nDCG@10 0.3709 at 0.3, 0.3725 at 0.2, 0.3686 at
-/// 0.15, 0.3631 keeping every term).
-pub const MAX_DF: f32 = 0.2;
 
 /// TF-IDF vectors of a corpus, in a vocabulary weighed by the corpus's own counts.
 pub struct Terms {
@@ -63,37 +55,6 @@ impl Terms {
             .collect();
         Terms { vectors, vocab }
     }
-}
-
-/// The dot product of two sorted sparse vectors.
-pub fn dot(a: &Sparse, b: &Sparse) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
-}
-
-/// The mean of `vectors`, as a unit vector.
-pub fn centroid<'a>(vectors: impl IntoIterator<Item = &'a Sparse>) -> Sparse {
-    let mut sum: HashMap<u32, f32> = HashMap::new();
-    for v in vectors {
-        for (t, w) in v {
-            *sum.entry(*t).or_default() += w;
-        }
-    }
-    let mut c: Sparse = sum.into_iter().collect();
-    c.sort_unstable_by_key(|(t, _)| *t);
-    normalise(&mut c);
-    c
 }
 
 /// The ways to rank a pool, from plain baselines to the one paperboy ships.
@@ -152,11 +113,6 @@ impl std::str::FromStr for Method {
         })
     }
 }
-
-/// The weights of paperboy's fusion: centroid, nearest library paper, category; chosen by
-/// 5-fold cross-validation on the benchmark's train cases with [`MAX_DF`] (`paperboy eval
-/// foryou --cross-validate 5`: the weights most folds chose; held-out nDCG@10 0.3725).
-pub const FUSION: [f32; 3] = [1.0, 1.0, 0.6];
 
 /// Scores of `pool` for the reader whose library is `library` (best is highest).
 pub fn scores(
@@ -243,14 +199,6 @@ fn paperboy_scores(
     scores
 }
 
-/// The weighted sum of the parts' scores, paper by paper.
-pub fn fuse(parts: &[Vec<f32>; 3], weights: [f32; 3]) -> Vec<f32> {
-    let n = parts[0].len();
-    (0..n)
-        .map(|i| parts.iter().zip(weights).map(|(p, w)| p[i] * w).sum())
-        .collect()
-}
-
 /// The parts paperboy's ranker fuses, as z-scores: TF-IDF centroid, nearest library paper,
 /// category count.
 pub fn parts(
@@ -285,17 +233,6 @@ fn category_counts(
                 .copied()
                 .unwrap_or(0.0)
         })
-        .collect()
-}
-
-/// Scores as z-scores (mean 0, deviation 1; all 0 when they do not vary).
-pub fn z(scores: Vec<f32>) -> Vec<f32> {
-    let n = scores.len().max(1) as f32;
-    let mean = scores.iter().sum::<f32>() / n;
-    let sd = (scores.iter().map(|s| (s - mean).powi(2)).sum::<f32>() / n).sqrt();
-    scores
-        .into_iter()
-        .map(|s| if sd > 0.0 { (s - mean) / sd } else { 0.0 })
         .collect()
 }
 

@@ -838,15 +838,6 @@ pub enum HighlightField {
 
 pub use paperboy_core::escape_html;
 
-impl crate::reader::DocFreq for SearchIndex {
-    fn docs(&self) -> u64 {
-        self.num_docs()
-    }
-    fn df(&self, word: &str) -> u64 {
-        self.doc_freq(word)
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
