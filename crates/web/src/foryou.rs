@@ -132,6 +132,15 @@ async fn train(state: &AppState, signals: &Signals) -> Result<Profile, ApiError>
     .await
 }
 
+/// What the ranker reads of a paper: its id, title and abstract.
+pub fn text_of(v: &PaperView) -> paperboy_search::reader::Text<'_> {
+    (
+        &v.paper.id,
+        v.paper.title.as_str(),
+        v.paper.summary.as_str(),
+    )
+}
+
 /// One paper ranked for a reader.
 pub struct Ranked {
     pub view: PaperView,
@@ -156,16 +165,7 @@ pub async fn rank_views(
         model.ranker.clone(),
     );
     blocking(move || {
-        let texts: Vec<_> = views
-            .iter()
-            .map(|v| {
-                (
-                    &v.paper.id,
-                    v.paper.title.as_str(),
-                    v.paper.summary.as_str(),
-                )
-            })
-            .collect();
+        let texts: Vec<_> = views.iter().map(text_of).collect();
         let vectors = engine.vectors(&texts, &*index);
         let authors: Vec<Vec<String>> = views
             .iter()

@@ -392,16 +392,7 @@ pub async fn similar(
         state.semantic.clone(),
     );
     let order = tokio::task::spawn_blocking(move || {
-        let texts: Vec<_> = candidates
-            .iter()
-            .map(|v| {
-                (
-                    &v.paper.id,
-                    v.paper.title.as_str(),
-                    v.paper.summary.as_str(),
-                )
-            })
-            .collect();
+        let texts: Vec<_> = candidates.iter().map(crate::foryou::text_of).collect();
         let vectors = engine.vectors(&texts, &*index);
         let terms: Vec<f32> = vectors
             .iter()

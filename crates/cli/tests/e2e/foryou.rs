@@ -113,6 +113,16 @@ fn listed(html: &str) -> Vec<String> {
     ids
 }
 
+/// The ids of the new papers (not cross-lists) of a day's list from `/api/list`.
+fn new_ids(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["crossList"] == false)
+        .map(|i| i["paper"]["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A cs.CL paper X new on the latest cs.CL day, and three papers of other days most like it by
 /// keyword search on its title: (day, the day's list, X's id, X's title, the three).
 pub(crate) async fn a_paper_and_its_neighbours(
@@ -121,13 +131,7 @@ pub(crate) async fn a_paper_and_its_neighbours(
     let latest = v.get("/api/list?category=cs.CL").await;
     let day = latest.headers["x-list-date"].to_str().unwrap().to_owned();
     let list = latest.json();
-    let new: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["crossList"] == false)
-        .map(|i| i["paper"]["id"].as_str().unwrap().to_owned())
-        .collect();
+    let new = new_ids(&list);
     let x = list
         .as_array()
         .unwrap()
@@ -188,16 +192,9 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
         "cold start says so"
     );
     let cold = listed(&r.body);
-    let latest = reader.get("/api/list?category=cs.CL").await;
-    let day = latest.headers["x-list-date"].to_str().unwrap().to_owned();
-    let list = latest.json();
-    let new: Vec<String> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|i| i["crossList"] == false)
-        .map(|i| i["paper"]["id"].as_str().unwrap().to_owned())
-        .collect();
+    // A cs.CL paper X of the day, and three papers of earlier days like it.
+    let (day, list, x_id, title, neighbours) = a_paper_and_its_neighbours(&reader).await;
+    let new = new_ids(&list);
     assert!(new.len() >= 20, "{day}: {} new", new.len());
     let all: Vec<&str> = list
         .as_array()
@@ -217,8 +214,7 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
         "the whole day is ranked"
     );
 
-    // Save three papers of earlier days that are like one paper X of the day.
-    let (_, _, x_id, title, neighbours) = a_paper_and_its_neighbours(&reader).await;
+    // Save the three papers of earlier days that are like X.
     for id in &neighbours {
         let r = reader
             .post(&format!("/papers/{id}/save"), &[("save", "1")])
