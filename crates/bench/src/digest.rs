@@ -3,7 +3,9 @@
 //! and one saved search each (drawn from the real categories and authors of the new papers and
 //! from generated research queries), composed by `paperboy_cli::digest::run` and handed by
 //! `paperboy_cli::digest::send` to a real local SMTP server (Python's aiosmtpd delivering into a
-//! maildir), recorder and sender running side by side as in `paperboy serve`.
+//! maildir), recorder and sender running side by side as in `paperboy serve`. With `--readers
+//! N` the first N subscribers are signed-in readers who follow their category and saved papers
+//! of it: their digests open with a "For you" section, ranked by their stored models.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,6 +46,13 @@ pub struct Options {
     /// without it, aiosmtpd is started and delivers into a maildir that is then counted.
     #[arg(long)]
     pub smtp_url: Option<String>,
+    /// How many of the subscribers are signed-in readers with a for-you model (they follow
+    /// their category and saved --saves earlier papers of it; models trained before the run).
+    #[arg(long, default_value_t = 0)]
+    pub readers: usize,
+    /// Papers each reader saved.
+    #[arg(long, default_value_t = 30)]
+    pub saves: usize,
 }
 
 const METHODS: &[&str] = &[
@@ -148,9 +157,12 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
     let mut categories = std::collections::BTreeSet::new();
     let mut authors = std::collections::BTreeSet::new();
     let mut fresh = Vec::new();
+    // Earlier papers by primary category: what readers saved.
+    let mut earlier: std::collections::HashMap<String, Vec<paperboy_core::ArxivId>> =
+        Default::default();
     let mut last_day = None;
     let mut cursor: Option<String> = None;
-    'pages: loop {
+    loop {
         let (page, next) = store.papers_page(cursor.as_deref(), 1000).await?;
         for v in &page {
             let day = v
@@ -160,7 +172,13 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
                 .date_naive();
             let last = *last_day.get_or_insert(day);
             if last - day >= chrono::Duration::days(3) {
-                break 'pages;
+                if let Some(c) = v.paper.primary_category() {
+                    earlier
+                        .entry(c.to_owned())
+                        .or_default()
+                        .push(v.paper.id.clone());
+                }
+                continue;
             }
             categories.extend(v.paper.categories.iter().cloned());
             authors.extend(v.paper.authors.iter().map(|a| a.name.clone()));
@@ -224,25 +242,113 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
         .take(o.queries.max(1))
         .collect();
     let mut rng = Rng::new(42);
+    let mut readers = Vec::new();
+    // Readers save papers of categories with a history.
+    let with_history: Vec<&String> = categories
+        .iter()
+        .filter(|c| {
+            earlier
+                .get(*c)
+                .is_some_and(|e| e.len() >= o.saves.max(1) * 4)
+        })
+        .collect();
+    anyhow::ensure!(
+        o.readers == 0 || !with_history.is_empty(),
+        "no category has enough earlier papers for readers"
+    );
     for n in 0..o.subscribers {
+        let reader = n < o.readers;
+        let category = match reader {
+            true => with_history[rng.below(with_history.len())].clone(),
+            false => categories[rng.below(categories.len())].clone(),
+        };
         let topics = Topics {
-            categories: vec![categories[rng.below(categories.len())].clone()],
+            categories: vec![category.clone()],
             authors: vec![authors[rng.below(authors.len())].clone()],
             searches: vec![queries[rng.below(queries.len())].clone()],
         };
+        let email = format!("reader{n}@example.org");
+        let account = match reader {
+            true => {
+                let a = store.sign_in(&email, &[], now).await?;
+                let key = category.as_str();
+                let cat = paperboy_store::FollowKind::Category;
+                store.follow(a.id, cat, key, key, true, now).await?;
+                let pool = &earlier[&category];
+                for _ in 0..o.saves {
+                    store
+                        .save(a.id, &pool[rng.below(pool.len())], true, now)
+                        .await?;
+                }
+                readers.push(a.id);
+                Some(a.id)
+            }
+            false => None,
+        };
         let SignUp::SendConfirmation(s) = store
-            .sign_up(
-                &format!("reader{n}@example.org"),
-                Frequency::Daily,
-                &topics,
-                None,
-                now,
-            )
+            .sign_up(&email, Frequency::Daily, &topics, account, now)
             .await?
         else {
             anyhow::bail!("reader{n} was not new");
         };
         store.confirm_subscription(s.id, now).await?;
+    }
+    // Each reader's model, trained and stored as a visit to /for-you would.
+    let trained = Instant::now();
+    {
+        let mut state = paperboy_web::state::AppState::new(
+            store.clone(),
+            index.clone(),
+            paperboy_web::state::WebSettings::default(),
+        );
+        if let Some(s) = &semantic {
+            state.semantic = Arc::new(SemanticSlot::loaded(s.clone()));
+        }
+        for a in &readers {
+            paperboy_web::foryou::model(&state, *a)
+                .await
+                .map_err(|e| anyhow::anyhow!("train: {}", e.message))?;
+        }
+        if !readers.is_empty() {
+            eprintln!(
+                "trained {} readers' models in {:.1} s",
+                readers.len(),
+                trained.elapsed().as_secs_f64()
+            );
+        }
+        // What a digest's for-you section costs a reader, part by part, on a fresh engine (as
+        // the digest run has): up to 1,000 readers.
+        let mut state = state.clone();
+        state.foryou = Default::default();
+        let (mut load, mut pool, mut rank) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        let sample = &readers[..readers.len().min(1000)];
+        for a in sample {
+            let t = Instant::now();
+            let model = paperboy_web::foryou::model(&state, *a)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            load += t.elapsed();
+            let t = Instant::now();
+            let p = paperboy_web::foryou::day_pool(&state, model.categories(), None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            pool += t.elapsed();
+            let t = Instant::now();
+            paperboy_web::foryou::rank_pool(&state, &model, p, 30)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+            rank += t.elapsed();
+        }
+        if !sample.is_empty() {
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0 / sample.len() as f64;
+            eprintln!(
+                "for you, per reader ({} readers): model loaded {:.2} ms, day's papers read {:.2} ms, ranked {:.2} ms",
+                sample.len(),
+                ms(load),
+                ms(pool),
+                ms(rank)
+            );
+        }
     }
     eprintln!(
         "set up {papers} papers ({} new), {} subscribers in {:.0} s",
@@ -361,11 +467,13 @@ async fn run_async(o: Options) -> anyhow::Result<()> {
     } else {
         "keyword"
     };
-    println!("| subscribers | topics each (distinct) | saved searches | SMTP server | recorded | nothing new | composed in | all handed to SMTP in | mails/s | peak RSS |");
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("| subscribers | for-you readers | topics each (distinct) | saved searches | SMTP server | recorded | nothing new | composed in | all handed to SMTP in | mails/s | peak RSS |");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {} | 3 ({} categories, {} authors, {} queries; {} looked up) | {mode} | {server} | {} | {} | {:.1} s | {:.1} s | {:.0} | {:.0} MiB |",
+        "| {} | {} ({} saves each) | 3 ({} categories, {} authors, {} queries; {} looked up) | {mode} | {server} | {} | {} | {:.1} s | {:.1} s | {:.0} | {:.0} MiB |",
         o.subscribers,
+        o.readers,
+        o.saves,
         categories.len(),
         authors.len(),
         queries.len(),

@@ -93,6 +93,8 @@ struct RunCache {
     /// What ranks for readers: one per run, so a day's papers are read and weighed once for
     /// every reader.
     foryou: Option<paperboy_web::state::AppState>,
+    /// The latest day's papers by the categories readers follow.
+    pools: HashMap<Vec<String>, paperboy_web::foryou::Pool>,
 }
 
 fn item(base: &str, v: &PaperView) -> DigestItem {
@@ -191,19 +193,7 @@ async fn sections(
     since: DateTime<Utc>,
     cache: &mut RunCache,
 ) -> anyhow::Result<Vec<Candidates>> {
-    // A signed-in reader's followed authors and categories are topics of their digest too.
     let mut t = sub.topics.clone();
-    if let Some(account) = sub.account_id {
-        for f in cx.store.follows(account).await? {
-            let into = match f.kind {
-                paperboy_store::FollowKind::Author => &mut t.authors,
-                paperboy_store::FollowKind::Category => &mut t.categories,
-            };
-            if !into.contains(&f.shown) {
-                into.push(f.shown);
-            }
-        }
-    }
     let mut out = Vec::new();
     // A signed-in reader with signals gets the latest day ranked for them first.
     if let Some(account) = sub.account_id {
@@ -219,8 +209,29 @@ async fn sections(
         let model = paperboy_web::foryou::model(state, account)
             .await
             .map_err(|e| anyhow::anyhow!("for you: {}", e.message))?;
+        // Their followed authors and categories (read with the signals) are topics too.
+        for f in &model.signals.follows {
+            let into = match f.kind {
+                paperboy_store::FollowKind::Author => &mut t.authors,
+                paperboy_store::FollowKind::Category => &mut t.categories,
+            };
+            if !into.contains(&f.shown) {
+                into.push(f.shown.clone());
+            }
+        }
         if !model.signals.is_empty() {
-            let day = paperboy_web::foryou::ranked_day(state, &model, None)
+            let categories = model.categories();
+            let pool = match cache.pools.get(&categories) {
+                Some(p) => p.clone(),
+                None => {
+                    let p = paperboy_web::foryou::day_pool(state, categories.clone(), None)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("for you: {}", e.message))?;
+                    cache.pools.insert(categories, p.clone());
+                    p
+                }
+            };
+            let day = paperboy_web::foryou::rank_pool(state, &model, pool, 30)
                 .await
                 .map_err(|e| anyhow::anyhow!("for you: {}", e.message))?;
             let ids = day

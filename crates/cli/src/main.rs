@@ -44,6 +44,8 @@ struct Cli {
     command: Command,
 }
 
+// Parsed once per run: the size of its largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Start the web server (and import the demo papers into an empty database).
@@ -156,14 +158,27 @@ enum EvalKind {
         #[arg(long)]
         cases: PathBuf,
         /// Methods to compare, comma-separated: random, category, tfidf-centroid, tfidf-max,
-        /// paperboy.
+        /// embedding-centroid, embedding-max, paperboy.
         #[arg(long, value_delimiter = ',')]
         method: Vec<String>,
-        /// Model folder [default: the model_dir setting] (the term-based rankers need none).
+        /// Model folder [default: the model_dir setting]: the embedding methods embed the cases'
+        /// papers with it (the term-based rankers need none).
         #[arg(long)]
         model_dir: Option<PathBuf>,
+        /// Keep the embeddings in this file and reuse them on the next run (same model, same
+        /// text): embedding the cases' papers takes minutes. The shipped ranker uses the
+        /// embeddings whenever the run has them (an embedding method asked for, or this file),
+        /// as /for-you uses the stored ones.
+        #[arg(long)]
+        vectors: Option<PathBuf>,
+        /// Keep only the newest this many papers of each case's library (1: a library of one
+        /// paper, as similar papers are).
+        #[arg(long)]
+        library_size: Option<usize>,
         /// Also choose the shipped ranker's fusion weights by this many-fold cross-validation
-        /// over the cases, and print each fold's choice and held-out nDCG@10.
+        /// over the cases, and print each fold's choice and held-out nDCG@10: the terms' parts
+        /// without a model, the embedding parts' weights with one (which embeds the cases'
+        /// papers: give --vectors).
         #[arg(long)]
         cross_validate: Option<usize>,
     },
@@ -565,19 +580,13 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
                     records,
                     cases,
                     method,
-                    model_dir: _,
+                    model_dir,
+                    vectors,
+                    library_size,
                     cross_validate,
                 }),
             ..
         } => {
-            if let Some(folds) = cross_validate.filter(|f| *f >= 2) {
-                let (chosen, most) = paperboy_cli::foryou::cross_validate(&records, &cases, folds)?;
-                for (i, (w, held)) in chosen.iter().enumerate() {
-                    println!("fold {i}: weights {w:?}, held-out nDCG@10 {held:.4}");
-                }
-                let mean = chosen.iter().map(|c| c.1).sum::<f64>() / chosen.len() as f64;
-                println!("cross-validated nDCG@10 {mean:.4}; most chosen weights {most:?}");
-            }
             let methods = method
                 .iter()
                 .map(|m| m.parse())
@@ -587,14 +596,51 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
             let all: Vec<_> = std::iter::once(shipped)
                 .chain(methods.iter().copied())
                 .collect();
-            let figures = paperboy_cli::foryou::run(&records, &cases, &all)?;
+            let model_dir = model_dir.unwrap_or_else(|| settings.model_dir());
+            let has_model = model_dir.join("config.json").is_file();
+            if methods.iter().any(|m| m.embeds()) && !has_model {
+                anyhow::bail!(
+                    "the embedding methods need a model: none in {} (see `paperboy model install`)",
+                    model_dir.display()
+                );
+            }
+            if vectors.is_some() && !has_model {
+                anyhow::bail!(
+                    "--vectors keeps a model's embeddings: no model in {} (see `paperboy model install`)",
+                    model_dir.display()
+                );
+            }
+            // Cross-validation fuses embeddings with the shipped ranker when there is a model.
+            let embeds_cv = cross_validate.is_some() && has_model;
+            let embedding = paperboy_cli::foryou::Embedding {
+                model_dir,
+                kernel: paperboy_cli::embed_kernel(&settings),
+                cache: vectors,
+                show_progress: std::io::stderr().is_terminal(),
+            };
+            let mut inputs = paperboy_cli::foryou::Inputs {
+                records: &records,
+                cases: &cases,
+                library_size,
+                embedding: embeds_cv.then_some(&embedding),
+            };
+            if let Some(folds) = cross_validate.filter(|f| *f >= 2) {
+                let (chosen, most) = paperboy_cli::foryou::cross_validate(&inputs, folds)?;
+                for (i, (w, held)) in chosen.iter().enumerate() {
+                    println!("fold {i}: weights {w:?}, held-out nDCG@10 {held:.4}");
+                }
+                let mean = chosen.iter().map(|c| c.1).sum::<f64>() / chosen.len() as f64;
+                println!("cross-validated nDCG@10 {mean:.4}; most chosen weights {most:?}");
+            }
+            inputs.embedding = has_model.then_some(&embedding);
+            let figures = paperboy_cli::foryou::run(&inputs, &all)?;
             let (_, f) = figures[0];
             println!("nDCG@10 {:.4}", f.ndcg10);
             println!("MRR {:.4}", f.mrr);
             println!("Recall@50 {:.4}", f.recall50);
             for (m, f) in &figures[1..] {
                 println!(
-                    "{:<16} nDCG@10 {:.4}  MRR {:.4}  Recall@50 {:.4}",
+                    "{:<18} nDCG@10 {:.4}  MRR {:.4}  Recall@50 {:.4}",
                     m.name(),
                     f.ndcg10,
                     f.mrr,

@@ -70,19 +70,31 @@ pub enum Method {
     TfidfCentroid,
     /// Cosine with the nearest library paper's TF-IDF vector.
     TfidfMax,
+    /// Cosine with the normalised mean of the library's embeddings.
+    EmbeddingCentroid,
+    /// Cosine with the nearest library paper's embedding.
+    EmbeddingMax,
     /// paperboy's: the z-scores of the TF-IDF centroid, the nearest library paper and the
-    /// category count, summed with weights fixed by cross-validation on the train cases.
+    /// category count, summed with weights fixed by cross-validation on the train cases, plus
+    /// the nearest library paper by embedding when the papers were embedded.
     Paperboy,
 }
 
 impl Method {
-    pub const NAMES: [&'static str; 5] = [
+    pub const NAMES: [&'static str; 7] = [
         "random",
         "category",
         "tfidf-centroid",
         "tfidf-max",
+        "embedding-centroid",
+        "embedding-max",
         "paperboy",
     ];
+
+    /// Whether the method ranks by the papers' embeddings (and so needs a model).
+    pub fn embeds(self) -> bool {
+        matches!(self, Method::EmbeddingCentroid | Method::EmbeddingMax)
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -90,6 +102,8 @@ impl Method {
             Method::Category => "category",
             Method::TfidfCentroid => "tfidf-centroid",
             Method::TfidfMax => "tfidf-max",
+            Method::EmbeddingCentroid => "embedding-centroid",
+            Method::EmbeddingMax => "embedding-max",
             Method::Paperboy => "paperboy",
         }
     }
@@ -103,6 +117,8 @@ impl std::str::FromStr for Method {
             "category" => Method::Category,
             "tfidf-centroid" => Method::TfidfCentroid,
             "tfidf-max" => Method::TfidfMax,
+            "embedding-centroid" => Method::EmbeddingCentroid,
+            "embedding-max" => Method::EmbeddingMax,
             "paperboy" => Method::Paperboy,
             other => {
                 return Err(format!(
@@ -114,14 +130,21 @@ impl std::str::FromStr for Method {
     }
 }
 
-/// Scores of `pool` for the reader whose library is `library` (best is highest).
-pub fn scores(
-    method: Method,
-    terms: &Terms,
-    docs: &HashMap<ArxivId, Doc>,
-    library: &[ArxivId],
-    pool: &[ArxivId],
-) -> Vec<f32> {
+/// Papers' embeddings (unit vectors) by id.
+pub type Embeddings = HashMap<ArxivId, Vec<f32>>;
+
+/// What the rankers know of the papers: what they say, their terms and (when a model embedded
+/// them) their embeddings.
+pub struct Papers {
+    pub docs: HashMap<ArxivId, Doc>,
+    pub terms: Terms,
+    pub embeddings: Embeddings,
+}
+
+/// Scores of `pool` for the reader whose library is `library` (best is highest). The embedding
+/// methods score a paper without an embedding lowest.
+pub fn scores(method: Method, papers: &Papers, library: &[ArxivId], pool: &[ArxivId]) -> Vec<f32> {
+    let (terms, docs) = (&papers.terms, &papers.docs);
     let lib: Vec<&Sparse> = library
         .iter()
         .filter_map(|id| terms.vectors.get(id))
@@ -139,6 +162,21 @@ pub fn scores(
             .collect::<Vec<f32>>()
     };
     let category_scores = || category_counts(docs, library, pool);
+    let embedded: Vec<&[f32]> = match method.embeds() {
+        true => library
+            .iter()
+            .filter_map(|id| papers.embeddings.get(id).map(Vec::as_slice))
+            .collect(),
+        false => Vec::new(),
+    };
+    let by_embedding = |score: &dyn Fn(&[f32]) -> f32| {
+        pool.iter()
+            .map(|id| match papers.embeddings.get(id) {
+                Some(v) if !embedded.is_empty() => score(v),
+                _ => f32::MIN,
+            })
+            .collect::<Vec<f32>>()
+    };
     match method {
         Method::Random => pool.iter().map(pseudo_random).collect(),
         Method::Category => {
@@ -151,18 +189,47 @@ pub fn scores(
         }
         Method::TfidfCentroid => centroid_scores(),
         Method::TfidfMax => max_scores(),
-        Method::Paperboy => paperboy_scores(terms, docs, library, pool),
+        Method::EmbeddingCentroid => {
+            let mut mean = vec![0.0f32; embedded.first().map_or(0, |v| v.len())];
+            for v in &embedded {
+                for (m, x) in mean.iter_mut().zip(v.iter()) {
+                    *m += x;
+                }
+            }
+            crate::embed::normalize(&mut mean);
+            by_embedding(&|v| cosine(&mean, v))
+        }
+        Method::EmbeddingMax => by_embedding(&|v| {
+            embedded
+                .iter()
+                .map(|l| cosine(l, v))
+                .fold(f32::MIN, f32::max)
+        }),
+        Method::Paperboy => shipped(papers, library, pool, true),
     }
 }
 
+/// The dot product of two unit vectors.
+fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
 /// The scores of the ranker `/for-you` runs, for a reader whose library is `library` (papers it
-/// does not rank score lowest).
-fn paperboy_scores(
-    terms: &Terms,
-    docs: &HashMap<ArxivId, Doc>,
+/// does not rank score lowest); with the papers' embeddings when `embeddings` says so and there
+/// are some.
+pub fn shipped(
+    papers: &Papers,
     library: &[ArxivId],
     pool: &[ArxivId],
+    embeddings: bool,
 ) -> Vec<f32> {
+    let (terms, docs) = (&papers.terms, &papers.docs);
+    let none = Embeddings::new();
+    let vectors = if embeddings {
+        &papers.embeddings
+    } else {
+        &none
+    };
     let liked = library
         .iter()
         .filter_map(|id| {
@@ -178,6 +245,10 @@ fn paperboy_scores(
         })
         .collect();
     let ranker = Ranker::from_vectors(liked, Vec::new(), &[], &[]);
+    let embedded: Vec<Vec<f32>> = ranker
+        .liked_ids()
+        .filter_map(|id| vectors.get(id).cloned())
+        .collect();
     let empty = Sparse::new();
     let candidates: Vec<crate::reader::Candidate> = pool
         .iter()
@@ -190,10 +261,11 @@ fn paperboy_scores(
                 .map(String::as_str),
             authors: &[],
             popularity: 0.0,
+            embedding: vectors.get(id).map(Vec::as_slice),
         })
         .collect();
     let mut scores = vec![f32::MIN; pool.len()];
-    for r in ranker.rank(&candidates, &terms.vocab) {
+    for r in ranker.rank(&candidates, &terms.vocab, &embedded) {
         scores[r.index] = r.score;
     }
     scores
@@ -201,16 +273,11 @@ fn paperboy_scores(
 
 /// The parts paperboy's ranker fuses, as z-scores: TF-IDF centroid, nearest library paper,
 /// category count.
-pub fn parts(
-    terms: &Terms,
-    docs: &HashMap<ArxivId, Doc>,
-    library: &[ArxivId],
-    pool: &[ArxivId],
-) -> [Vec<f32>; 3] {
+pub fn parts(papers: &Papers, library: &[ArxivId], pool: &[ArxivId]) -> [Vec<f32>; 3] {
     [
-        z(scores(Method::TfidfCentroid, terms, docs, library, pool)),
-        z(scores(Method::TfidfMax, terms, docs, library, pool)),
-        z(category_counts(docs, library, pool)),
+        z(scores(Method::TfidfCentroid, papers, library, pool)),
+        z(scores(Method::TfidfMax, papers, library, pool)),
+        z(category_counts(&papers.docs, library, pool)),
     ]
 }
 
@@ -336,18 +403,37 @@ mod tests {
                 "astro-ph",
             ));
         }
-        let terms = Terms::build(&corpus);
-        let by_id: HashMap<ArxivId, Doc> = docs.iter().map(|d| (d.id.clone(), d.clone())).collect();
+        // Embeddings as a model would give them: an axis per topic, a little of the other.
+        let axis = |d: &Doc| match d.title.contains("iffusion") {
+            true => vec![0.96f32, 0.28],
+            false => vec![0.28f32, 0.96],
+        };
+        let papers = Papers {
+            terms: Terms::build(&corpus),
+            docs: docs.iter().map(|d| (d.id.clone(), d.clone())).collect(),
+            embeddings: docs.iter().map(|d| (d.id.clone(), axis(d))).collect(),
+        };
         let library = [docs[0].id.clone(), docs[1].id.clone()];
         let pool = [docs[2].id.clone(), docs[3].id.clone(), docs[4].id.clone()];
         for method in [
             Method::Category,
             Method::TfidfCentroid,
             Method::TfidfMax,
+            Method::EmbeddingCentroid,
+            Method::EmbeddingMax,
             Method::Paperboy,
         ] {
-            let s = scores(method, &terms, &by_id, &library, &pool);
+            let s = scores(method, &papers, &library, &pool);
             assert_eq!(ranked(&pool, &s)[0], docs[3].id, "{method:?}");
+        }
+        // A paper the model did not embed comes last by embedding, whatever it says.
+        let mut unembedded = papers;
+        unembedded.embeddings.remove(&docs[3].id);
+        let s = scores(Method::EmbeddingMax, &unembedded, &library, &pool);
+        assert_eq!(ranked(&pool, &s)[2], docs[3].id);
+        assert!(Method::EmbeddingMax.embeds() && !Method::Paperboy.embeds());
+        for name in Method::NAMES {
+            assert_eq!(name.parse::<Method>().unwrap().name(), name);
         }
     }
 

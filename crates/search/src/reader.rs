@@ -90,6 +90,66 @@ pub fn z(scores: Vec<f32>) -> Vec<f32> {
         .collect()
 }
 
+/// For each of `rows`, its largest dot product with any of `with` (vectors of `dim` floats): one
+/// matrix product on the embedder's kernels (AVX2+FMA where the CPU has them), in blocks of
+/// rows so that the product stays small.
+fn max_dots(rows: &[&[f32]], with: &[Vec<f32>], dim: usize) -> Vec<f32> {
+    use crate::kernel::{pack_nk, Buf, Epilogue, Kernel, KernelChoice, Panels};
+    static KERNEL: std::sync::OnceLock<Kernel> = std::sync::OnceLock::new();
+    let kernel =
+        *KERNEL.get_or_init(|| Kernel::resolve(KernelChoice::Auto).unwrap_or(Kernel::Portable));
+    let with: Vec<&Vec<f32>> = with.iter().filter(|w| w.len() == dim).collect();
+    if with.is_empty() || dim == 0 {
+        return vec![f32::MIN; rows.len()];
+    }
+    let flat: Vec<f32> = with.iter().flat_map(|w| w.iter().copied()).collect();
+    let mut packed = Buf::default();
+    pack_nk(&mut packed, &flat, dim, dim, with.len());
+    let b = Panels {
+        k: dim,
+        n: with.len(),
+        data: packed.as_slice(),
+    };
+    const BLOCK: usize = 64;
+    let mut out = Vec::with_capacity(rows.len());
+    let (mut a, mut c) = (Vec::new(), vec![0.0f32; BLOCK * with.len()]);
+    for block in rows.chunks(BLOCK) {
+        a.clear();
+        for r in block {
+            a.extend_from_slice(r);
+        }
+        let c = &mut c[..block.len() * with.len()];
+        kernel.gemm(
+            block.len(),
+            &a,
+            dim,
+            &b,
+            None,
+            c,
+            with.len(),
+            Epilogue::None,
+        );
+        out.extend(
+            c.chunks_exact(with.len())
+                .map(|row| row.iter().copied().fold(f32::MIN, f32::max)),
+        );
+    }
+    out
+}
+
+/// The z-scores of the scores there are, 0 (the mean) where there is none.
+pub fn z_present(scores: Vec<Option<f32>>) -> Vec<f32> {
+    let present: Vec<f32> = scores.iter().flatten().copied().collect();
+    let mut zs = z(present).into_iter();
+    scores
+        .into_iter()
+        .map(|s| match s {
+            Some(_) => zs.next().unwrap_or(0.0),
+            None => 0.0,
+        })
+        .collect()
+}
+
 /// How many papers hold a word, out of how many.
 pub trait DocFreq {
     fn docs(&self) -> u64;
@@ -261,6 +321,12 @@ pub const DISLIKE: f32 = 1.0;
 /// What a followed author adds, in z-scores: more than any fusion of three z-scores reaches in
 /// a day's pool, so their papers come first.
 pub const FOLLOWED_AUTHOR: f32 = 12.0;
+/// What the nearest liked paper by embedding and the liked papers' embedding centroid add, in
+/// z-scores, to the z-scored fusion of the terms' parts, when the model embedded the papers:
+/// chosen by 5-fold cross-validation on the for-you train cases (`paperboy eval foryou
+/// --cross-validate 5 --model-dir DIR`, four folds of five chose these; BENCHMARKS.md).
+pub const EMBEDDING_NEAR: f32 = 0.7;
+pub const EMBEDDING_CENTROID: f32 = 0.3;
 /// Below this cosine a liked paper is not named as a reason.
 const NEAR_ENOUGH: f32 = 0.08;
 
@@ -305,6 +371,8 @@ pub struct Candidate<'a> {
     pub authors: &'a [String],
     /// Upvotes, or any count of how much others liked it.
     pub popularity: f32,
+    /// Its embedding (unit length), when the model embedded it.
+    pub embedding: Option<&'a [f32]>,
 }
 
 /// Why a paper was ranked where it is, from the parts that scored it.
@@ -448,14 +516,20 @@ impl Ranker {
         self.liked.len()
     }
 
+    /// The liked papers' ids (their embeddings are what [`Ranker::rank`] takes).
+    pub fn liked_ids(&self) -> impl Iterator<Item = &ArxivId> {
+        self.liked.iter().map(|l| &l.0)
+    }
+
     /// Whether a paper is one the reader liked or turned down (it is never ranked).
     pub fn knows(&self, id: &ArxivId) -> bool {
         self.known.contains(id)
     }
 
     /// The pool's papers best first, without the ones the reader knows; each with why.
-    /// `vocab` names the words of the reasons.
-    pub fn rank(&self, pool: &[Candidate], vocab: &Vocab) -> Vec<Ranked> {
+    /// `vocab` names the words of the reasons; `embedded` holds the embeddings of the liked
+    /// papers the model embedded (none: terms and categories alone).
+    pub fn rank(&self, pool: &[Candidate], vocab: &Vocab, embedded: &[Vec<f32>]) -> Vec<Ranked> {
         let keep: Vec<usize> = (0..pool.len())
             .filter(|&i| !self.known.contains(pool[i].id))
             .collect();
@@ -502,10 +576,41 @@ impl Ranker {
             }
         }
         let mut score = if liked {
-            fuse(&[z(cent.clone()), z(near), z(cat)], FUSION)
+            z(fuse(&[z(cent.clone()), z(near), z(cat)], FUSION))
         } else {
             z(pop)
         };
+        // Likeness by meaning: the nearest liked paper's embedding cosine and the cosine with
+        // the liked papers' mean embedding, for the candidates the model embedded (the others
+        // count as average).
+        if liked && !embedded.is_empty() {
+            let mut mean = vec![0.0f32; embedded[0].len()];
+            for v in embedded {
+                for (m, x) in mean.iter_mut().zip(v) {
+                    *m += x;
+                }
+            }
+            crate::embed::normalize(&mut mean);
+            let dim = mean.len();
+            let embeddings: Vec<Option<&[f32]>> = keep
+                .iter()
+                .map(|&i| pool[i].embedding.filter(|e| e.len() == dim))
+                .collect();
+            let rows: Vec<&[f32]> = embeddings.iter().flatten().copied().collect();
+            let mut nearest = max_dots(&rows, embedded, dim).into_iter();
+            let near: Vec<Option<f32>> = embeddings
+                .iter()
+                .map(|e| e.and_then(|_| nearest.next()))
+                .collect();
+            let cent: Vec<Option<f32>> = embeddings
+                .iter()
+                .map(|e| e.map(|e| crate::vectors::dot_fast(&mean, e)))
+                .collect();
+            let parts = z_present(near).into_iter().zip(z_present(cent));
+            for (s, (n, c)) in score.iter_mut().zip(parts) {
+                *s += EMBEDDING_NEAR * n + EMBEDDING_CENTROID * c;
+            }
+        }
         if !self.disliked_weights.is_empty() {
             for (s, n) in score.iter_mut().zip(z(neg)) {
                 *s -= DISLIKE * n;
@@ -709,9 +814,15 @@ impl Engine {
     }
 
     /// Ranks a pool with a reader's ranker (see [`Ranker::rank`]).
-    pub fn rank(&self, ranker: &Ranker, pool: &[Candidate], df: &dyn DocFreq) -> Vec<Ranked> {
+    pub fn rank(
+        &self,
+        ranker: &Ranker,
+        pool: &[Candidate],
+        embedded: &[Vec<f32>],
+        df: &dyn DocFreq,
+    ) -> Vec<Ranked> {
         let inner = self.lock(df);
-        ranker.rank(pool, &inner.vocab)
+        ranker.rank(pool, &inner.vocab, embedded)
     }
 }
 
@@ -801,9 +912,10 @@ mod tests {
                 primary: Some("cs.CL"),
                 authors: if i == 2 { &followed } else { &none },
                 popularity: 0.0,
+                embedding: None,
             })
             .collect();
-        let ranked = ranker.rank(&pool, &vocab);
+        let ranked = ranker.rank(&pool, &vocab, &[]);
         let order: Vec<usize> = ranked.iter().map(|r| r.index).collect();
         // The turned-down paper itself is never ranked; the followed author's comes first, then
         // the liked paper's neighbour, and the one like the disliked paper last.
@@ -822,6 +934,74 @@ mod tests {
     }
 
     #[test]
+    fn the_embedding_of_the_nearest_liked_paper_moves_a_paper_up() {
+        let mut vocab = Vocab::new(100);
+        let mut analyzer = analyzer();
+        let liked_id = id("2501.00001");
+        let liked = vec![(
+            liked_id.clone(),
+            "Parsing tweets".to_owned(),
+            Some("cs.CL".to_owned()),
+            1.0,
+            vocab.vector(&mut analyzer, "Parsing tweets", "", &Flat),
+        )];
+        let ranker = Ranker::from_vectors(liked, Vec::new(), &[], &[]);
+        assert_eq!(ranker.liked_ids().collect::<Vec<_>>(), vec![&liked_id]);
+        // Three papers the terms cannot tell apart; their meaning can.
+        let v = vocab.vector(&mut analyzer, "Galaxy surveys", "", &Flat);
+        let ids = [id("2502.00001"), id("2502.00002"), id("2502.00003")];
+        let embeddings = [vec![0.6f32, 0.8], vec![1.0, 0.0], vec![0.0, 1.0]];
+        let pool: Vec<Candidate> = (0..3)
+            .map(|i| Candidate {
+                id: &ids[i],
+                vector: &v,
+                primary: None,
+                authors: &[],
+                popularity: 0.0,
+                embedding: (i > 0).then(|| embeddings[i].as_slice()),
+            })
+            .collect();
+        let order = |embedded: &[Vec<f32>]| -> Vec<usize> {
+            ranker
+                .rank(&pool, &vocab, embedded)
+                .iter()
+                .map(|r| r.index)
+                .collect()
+        };
+        // By id without embeddings; with them, the one nearest the liked paper's meaning first,
+        // the one the model did not embed in the middle (average), the farthest last.
+        assert_eq!(order(&[]), vec![0, 1, 2]);
+        assert_eq!(order(&[vec![1.0, 0.0]]), vec![1, 0, 2]);
+        assert_eq!(order(&[vec![0.0, 1.0]]), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn max_dots_is_the_largest_dot_product_of_each_row() {
+        // Rows past one block and a library that is not a multiple of the kernel's panel.
+        let dim = 40;
+        let vector = |seed: usize| -> Vec<f32> {
+            (0..dim)
+                .map(|j| (((seed * 31 + j * 17) % 23) as f32 - 11.0) / 11.0)
+                .collect()
+        };
+        let rows: Vec<Vec<f32>> = (0..150).map(vector).collect();
+        let with: Vec<Vec<f32>> = (1000..1037).map(vector).collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let got = max_dots(&refs, &with, dim);
+        for (r, g) in rows.iter().zip(&got) {
+            let want = with
+                .iter()
+                .map(|w| r.iter().zip(w).map(|(a, b)| a * b).sum::<f32>())
+                .fold(f32::MIN, f32::max);
+            assert!(
+                (want - g).abs() < 1e-3 * want.abs().max(1.0),
+                "{want} vs {g}"
+            );
+        }
+        assert_eq!(max_dots(&refs, &[], dim), vec![f32::MIN; 150]);
+    }
+
+    #[test]
     fn without_liked_papers_popularity_ranks() {
         let mut vocab = Vocab::new(100);
         let ranker = Ranker::new(&Profile::default(), &mut vocab, &Flat);
@@ -834,9 +1014,10 @@ mod tests {
                 primary: None,
                 authors: &[],
                 popularity: i as f32 * 10.0,
+                embedding: None,
             })
             .collect();
-        let ranked = ranker.rank(&pool, &vocab);
+        let ranked = ranker.rank(&pool, &vocab, &[]);
         assert_eq!(ranked[0].index, 1);
         assert!(ranked[0].why.popular);
     }

@@ -148,26 +148,37 @@ pub struct Ranked {
     pub why: Why,
 }
 
-/// `views` ranked for the reader, best first, leaving out the papers they marked or liked.
-pub async fn rank_views(
-    state: &AppState,
-    model: &Model,
+/// Papers as the ranker reads them (terms, authors' names, stored embeddings): made once, ranked
+/// for any number of readers.
+pub struct Prepared {
     views: Vec<PaperView>,
-) -> Result<Vec<Ranked>, ApiError> {
-    let marked: std::collections::HashSet<ArxivId> = model.signals.marked().cloned().collect();
-    let views: Vec<PaperView> = views
-        .into_iter()
-        .filter(|v| !marked.contains(&v.paper.id))
-        .collect();
-    let (engine, index, ranker) = (
-        state.foryou.clone(),
-        state.index.clone(),
-        model.ranker.clone(),
-    );
+    vectors: Vec<Arc<paperboy_search::foryou::Sparse>>,
+    authors: Vec<Vec<String>>,
+    embeddings: Vec<Option<Vec<f32>>>,
+}
+
+impl Prepared {
+    pub fn views(&self) -> &[PaperView] {
+        &self.views
+    }
+}
+
+/// `views` made ready for ranking.
+pub async fn prepare(state: &AppState, views: Vec<PaperView>) -> Result<Arc<Prepared>, ApiError> {
+    let (engine, index) = (state.foryou.clone(), state.index.clone());
+    let semantic = state.semantic.get().cloned();
     blocking(move || {
         let texts: Vec<_> = views.iter().map(text_of).collect();
         let vectors = engine.vectors(&texts, &*index);
-        let authors: Vec<Vec<String>> = views
+        // The stored embeddings, when the model has embedded the papers.
+        let embeddings = match &semantic {
+            Some(s) => views
+                .iter()
+                .map(|v| s.vectors().vector(&v.paper.id))
+                .collect(),
+            None => Vec::new(),
+        };
+        let authors = views
             .iter()
             .map(|v| {
                 v.paper
@@ -177,31 +188,79 @@ pub async fn rank_views(
                     .collect()
             })
             .collect();
-        let pool: Vec<Candidate> = views
+        Arc::new(Prepared {
+            views,
+            vectors,
+            authors,
+            embeddings,
+        })
+    })
+    .await
+}
+
+/// The papers of `prepared` ranked for the reader, best first, leaving out the papers they
+/// marked or liked; the first `limit` of them.
+pub async fn rank_prepared(
+    state: &AppState,
+    model: &Model,
+    prepared: Arc<Prepared>,
+    limit: usize,
+) -> Result<Vec<Ranked>, ApiError> {
+    let marked: std::collections::HashSet<ArxivId> = model.signals.marked().cloned().collect();
+    let (engine, index, ranker) = (
+        state.foryou.clone(),
+        state.index.clone(),
+        model.ranker.clone(),
+    );
+    let semantic = state.semantic.get().cloned();
+    blocking(move || {
+        let p = &*prepared;
+        let embedded: Vec<Vec<f32>> = match &semantic {
+            Some(s) if !p.embeddings.is_empty() => ranker
+                .liked_ids()
+                .filter_map(|id| s.vectors().vector(id))
+                .collect(),
+            _ => Vec::new(),
+        };
+        let keep: Vec<usize> = (0..p.views.len())
+            .filter(|&i| !marked.contains(&p.views[i].paper.id))
+            .collect();
+        let pool: Vec<Candidate> = keep
             .iter()
-            .enumerate()
-            .map(|(i, v)| Candidate {
-                id: &v.paper.id,
-                vector: &vectors[i],
-                primary: v.paper.primary_category(),
-                authors: &authors[i],
-                popularity: v.upvotes() as f32,
+            .map(|&i| {
+                let v = &p.views[i];
+                Candidate {
+                    id: &v.paper.id,
+                    vector: &p.vectors[i],
+                    primary: v.paper.primary_category(),
+                    authors: &p.authors[i],
+                    popularity: v.upvotes() as f32,
+                    embedding: p.embeddings.get(i).and_then(|e| e.as_deref()),
+                }
             })
             .collect();
-        let ranked = engine.rank(&ranker, &pool, &*index);
-        let mut slots: Vec<Option<PaperView>> = views.into_iter().map(Some).collect();
-        ranked
+        engine
+            .rank(&ranker, &pool, &embedded, &*index)
             .into_iter()
-            .filter_map(|r| {
-                Some(Ranked {
-                    view: slots[r.index].take()?,
-                    score: r.score,
-                    why: r.why,
-                })
+            .take(limit)
+            .map(|r| Ranked {
+                view: p.views[keep[r.index]].clone(),
+                score: r.score,
+                why: r.why,
             })
             .collect::<Vec<_>>()
     })
     .await
+}
+
+/// `views` ranked for the reader, best first, leaving out the papers they marked or liked.
+pub async fn rank_views(
+    state: &AppState,
+    model: &Model,
+    views: Vec<PaperView>,
+) -> Result<Vec<Ranked>, ApiError> {
+    let prepared = prepare(state, views).await?;
+    rank_prepared(state, model, prepared, usize::MAX).await
 }
 
 /// A day of new papers ranked for a reader.
@@ -215,6 +274,62 @@ pub struct Day {
     pub papers: Vec<Ranked>,
 }
 
+/// The papers announced on one day in some categories, ready to be ranked for any reader.
+#[derive(Clone)]
+pub struct Pool {
+    /// None when nothing was ever announced in the categories.
+    pub day: Option<NaiveDate>,
+    pub prev: Option<NaiveDate>,
+    pub next: Option<NaiveDate>,
+    /// The categories (empty: every category).
+    pub categories: Vec<String>,
+    pub papers: Arc<Prepared>,
+}
+
+/// The papers announced on `day` (the latest day when None) in `categories` (every category
+/// when empty).
+pub async fn day_pool(
+    state: &AppState,
+    categories: Vec<String>,
+    day: Option<NaiveDate>,
+) -> Result<Pool, ApiError> {
+    let day = match day {
+        Some(d) => Some(d),
+        None => state.store.announced_around(None, &categories).await?.1,
+    };
+    let (prev, next, views) = match day {
+        Some(d) => {
+            let (prev, next) = state.store.announced_around(Some(d), &categories).await?;
+            (prev, next, state.store.announced(d, &categories).await?)
+        }
+        None => (None, None, Vec::new()),
+    };
+    Ok(Pool {
+        day,
+        prev,
+        next,
+        categories,
+        papers: prepare(state, views).await?,
+    })
+}
+
+/// A day's pool ranked for a reader: the first `limit` papers.
+pub async fn rank_pool(
+    state: &AppState,
+    model: &Model,
+    pool: Pool,
+    limit: usize,
+) -> Result<Day, ApiError> {
+    let papers = rank_prepared(state, model, pool.papers, limit).await?;
+    Ok(Day {
+        day: pool.day,
+        prev: pool.prev,
+        next: pool.next,
+        categories: pool.categories,
+        papers,
+    })
+}
+
 /// The papers announced on `day` (the latest day when None) in the reader's followed categories
 /// (every category when none), ranked for them.
 pub async fn ranked_day(
@@ -222,30 +337,8 @@ pub async fn ranked_day(
     model: &Model,
     day: Option<NaiveDate>,
 ) -> Result<Day, ApiError> {
-    let categories = model.categories();
-    let day = match day {
-        Some(d) => Some(d),
-        None => state.store.announced_around(None, &categories).await?.1,
-    };
-    let Some(d) = day else {
-        return Ok(Day {
-            day: None,
-            prev: None,
-            next: None,
-            categories,
-            papers: Vec::new(),
-        });
-    };
-    let (prev, next) = state.store.announced_around(Some(d), &categories).await?;
-    let views = state.store.announced(d, &categories).await?;
-    let papers = rank_views(state, model, views).await?;
-    Ok(Day {
-        day,
-        prev,
-        next,
-        categories,
-        papers,
-    })
+    let pool = day_pool(state, model.categories(), day).await?;
+    rank_pool(state, model, pool, usize::MAX).await
 }
 
 /// The reason line of a ranked paper, as plain text.

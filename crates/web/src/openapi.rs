@@ -252,6 +252,21 @@ pub fn spec() -> Value {
                     "responses": with_errors(json!({ "200": json_body("The paper's state", json!({ "type": "object", "required": ["id", "saved"], "properties": { "id": { "type": "string" }, "saved": { "type": "boolean" } } })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED, Code::FORBIDDEN, Code::NOT_FOUND, Code::RATE_LIMITED])
                 }
             },
+            "/api/for-you": { "get": {
+                "summary": "The new papers of one announcement day (the latest when no day) in the token's account's followed categories (every category when none), ranked for that reader, each with score, reason (the line /for-you shows) and why {near: [{id, title}], terms, authors, category, popular}. Needs a personal API token (Authorization: Bearer), made on /account",
+                "parameters": [
+                    date_param("day", "An announcement day, YYYY-MM-DD"),
+                    query("limit", "At most this many papers (default 50)", json!({ "type": "integer", "minimum": 1, "maximum": crate::handlers::foryou::MAX_API_LIMIT }))
+                ],
+                "responses": with_errors(json!({ "200": json_body("The day ranked", json!({ "type": "object", "required": ["day", "previousDay", "nextDay", "categories", "total", "papers"], "properties": {
+                    "day": { "type": ["string", "null"], "format": "date" },
+                    "previousDay": { "type": ["string", "null"], "format": "date" },
+                    "nextDay": { "type": ["string", "null"], "format": "date" },
+                    "categories": { "type": "array", "items": { "type": "string" } },
+                    "total": { "type": "integer" },
+                    "papers": { "type": "array", "items": { "type": "object", "required": ["id", "score", "reason", "why"] } }
+                } })) }), Errors::Json, &[Code::INVALID_PARAMETER, Code::SIGN_IN_REQUIRED])
+            }},
             "/api/whoami-v2": { "get": {
                 "summary": "The account of the personal API token sent (Authorization: Bearer), as hf.co answers it: name is the username",
                 "responses": with_errors(json!({ "200": json_body("The account", json!({ "type": "object", "required": ["name", "type"], "properties": { "name": { "type": "string" }, "type": { "type": "string" } } })) }), Errors::Json, &[Code::SIGN_IN_REQUIRED])

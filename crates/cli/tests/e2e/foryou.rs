@@ -3,32 +3,40 @@
 //! per method after, and the shipped ranker well above random. `paperboy eval` alone still asks
 //! for the BEIR files.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
-use crate::common::{paperboy_command, run_command, shared_data};
+use crate::common::{model_dir, paperboy_command, run_command, shared_data};
 
-#[tokio::test]
-async fn eval_foryou_prints_the_shipped_rankers_figures_first() {
+/// A slice of the for-you benchmark: the first `n` reader cases, and the records they need
+/// (each case day's papers, at most `per_day` of them besides the relevant ones, and the
+/// libraries): (the temporary directory, records, cases).
+fn slice(n: usize, per_day: usize) -> Option<(tempfile::TempDir, PathBuf, PathBuf)> {
     let (Some(records), Some(cases)) = (
         shared_data("arxiv-listings/arxiv_listings_2025-03_2026-07.jsonl.gz"),
         shared_data("foryou/cases-train.jsonl"),
     ) else {
-        return;
+        return None;
     };
     let dir = tempfile::tempdir().unwrap();
     let lines: Vec<String> = std::fs::read_to_string(&cases)
         .unwrap()
         .lines()
-        .take(40)
+        .take(n)
         .map(str::to_owned)
         .collect();
-    let (mut days, mut library) = (HashSet::new(), HashSet::new());
+    let (mut days, mut wanted) = (HashMap::new(), HashSet::new());
     for l in &lines {
         let v: serde_json::Value = serde_json::from_str(l).unwrap();
-        days.insert(v["day"].as_str().unwrap().to_owned());
-        for id in v["library"].as_array().unwrap() {
-            library.insert(id.as_str().unwrap().to_owned());
+        days.insert(v["day"].as_str().unwrap().to_owned(), 0usize);
+        for id in v["library"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .chain(v["relevant"].as_array().unwrap())
+        {
+            wanted.insert(id.as_str().unwrap().to_owned());
         }
     }
     let sub_cases = dir.path().join("cases.jsonl");
@@ -39,14 +47,25 @@ async fn eval_foryou_prints_the_shipped_rankers_figures_first() {
     for line in std::io::BufReader::new(gz).lines() {
         let line = line.unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-        if days.contains(v["listing_date"].as_str().unwrap_or(""))
-            || library.contains(v["id"].as_str().unwrap_or(""))
-        {
+        let on_day = days.get_mut(v["listing_date"].as_str().unwrap_or(""));
+        let keep = wanted.contains(v["id"].as_str().unwrap_or(""))
+            || on_day.is_some_and(|k| {
+                *k += 1;
+                *k <= per_day
+            });
+        if keep {
             writeln!(out, "{line}").unwrap();
         }
     }
     drop(out);
+    Some((dir, sub_records, sub_cases))
+}
 
+#[tokio::test]
+async fn eval_foryou_prints_the_shipped_rankers_figures_first() {
+    let Some((_dir, sub_records, sub_cases)) = slice(40, usize::MAX) else {
+        return;
+    };
     let ran = run_command(
         paperboy_command()
             .args(["eval", "foryou", "--records"])
@@ -102,11 +121,81 @@ async fn eval_foryou_prints_the_shipped_rankers_figures_first() {
     assert!(bare.stderr.contains("--corpus"), "{}", bare.stderr);
 }
 
-/// What `/for-you` lists, in order: the papers' ids.
+/// The embedding methods with a model: each case day cut to 40 papers (the reader's own kept),
+/// the embeddings kept in a file that the next run reuses instead of embedding again, and the
+/// shipped ranker using them too (its line is the `paperboy` method's).
+#[tokio::test]
+async fn eval_foryou_ranks_by_embeddings_and_keeps_them() {
+    let Some(model) = model_dir() else {
+        return;
+    };
+    let Some((dir, records, cases)) = slice(6, 40) else {
+        return;
+    };
+    let vectors = dir.path().join("vectors.bin");
+    let eval = || {
+        let mut cmd = paperboy_command();
+        cmd.args(["eval", "foryou", "--records"])
+            .arg(&records)
+            .arg("--cases")
+            .arg(&cases)
+            .args(["--method", "embedding-centroid,embedding-max,paperboy"])
+            .arg("--model-dir")
+            .arg(&model)
+            .arg("--vectors")
+            .arg(&vectors);
+        cmd
+    };
+    let first = run_command(&mut eval()).await;
+    first.assert_success("eval foryou with embeddings");
+    let lines: Vec<&str> = first.stdout.lines().collect();
+    assert_eq!(lines.len(), 6, "{}", first.stdout);
+    let figure = |line: &str| -> f64 { line.split_whitespace().nth(2).unwrap().parse().unwrap() };
+    assert!(lines[3].starts_with("embedding-centroid ") && lines[4].starts_with("embedding-max "));
+    let shipped: f64 = lines[0]["nDCG@10 ".len()..].parse().unwrap();
+    assert_eq!(figure(lines[5]), shipped, "{}", first.stdout);
+    // Each reader's own paper among ~40: meaning alone finds it well above chance (1/40).
+    assert!(figure(lines[4]) > 0.2, "{}", first.stdout);
+    let kept = std::fs::metadata(&vectors).unwrap();
+    assert!(kept.len() > 6 * 40 * 384 * 4 / 2, "{} bytes", kept.len());
+
+    let again = run_command(&mut eval()).await;
+    again.assert_success("eval foryou again");
+    assert_eq!(
+        again.stdout, first.stdout,
+        "the same vectors, the same figures"
+    );
+    assert_eq!(
+        std::fs::metadata(&vectors).unwrap().modified().unwrap(),
+        kept.modified().unwrap(),
+        "nothing embedded again"
+    );
+
+    // Without a model, the embedding methods refuse with the reason.
+    let bare = run_command(
+        paperboy_command()
+            .args(["eval", "foryou", "--records"])
+            .arg(&records)
+            .arg("--cases")
+            .arg(&cases)
+            .args(["--method", "embedding-max", "--model-dir"])
+            .arg(dir.path()),
+    )
+    .await;
+    assert!(
+        !bare.status.success() && bare.stderr.contains("need a model"),
+        "{}",
+        bare.stderr
+    );
+}
+
+/// What a page lists (`/for-you`, search results), in order: the papers' ids, read from each
+/// entry's heading link.
 fn listed(html: &str) -> Vec<String> {
     let mut ids = Vec::new();
     for part in html.split("<li class=\"entry").skip(1) {
-        if let Some(rest) = part.split("<h2><a href=\"/papers/").nth(1) {
+        let heading = part.split("<h2").nth(1).unwrap_or_default();
+        if let Some(rest) = heading.split("href=\"/papers/").nth(1) {
             ids.push(rest.split('"').next().unwrap().to_owned());
         }
     }
@@ -379,6 +468,53 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
         Visitor::arrived(&server.base)
             .await
             .get(&format!("/list/cs.CL/{day}?sort=for-you"))
+            .await
+            .status,
+        401
+    );
+
+    // Search results sorted for the reader: X's title finds X and the saved papers like it;
+    // sorted for the reader, papers already saved come after every new one.
+    let q = format!(
+        "/search?q={}&mode=keyword",
+        title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("+")
+    );
+    let by_relevance = reader.get(&q).await.body;
+    assert!(
+        by_relevance.contains("<option value=\"for-you\""),
+        "the sort is offered"
+    );
+    let sorted = reader.get(&format!("{q}&sort=for-you")).await;
+    assert_eq!(sorted.status, 200, "{}", sorted.body);
+    assert!(sorted.body.contains("sorted for you"));
+    let (relevance, mine) = (listed(&by_relevance), listed(&sorted.body));
+    let saved_at = |order: &[String]| -> Vec<usize> {
+        order
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| neighbours.contains(id))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    assert!(
+        !saved_at(&relevance).is_empty() && saved_at(&relevance)[0] < mine.len() - 3,
+        "the title search finds a saved paper early: {relevance:?}"
+    );
+    let saved_mine = saved_at(&mine);
+    assert_eq!(
+        saved_mine,
+        (mine.len() - saved_mine.len()..mine.len()).collect::<Vec<_>>(),
+        "saved papers last when sorted for the reader: {mine:?}"
+    );
+    assert!(relevance.contains(&x_id), "X's own title finds X");
+    assert_eq!(
+        Visitor::arrived(&server.base)
+            .await
+            .get(&format!("{q}&sort=for-you"))
             .await
             .status,
         401

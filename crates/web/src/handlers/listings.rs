@@ -10,6 +10,7 @@ use maud::PreEscaped;
 use paperboy_core::{ArxivId, Period};
 use paperboy_search::{HighlightField, SearchQuery};
 use paperboy_store::ListingFilter;
+use paperboy_store::PaperView;
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -165,15 +166,22 @@ pub struct SearchPageParams {
     to: Option<String>,
     page: Option<String>,
     mode: Option<String>,
+    /// `for-you`: the best [`FOR_YOU_DEPTH`] matches in the signed-in reader's order (else by
+    /// relevance).
+    sort: Option<String>,
 }
+
+/// How many of the best matches a for-you sort of search results orders for the reader.
+pub const FOR_YOU_DEPTH: usize = 200;
 
 /// `/search.bib?q=...`: one page of search results (the same parameters as `/search`) as BibTeX.
 pub async fn search_bibtex(
     State(state): State<AppState>,
+    viewer: Viewer,
     Query(q): Query<SearchPageParams>,
 ) -> Result<Response, ApiError> {
-    let (query, mode, _) = q.search()?;
-    let found = query::search(&state, query, mode).await?;
+    let account = viewer.account.as_ref().map(|a| a.id);
+    let (found, ..) = q.found(&state, account).await?;
     let papers: Vec<_> = found.results.into_iter().map(|v| v.paper).collect();
     let body = paperboy_core::bib::to_bibtex_all(&papers);
     Ok(crate::views::citation::bibtex_response(body, "search.bib"))
@@ -198,6 +206,37 @@ impl SearchPageParams {
         };
         Ok((query, query::parse_mode(given(&self.mode))?, page))
     }
+
+    /// The page of results asked for, sorted for the signed-in reader `account` when asked
+    /// (the best [`FOR_YOU_DEPTH`] matches in their order, then paged); with the mode, the
+    /// page number and whether it is sorted for the reader.
+    async fn found(
+        &self,
+        state: &AppState,
+        account: Option<paperboy_store::AccountId>,
+    ) -> Result<(query::Found, paperboy_search::hybrid::Mode, usize, bool), ApiError> {
+        let (mut search, mode, page) = self.search()?;
+        let for_you = crate::foryou::asks_for_you(given(&self.sort), account.is_some())?;
+        let Some(account) = account.filter(|_| for_you) else {
+            return Ok((query::search(state, search, mode).await?, mode, page, false));
+        };
+        if search.offset >= FOR_YOU_DEPTH {
+            return Err(ApiError::not_found(format!(
+                "Results sorted for you go {FOR_YOU_DEPTH} deep: there is no page {page}."
+            )));
+        }
+        search.offset = 0;
+        search.limit = FOR_YOU_DEPTH;
+        let mut found = query::search(state, search, mode).await?;
+        if !found.exact_id {
+            crate::foryou::sort_for(state, account, &mut found.results, PaperView::clone).await?;
+            found.total = found.total.min(found.results.len());
+            let start = (page * PAGE_SIZE).min(found.results.len());
+            found.results.truncate(start + PAGE_SIZE);
+            found.results.drain(..start);
+        }
+        Ok((found, mode, page, true))
+    }
 }
 
 pub async fn search(
@@ -205,8 +244,12 @@ pub async fn search(
     viewer: Viewer,
     Query(q): Query<SearchPageParams>,
 ) -> Result<Response, ApiError> {
-    let (search, mode, page) = q.search()?;
-    let text = search.text.clone();
+    let account = viewer.account.as_ref().map(|a| a.id);
+    let (found, mode, page, for_you) = q.found(&state, account).await?;
+    if found.exact_id {
+        return Ok(see_other(&paper_href(&found.results[0].paper)));
+    }
+    let text = q.q.clone().unwrap_or_default();
     let asked = SearchAsked {
         text: &text,
         category: given(&q.category),
@@ -215,11 +258,9 @@ pub async fn search(
         mode_param: q.mode.as_deref(),
         mode,
         page,
+        for_you,
+        signed_in: account.is_some(),
     };
-    let found = query::search(&state, search, mode).await?;
-    if found.exact_id {
-        return Ok(see_other(&paper_href(&found.results[0].paper)));
-    }
     let marked = SearchQuery {
         text: text.clone(),
         limit: 1,

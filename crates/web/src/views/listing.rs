@@ -169,6 +169,10 @@ pub struct SearchAsked<'a> {
     pub mode_param: Option<&'a str>,
     pub mode: Mode,
     pub page: usize,
+    /// Sorted for the reader (`sort=for-you`).
+    pub for_you: bool,
+    /// Whether the viewer is signed in (and may sort for themselves).
+    pub signed_in: bool,
 }
 
 impl SearchAsked<'_> {
@@ -181,6 +185,7 @@ impl SearchAsked<'_> {
             ("from", self.from),
             ("to", self.to),
             ("mode", self.mode_param),
+            ("sort", self.for_you.then_some("for-you")),
             ("page", Some(n.as_str())),
         ];
         let kept: Vec<(&str, &str)> = pairs
@@ -220,13 +225,21 @@ pub fn search(
                     }
                 }
             }
+            @if asked.signed_in {
+                label { "Sort "
+                    select name="sort" {
+                        option value="" selected[!asked.for_you] { "relevance" }
+                        option value="for-you" selected[asked.for_you] { "for you" }
+                    }
+                }
+            }
             button type="submit" { "Filter" }
         }
         @if let Some(why) = &found.fallback {
             p.notice role="status" { "Showing keyword results only: " (why) "." }
         }
         @if !text.is_empty() {
-            p.count { (paperboy_search::shown_total(found.total)) " papers · " (found.mode) " search" }
+            p.count { (paperboy_search::shown_total(found.total)) " papers · " (found.mode) " search" @if asked.for_you { " · the best sorted for you" } }
             @if found.results.is_empty() { p.notice { "Nothing matched. Try fewer or other words." } }
             ol.entries start=(page_no * PAGE_SIZE + 1) {
                 @for (i, (v, (title, snippet))) in found.results.iter().zip(highlights).enumerate() {
