@@ -13,6 +13,7 @@ use paperboy_core::ArxivId;
 pub use crate::reader::{centroid, dot, fuse, z, Sparse, FUSION, MAX_DF};
 use crate::reader::{Counted, Ranker, Vocab};
 use crate::text::analyzer;
+use crate::vectors::dot as dense_dot;
 
 /// What a ranker sees of a paper.
 #[derive(Debug, Clone)]
@@ -76,7 +77,8 @@ pub enum Method {
     EmbeddingMax,
     /// paperboy's: the z-scores of the TF-IDF centroid, the nearest library paper and the
     /// category count, summed with weights fixed by cross-validation on the train cases, plus
-    /// the nearest library paper by embedding when the papers were embedded.
+    /// the nearest library paper and the library's mean by embedding when the papers were
+    /// embedded.
     Paperboy,
 }
 
@@ -190,28 +192,17 @@ pub fn scores(method: Method, papers: &Papers, library: &[ArxivId], pool: &[Arxi
         Method::TfidfCentroid => centroid_scores(),
         Method::TfidfMax => max_scores(),
         Method::EmbeddingCentroid => {
-            let mut mean = vec![0.0f32; embedded.first().map_or(0, |v| v.len())];
-            for v in &embedded {
-                for (m, x) in mean.iter_mut().zip(v.iter()) {
-                    *m += x;
-                }
-            }
-            crate::embed::normalize(&mut mean);
-            by_embedding(&|v| cosine(&mean, v))
+            let mean = crate::reader::mean_direction(embedded.iter().copied());
+            by_embedding(&|v| dense_dot(&mean, v))
         }
         Method::EmbeddingMax => by_embedding(&|v| {
             embedded
                 .iter()
-                .map(|l| cosine(l, v))
+                .map(|l| dense_dot(l, v))
                 .fold(f32::MIN, f32::max)
         }),
         Method::Paperboy => shipped(papers, library, pool, true),
     }
-}
-
-/// The dot product of two unit vectors.
-fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 /// The scores of the ranker `/for-you` runs, for a reader whose library is `library` (papers it

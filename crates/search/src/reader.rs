@@ -137,6 +137,22 @@ fn max_dots(rows: &[&[f32]], with: &[Vec<f32>], dim: usize) -> Vec<f32> {
     out
 }
 
+/// The mean of dense vectors (the first one's length), as a unit vector: [`centroid`] for
+/// embeddings.
+pub fn mean_direction<'a>(vectors: impl IntoIterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut mean: Vec<f32> = Vec::new();
+    for v in vectors {
+        if mean.is_empty() {
+            mean = vec![0.0; v.len()];
+        }
+        for (m, x) in mean.iter_mut().zip(v) {
+            *m += x;
+        }
+    }
+    crate::embed::normalize(&mut mean);
+    mean
+}
+
 /// The z-scores of the scores there are, 0 (the mean) where there is none.
 pub fn z_present(scores: Vec<Option<f32>>) -> Vec<f32> {
     let present: Vec<f32> = scores.iter().flatten().copied().collect();
@@ -584,13 +600,7 @@ impl Ranker {
         // the liked papers' mean embedding, for the candidates the model embedded (the others
         // count as average).
         if liked && !embedded.is_empty() {
-            let mut mean = vec![0.0f32; embedded[0].len()];
-            for v in embedded {
-                for (m, x) in mean.iter_mut().zip(v) {
-                    *m += x;
-                }
-            }
-            crate::embed::normalize(&mut mean);
+            let mean = mean_direction(embedded.iter().map(Vec::as_slice));
             let dim = mean.len();
             let embeddings: Vec<Option<&[f32]>> = keep
                 .iter()
