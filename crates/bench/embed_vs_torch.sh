@@ -10,12 +10,15 @@
 # RECORDS: default ../shared/data/arxiv-listings/arxiv_listings_2025-03_2026-07.jsonl.gz
 # DOCS: the first N records, default 400.
 # VENV (environment): where the venv goes, default target/embed-vs-torch-venv.
+# ROUNDS (environment): timed passes per embedder (paperboy's kernels interleaved), the median
+# reported; default 3.
 set -euo pipefail
 
 MODEL_DIR=${1:?usage: $0 MODEL_DIR [RECORDS] [DOCS]}
 RECORDS=${2:-../shared/data/arxiv-listings/arxiv_listings_2025-03_2026-07.jsonl.gz}
 DOCS=${3:-400}
 VENV=${VENV:-target/embed-vs-torch-venv}
+ROUNDS=${ROUNDS:-3}
 TORCH_VERSION=2.15.0
 SENTENCE_TRANSFORMERS_VERSION=6.2.0
 
@@ -29,6 +32,9 @@ cargo build -q --release -p paperboy-bench
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 target/release/paperboy-bench embed --model-dir "$MODEL_DIR" --records "$RECORDS" \
-    --docs "$DOCS" --kernel all --texts-out "$work/texts.jsonl" | tee "$work/paperboy.md"
+    --docs "$DOCS" --kernel all --texts-out "$work/texts.jsonl" --vectors-out "$work/vectors" \
+    --rounds "$ROUNDS" \
+    | tee "$work/paperboy.md"
 echo
-"$VENV/bin/python" "$here/embed_torch.py" "$MODEL_DIR" "$work/texts.jsonl" "$work/paperboy.md"
+ROUNDS=$ROUNDS "$VENV/bin/python" "$here/embed_torch.py" "$MODEL_DIR" "$work/texts.jsonl" \
+    "$work/paperboy.md" "$work/vectors"

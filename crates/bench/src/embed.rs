@@ -19,6 +19,9 @@ pub struct Options {
     pub batch: usize,
     pub kernels: Vec<KernelChoice>,
     pub texts_out: Option<PathBuf>,
+    pub vectors_out: Option<PathBuf>,
+    /// Timed passes over the documents per kernel.
+    pub rounds: usize,
     pub queries: usize,
     pub seed: u64,
 }
@@ -48,18 +51,45 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         f.flush()?;
     }
     let qs = queries::generate(&papers, o.queries, o.seed);
-    let mut tokens = 0;
-    let mut rows = Vec::new();
-    for &choice in &o.kernels {
-        let embedder = Embedder::load_with(&o.model_dir, choice)?;
-        tokens = embedder.count_tokens(&refs)?;
+    let embedders = o
+        .kernels
+        .iter()
+        .map(|&choice| Embedder::load_with(&o.model_dir, choice))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(first) = embedders.first() else {
+        anyhow::bail!("no kernel to measure");
+    };
+    let tokens = first.count_tokens(&refs)?;
+    for e in &embedders {
         // Warm-up: page the weights in and size the allocator's pools.
-        embedder.embed(&refs[..refs.len().min(8)])?;
-        let t = Instant::now();
-        for chunk in refs.chunks(o.batch.max(1)) {
-            embedder.embed(chunk)?;
+        e.embed(&refs[..refs.len().min(8)])?;
+    }
+    // Passes interleaved (each kernel once, then again), so that a slower stretch of a noisy
+    // machine weighs on every kernel alike; each kernel's median pass is reported.
+    let mut passes = vec![Vec::new(); embedders.len()];
+    for round in 0..o.rounds.max(1) {
+        for (i, embedder) in embedders.iter().enumerate() {
+            let mut vectors = Vec::with_capacity(refs.len());
+            let t = Instant::now();
+            for chunk in refs.chunks(o.batch.max(1)) {
+                vectors.extend(embedder.embed(chunk)?);
+            }
+            passes[i].push(t.elapsed().as_secs_f64());
+            if let (0, Some(dir)) = (round, &o.vectors_out) {
+                std::fs::create_dir_all(dir)?;
+                let path = dir.join(format!("{}.jsonl", embedder.kernel()));
+                let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+                for v in &vectors {
+                    writeln!(f, "{}", serde_json::to_string(v)?)?;
+                }
+                f.flush()?;
+            }
         }
-        let secs = t.elapsed().as_secs_f64();
+    }
+    let mut rows = Vec::new();
+    for (embedder, mut secs) in embedders.iter().zip(passes) {
+        secs.sort_by(f64::total_cmp);
+        let secs = secs[secs.len() / 2];
         let mut times = Samples::default();
         for q in &qs {
             let t = Instant::now();
@@ -69,11 +99,12 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         rows.push((embedder.kernel(), secs, times));
     }
     println!(
-        "{} documents ({} tokens, {:.0} per document, rounds of {}); {} short queries one at a time",
+        "{} documents ({} tokens, {:.0} per document, rounds of {}), the median of {} interleaved passes; {} short queries one at a time",
         refs.len(),
         tokens,
         tokens as f64 / refs.len().max(1) as f64,
         o.batch,
+        o.rounds.max(1),
         qs.len()
     );
     println!();

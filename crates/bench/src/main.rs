@@ -148,6 +148,13 @@ enum Command {
         /// Also write the embedded texts here, one JSON string a line (for comparisons).
         #[arg(long)]
         texts_out: Option<PathBuf>,
+        /// Also write each kernel's vectors of the timed run here, as KERNEL.jsonl (one JSON
+        /// array a line, in the texts' order), for comparisons.
+        #[arg(long)]
+        vectors_out: Option<PathBuf>,
+        /// Timed passes per kernel, interleaved across kernels; the median pass is reported.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
     },
     /// Write throughput of votes through the store: concurrent voters cast and retract votes for
     /// a fixed time on a SQLite file or a PostgreSQL database; checks every paper's count after.
@@ -291,6 +298,8 @@ fn main() -> anyhow::Result<()> {
             batch,
             kernel,
             texts_out,
+            vectors_out,
+            rounds,
         } => embed::run(embed::Options {
             model_dir,
             records: set.records,
@@ -298,6 +307,8 @@ fn main() -> anyhow::Result<()> {
             batch,
             kernels: embed::kernels(&kernel)?,
             texts_out,
+            vectors_out,
+            rounds,
             queries: set.queries,
             seed: set.seed,
         }),

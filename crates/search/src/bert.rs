@@ -13,7 +13,7 @@ use std::path::Path;
 use safetensors::{Dtype, SafeTensors};
 use serde::Deserialize;
 
-use crate::kernel::{pack_kn, pack_nk, Buf, Epilogue, Kernel, Panels};
+use crate::kernel::{pack_kn, pack_nk, round_into, Buf, Epilogue, Kernel, Panels, PanelsBf16};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -47,20 +47,53 @@ fn default_eps() -> f64 {
     1e-12
 }
 
-/// A linear layer: its weight packed for the kernel, and its bias.
+/// A linear layer: its weight packed for the kernel (in f32, or rounded to bf16 for a kernel
+/// that multiplies in bf16), and its bias.
 struct Linear {
-    packed: Buf,
+    packed: Packed,
     inputs: usize,
     outputs: usize,
     bias: Vec<f32>,
 }
 
+enum Packed {
+    F32(Buf),
+    Bf16(PanelsBf16),
+}
+
+/// A product's input: f32 rows, and the same rounded to bf16 when a bf16 kernel has them.
+type Rounded<'a> = Option<(&'a [u16], usize)>;
+
 impl Linear {
-    fn panels(&self) -> Panels<'_> {
-        Panels {
-            k: self.inputs,
-            n: self.outputs,
-            data: self.packed.as_slice(),
+    /// `c = a · weightᵀ + bias`, then the epilogue, over `m` rows. A bf16 layer reads `a16`
+    /// (`a` rounded) when given and, given `c16`, writes C rounded there too.
+    #[allow(clippy::too_many_arguments)]
+    fn apply(
+        &self,
+        k: Kernel,
+        m: usize,
+        (a, lda): (&[f32], usize),
+        a16: Rounded,
+        (c, ldc): (&mut [f32], usize),
+        epilogue: Epilogue,
+        c16: Option<(&mut [u16], usize)>,
+    ) {
+        match (&self.packed, a16) {
+            (Packed::F32(buf), _) => {
+                let panels = Panels {
+                    k: self.inputs,
+                    n: self.outputs,
+                    data: buf.as_slice(),
+                };
+                k.gemm(m, a, lda, &panels, Some(&self.bias), c, ldc, epilogue)
+            }
+            (Packed::Bf16(p), Some((a16, lda16))) => {
+                k.gemm_bf16_rounded(m, a16, lda16, p, Some(&self.bias), c, ldc, epilogue, c16)
+            }
+            (Packed::Bf16(p), None) => {
+                assert!(c16.is_none(), "rounded output needs rounded input");
+                k.gemm_bf16(m, a, lda, p, Some(&self.bias), c, ldc, epilogue)
+            }
         }
     }
 }
@@ -106,12 +139,24 @@ pub struct Scratch {
     scores: Buf,
     keys: Buf,
     values: Buf,
+    keys16: PanelsBf16,
+    values16: PanelsBf16,
+    /// Attention's probabilities in bf16, rows of an even length.
+    probs16: Vec<u16>,
+    /// `x`, `attended` and `inner` rounded to bf16 (rows of an even length) for a bf16 kernel.
+    x16: Vec<u16>,
+    attended16: Vec<u16>,
+    inner16: Vec<u16>,
+    /// `qkv` and `context` rounded to bf16, when a head's width is even.
+    qkv16: Vec<u16>,
+    context16: Vec<u16>,
 }
 
 /// Reads the tensors of a safetensors file by name, as f32.
 struct Tensors<'a> {
     st: SafeTensors<'a>,
     prefix: String,
+    kernel: Kernel,
 }
 
 impl Tensors<'_> {
@@ -148,7 +193,7 @@ impl Tensors<'_> {
     fn linear(&self, name: &str, inputs: usize, outputs: usize) -> Result<Linear, String> {
         let weight = self.get(&format!("{name}.weight"), &[outputs, inputs])?;
         let bias = self.get(&format!("{name}.bias"), &[outputs])?;
-        Ok(pack_linear(&weight, bias, inputs, outputs))
+        Ok(pack_linear(self.kernel, &weight, bias, inputs, outputs))
     }
 
     fn norm(&self, name: &str, n: usize) -> Result<Norm, String> {
@@ -160,9 +205,20 @@ impl Tensors<'_> {
 }
 
 /// `weight` is `outputs`×`inputs` (as PyTorch saves it): `y = x · weightᵀ + bias`.
-fn pack_linear(weight: &[f32], bias: Vec<f32>, inputs: usize, outputs: usize) -> Linear {
-    let mut packed = Buf::default();
-    pack_nk(&mut packed, weight, inputs, inputs, outputs);
+fn pack_linear(
+    kernel: Kernel,
+    weight: &[f32],
+    bias: Vec<f32>,
+    inputs: usize,
+    outputs: usize,
+) -> Linear {
+    let packed = if kernel.multiplies_in_bf16() {
+        Packed::Bf16(PanelsBf16::pack_nk(weight, inputs, inputs, outputs))
+    } else {
+        let mut buf = Buf::default();
+        pack_nk(&mut buf, weight, inputs, inputs, outputs);
+        Packed::F32(buf)
+    };
     Linear {
         packed,
         inputs,
@@ -204,7 +260,7 @@ impl Bert {
             })
             .map(|p| format!("{p}."))
             .unwrap_or_default();
-        let t = Tensors { st, prefix };
+        let t = Tensors { st, prefix, kernel };
         let h = c.hidden_size;
         if c.num_attention_heads == 0 || !h.is_multiple_of(c.num_attention_heads) {
             return Err(format!(
@@ -228,7 +284,7 @@ impl Bert {
                 bias.extend(t.get(&format!("{name}.bias"), &[h])?);
             }
             layers.push(Layer {
-                qkv: pack_linear(&weight, bias, h, 3 * h),
+                qkv: pack_linear(kernel, &weight, bias, h, 3 * h),
                 attention_out: t.linear(&format!("{l}.attention.output.dense"), h, h)?,
                 attention_norm: t.norm(&format!("{l}.attention.output.LayerNorm"), h)?,
                 intermediate: t.linear(
@@ -273,7 +329,10 @@ impl Bert {
         let k = self.kernel;
         let h = self.hidden;
         let tokens: usize = seqs.iter().map(|q| q.len()).sum();
+        let bf16 = k.multiplies_in_bf16();
+        let h16 = h.next_multiple_of(2);
         s.x.resize(tokens * h);
+        s.x16.resize(if bf16 { tokens * h16 } else { 0 }, 0);
         let x = s.x.as_mut_slice();
         let mut row = 0;
         for seq in seqs {
@@ -287,6 +346,9 @@ impl Bert {
                 }
                 let n = &self.embeddings_norm;
                 k.layer_norm(out, &n.gamma, &n.beta, self.eps);
+                if bf16 {
+                    round_into(out, &mut s.x16[row * h16..][..h16]);
+                }
                 row += 1;
             }
         }
@@ -305,22 +367,26 @@ impl Bert {
         s.context.resize(tokens * h);
         s.attended.resize(tokens * h);
         s.inner.resize(tokens * inter);
+        let bf16 = k.multiplies_in_bf16();
+        let (h16, inter16) = (h.next_multiple_of(2), inter.next_multiple_of(2));
+        s.attended16.resize(if bf16 { tokens * h16 } else { 0 }, 0);
+        s.inner16.resize(if bf16 { tokens * inter16 } else { 0 }, 0);
         let x = s.x.as_mut_slice();
         let qkv = s.qkv.as_mut_slice();
-        k.gemm(
-            tokens,
-            x,
-            h,
-            &l.qkv.panels(),
-            Some(&l.qkv.bias),
-            qkv,
-            h3,
-            Epilogue::None,
-        );
-
-        // Attention, per sequence and head.
-        let context = s.context.as_mut_slice();
+        let x16 = bf16.then_some((&s.x16[..], h16));
         let head = h / self.heads;
+        // Attention reads its operands rounded, straight from the projection's output, when a
+        // head's slice is an even number of values (pairs never straddle two heads).
+        let rounded = bf16 && head.is_multiple_of(2);
+        s.qkv16.resize(if rounded { tokens * h3 } else { 0 }, 0);
+        s.context16.resize(if rounded { tokens * h } else { 0 }, 0);
+        let qkv16 = rounded.then_some((&mut s.qkv16[..], h3));
+        l.qkv
+            .apply(k, tokens, (x, h), x16, (qkv, h3), Epilogue::None, qkv16);
+
+        // Attention, per sequence and head (in bf16 where the linear layers are).
+        const NONE: Epilogue = Epilogue::None;
+        let context = s.context.as_mut_slice();
         let scale = 1.0 / (head as f32).sqrt();
         let mut t0 = 0;
         for seq in seqs {
@@ -332,22 +398,35 @@ impl Bert {
             let scores = s.scores.as_mut_slice();
             for hd in 0..self.heads {
                 let base = t0 * h3 + hd * head;
+                let ctx = &mut context[t0 * h + hd * head..];
+                if rounded {
+                    let qkv16 = &s.qkv16;
+                    s.keys16
+                        .pack_nk_rounded_into(&qkv16[base + h..], h3, head, len);
+                    let (q, keys) = (&qkv16[base..], &s.keys16);
+                    k.gemm_bf16_rounded(len, q, h3, keys, None, scores, len, NONE, None);
+                    let even = len.next_multiple_of(2);
+                    s.probs16.resize(len * even, 0);
+                    for (r, out) in scores
+                        .chunks_exact_mut(len)
+                        .zip(s.probs16.chunks_exact_mut(even))
+                    {
+                        k.softmax_bf16(r, scale, out);
+                    }
+                    s.values16
+                        .pack_kn_rounded_into(&qkv16[base + 2 * h..], h3, len, head);
+                    let ctx16 = Some((&mut s.context16[t0 * h + hd * head..], h));
+                    let (p, values) = (&s.probs16, &s.values16);
+                    k.gemm_bf16_rounded(len, p, even, values, None, ctx, h, NONE, ctx16);
+                    continue;
+                }
                 pack_nk(&mut s.keys, &qkv[base + h..], h3, head, len);
                 let keys = Panels {
                     k: head,
                     n: len,
                     data: s.keys.as_slice(),
                 };
-                k.gemm(
-                    len,
-                    &qkv[base..],
-                    h3,
-                    &keys,
-                    None,
-                    scores,
-                    len,
-                    Epilogue::None,
-                );
+                k.gemm(len, &qkv[base..], h3, &keys, None, scores, len, NONE);
                 for r in scores.chunks_exact_mut(len) {
                     k.softmax(r, scale);
                 }
@@ -357,67 +436,57 @@ impl Bert {
                     n: head,
                     data: s.values.as_slice(),
                 };
-                k.gemm(
-                    len,
-                    scores,
-                    len,
-                    &values,
-                    None,
-                    &mut context[t0 * h + hd * head..],
-                    h,
-                    Epilogue::None,
-                );
+                k.gemm(len, scores, len, &values, None, ctx, h, NONE);
             }
             t0 += len;
         }
 
         let attended = s.attended.as_mut_slice();
-        let o = &l.attention_out;
-        k.gemm(
+        let residual = Epilogue::Add(x, h);
+        let context16 = rounded.then_some((&s.context16[..], h));
+        l.attention_out.apply(
+            k,
             tokens,
-            context,
-            h,
-            &o.panels(),
-            Some(&o.bias),
-            attended,
-            h,
-            Epilogue::Add(x, h),
+            (context, h),
+            context16,
+            (attended, h),
+            residual,
+            None,
         );
         let n = &l.attention_norm;
-        for r in attended.chunks_exact_mut(h) {
+        for (i, r) in attended.chunks_exact_mut(h).enumerate() {
             k.layer_norm(r, &n.gamma, &n.beta, self.eps);
+            if bf16 {
+                round_into(r, &mut s.attended16[i * h16..][..h16]);
+            }
         }
         let inner = s.inner.as_mut_slice();
-        let i = &l.intermediate;
         let act = match self.activation {
             Activation::Gelu => Epilogue::Gelu,
             Activation::GeluApproximate => Epilogue::GeluTanh,
             Activation::Relu => Epilogue::Relu,
         };
-        k.gemm(
+        let attended16 = bf16.then_some((&s.attended16[..], h16));
+        let inner16 = bf16.then_some((&mut s.inner16[..], inter16));
+        l.intermediate.apply(
+            k,
             tokens,
-            attended,
-            h,
-            &i.panels(),
-            Some(&i.bias),
-            inner,
-            inter,
+            (attended, h),
+            attended16,
+            (inner, inter),
             act,
+            inner16,
         );
-        let o = &l.output;
-        k.gemm(
-            tokens,
-            inner,
-            inter,
-            &o.panels(),
-            Some(&o.bias),
-            x,
-            h,
-            Epilogue::Add(attended, h),
-        );
+        let inner16 = bf16.then_some((&s.inner16[..], inter16));
+        let residual = Epilogue::Add(attended, h);
+        l.output
+            .apply(k, tokens, (inner, inter), inner16, (x, h), residual, None);
         let n = &l.output_norm;
-        for r in x.chunks_exact_mut(h) {
+        for (i, r) in x.chunks_exact_mut(h).enumerate() {
             k.layer_norm(r, &n.gamma, &n.beta, self.eps);
+            if bf16 {
+                round_into(r, &mut s.x16[i * h16..][..h16]);
+            }
         }
     }
 }

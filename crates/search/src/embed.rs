@@ -342,14 +342,17 @@ pub(crate) mod tests {
     }
 
     /// How far each kernel's vectors may be from the reference (sentence-transformers on
-    /// PyTorch, f32), per component of the normalised vector. Every kernel computes in f32 and
-    /// differs from the reference only in the order of its sums and in its `exp` and `erf`
-    /// (within 3e-7 and 1e-7 of the exact values): measured worst 2.5e-7 (avx2) and 2.2e-7
-    /// (portable) over the six texts, 1.2e-7 between the two on 24 abstracts. (candle's f32
-    /// encoder was held to 1e-5.)
+    /// PyTorch, f32), per component of the normalised vector. The f32 kernels differ from the
+    /// reference only in the order of their sums and in their `exp` and `erf` (within 3e-7 and
+    /// 1e-7 of the exact values): measured worst 2.5e-7 (avx2) and 2.2e-7 (portable) over the
+    /// six texts, 1.2e-7 between the two on 24 abstracts. (candle's f32 encoder was held to
+    /// 1e-5.) `avx512` multiplies in bf16 (8 bits of mantissa, as PyTorch's bf16 autocast):
+    /// measured worst 1.0e-3 from the reference and 1.25e-3 from the f32 kernels on the 24
+    /// abstracts (PyTorch's own bf16 autocast: 1.5e-3 from its f32 on 400 abstracts).
     fn tolerance(kernel: Kernel) -> f32 {
         match kernel {
             Kernel::Avx2 | Kernel::Portable => 1e-6,
+            Kernel::Avx512 => 3e-3,
         }
     }
 

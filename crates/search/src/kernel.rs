@@ -1,11 +1,12 @@
 //! The encoder's arithmetic: one matrix product (`C = A·B + bias`, then GELU or a residual, in the
 //! same pass over the tile) and the element-wise functions around it (GELU, softmax, layer norm).
-//! Which instructions run is chosen once, at load, by what the CPU has: `avx2` (AVX2 + FMA
-//! intrinsics) where it can, `portable` (plain Rust the compiler vectorises for the baseline
-//! target) everywhere else. `avx512` and `amx` are names the setting accepts so that configuration
-//! files can ask for them; this build has no such kernels (they could not be run where it was
-//! written), so asking for one is an error at start-up that says what the CPU lacks and what it
-//! can run.
+//! Which instructions run is chosen once, at load, by what the CPU has: `avx512` (AVX-512 with
+//! BF16 dot products: the encoder's products in bf16 with f32 sums, `bf16`; the rest as `avx2`
+//! but 16 wide) where it can, else `avx2` (AVX2 + FMA intrinsics, f32), else `portable` (plain
+//! Rust the compiler vectorises for the baseline target). `amx` is a name the setting accepts so
+//! that configuration files can ask for it; this build has no such kernel (it could not be run
+//! where it was written), so asking for it is an error at start-up that says what the CPU lacks
+//! and what it can run.
 //!
 //! The product is BLIS-shaped: B (a weight matrix, packed once at load, or an attention operand
 //! packed per head) is stored in panels of `NR` columns so the micro-kernel reads it contiguously;
@@ -14,6 +15,9 @@
 
 use std::fmt;
 use std::str::FromStr;
+
+mod bf16;
+pub use bf16::{bf16, bf16_to_f32, round_into, PanelsBf16, NR_BF16};
 
 /// Rows of C per micro-kernel call.
 pub const MR: usize = 6;
@@ -78,6 +82,9 @@ impl FromStr for KernelChoice {
 /// A kernel this build can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
+    /// AVX-512 with BF16 dot products: linear layers multiply in bf16 with f32 sums
+    /// (`gemm_bf16`); everything else as `Avx2`.
+    Avx512,
     Avx2,
     Portable,
 }
@@ -93,7 +100,7 @@ fn missing_features(choice: KernelChoice) -> Vec<&'static str> {
     {
         let want: &[&'static str] = match choice {
             KernelChoice::Amx => &["amx_tile", "amx_bf16"],
-            KernelChoice::Avx512 => &["avx512f", "avx512bw", "avx512_bf16"],
+            KernelChoice::Avx512 => &["avx512f", "avx512bw", "avx512_bf16", "avx2", "fma"],
             KernelChoice::Avx2 => &["avx2", "fma"],
             KernelChoice::Auto | KernelChoice::Portable => &[],
         };
@@ -121,9 +128,9 @@ mod x86 {
             "fma" => is_x86_feature_detected!("fma"),
             "avx512f" => is_x86_feature_detected!("avx512f"),
             "avx512bw" => is_x86_feature_detected!("avx512bw"),
-            // Leaf 7 sub-leaf 1 EAX bit 5; leaf 7 EDX bits 24 (tiles) and 22 (bf16 tiles). Only
-            // used to say what is missing: no kernel here runs on them.
-            "avx512_bf16" => is_x86_feature_detected!("avx512f") && cpuid7(1).0 & (1 << 5) != 0,
+            "avx512_bf16" => is_x86_feature_detected!("avx512bf16"),
+            // Leaf 7 EDX bits 24 (tiles) and 22 (bf16 tiles). Only used to say what is missing:
+            // no kernel here runs on them.
             "amx_tile" => cpuid7(0).3 & (1 << 24) != 0,
             "amx_bf16" => cpuid7(0).3 & (1 << 22) != 0,
             _ => false,
@@ -142,10 +149,11 @@ mod x86 {
 
 impl Kernel {
     /// Every kernel's name, as `name` gives it.
-    pub const NAMES: [&'static str; 2] = ["avx2", "portable"];
+    pub const NAMES: [&'static str; 3] = ["avx512", "avx2", "portable"];
 
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Avx512 => "avx512",
             Kernel::Avx2 => "avx2",
             Kernel::Portable => "portable",
         }
@@ -154,6 +162,9 @@ impl Kernel {
     /// The kernels this CPU can run, fastest first.
     pub fn available() -> Vec<Kernel> {
         let mut all = Vec::new();
+        if missing_features(KernelChoice::Avx512).is_empty() {
+            all.push(Kernel::Avx512);
+        }
         if missing_features(KernelChoice::Avx2).is_empty() {
             all.push(Kernel::Avx2);
         }
@@ -176,13 +187,12 @@ impl Kernel {
             KernelChoice::Auto => Ok(available[0]),
             KernelChoice::Portable => Ok(Kernel::Portable),
             KernelChoice::Avx2 if missing.is_empty() => Ok(Kernel::Avx2),
-            KernelChoice::Amx | KernelChoice::Avx512 if missing.is_empty() => {
-                Err(KernelError(format!(
-                    "embed_kernel = \"{choice}\": this build has no {choice} kernel; \
+            KernelChoice::Avx512 if missing.is_empty() => Ok(Kernel::Avx512),
+            KernelChoice::Amx if missing.is_empty() => Err(KernelError(format!(
+                "embed_kernel = \"{choice}\": this build has no {choice} kernel; \
                      this CPU can run: {} (or \"auto\")",
-                    names()
-                )))
-            }
+                names()
+            ))),
             _ => Err(KernelError(format!(
                 "embed_kernel = \"{choice}\": this CPU lacks {}; it can run: {} (or \"auto\")",
                 missing.join(", "),
@@ -207,10 +217,12 @@ impl Buf {
         b
     }
 
-    /// Makes the buffer `len` long (contents unspecified: zero when it grew).
+    /// Makes the buffer `len` long (contents unspecified: zero when it grew). It grows with a
+    /// quarter to spare, so that chunks of slightly different sizes do not each allocate (and
+    /// fault in) fresh pages.
     pub fn resize(&mut self, len: usize) {
         if self.raw.len() < len + 8 {
-            self.raw = vec![0.0; len + 8];
+            self.raw = vec![0.0; len + len / 4 + 8];
             self.start = self.raw.as_ptr().align_offset(32).min(7);
         }
         self.len = len;
@@ -310,28 +322,80 @@ impl Kernel {
         if m == 0 || n == 0 {
             return;
         }
-        let panels = n.div_ceil(NR);
-        assert!(k > 0 && lda >= k && ldc >= n);
+        assert!(k > 0 && lda >= k);
         assert!(a.len() >= (m - 1) * lda + k, "A is too short");
+        assert!(b.data.len() >= n.div_ceil(NR) * k * NR, "B is too short");
+        self.drive::<NR, MR>(
+            m,
+            k,
+            n,
+            (KC, MC),
+            bias,
+            c,
+            ldc,
+            epilogue,
+            |rows, r0, k0, kc, p, c, ldc, init| {
+                let bp = &b.data[(p * k + k0) * NR..][..kc * NR];
+                // SAFETY: the asserts above bound every row of A read; `drive` bounds C.
+                unsafe {
+                    self.tile(
+                        rows,
+                        a[r0 * lda + k0..].as_ptr(),
+                        lda,
+                        bp.as_ptr(),
+                        kc,
+                        c,
+                        ldc,
+                        init,
+                    )
+                }
+            },
+            |_, _, _| {},
+        );
+    }
+
+    /// The loops around a micro-kernel of `MRX`×`NRX` (BLIS' order): slices of `kc` of the shared
+    /// dimension, blocks of `mc` rows of A, every panel of B over the block, tiles of `MRX` rows;
+    /// the bias starts each sum, the epilogue finishes each tile after the last slice. `tile`
+    /// computes one tile: `(rows, first row, k0, kc, panel, C, C's row stride, start)`; a partial
+    /// panel (past `n`) goes through a full-width tile of its own. `finished` sees each finished
+    /// row of a tile: `(row, first column, values)`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn drive<const NRX: usize, const MRX: usize>(
+        self,
+        m: usize,
+        k: usize,
+        n: usize,
+        (kc_max, mc_max): (usize, usize),
+        bias: Option<&[f32]>,
+        c: &mut [f32],
+        ldc: usize,
+        epilogue: Epilogue,
+        mut tile: impl FnMut(usize, usize, usize, usize, usize, *mut f32, usize, Init),
+        mut finished: impl FnMut(usize, usize, &[f32]),
+    ) {
+        const TILE: usize = 16 * 32;
+        assert!(NRX * MRX <= TILE && NRX <= 32);
+        assert!(ldc >= n);
         assert!(c.len() >= (m - 1) * ldc + n, "C is too short");
-        assert!(b.data.len() >= panels * k * NR, "B is too short");
         if let Some(bias) = bias {
             assert!(bias.len() >= n);
         }
         if let Epilogue::Add(r, ldr) = epilogue {
             assert!(ldr >= n && r.len() >= (m - 1) * ldr + n);
         }
+        let panels = n.div_ceil(NRX);
         let mut k0 = 0;
         while k0 < k {
-            let kc = KC.min(k - k0);
+            let kc = kc_max.min(k - k0);
             let last = k0 + kc == k;
-            for i0 in (0..m).step_by(MC) {
-                let mc = MC.min(m - i0);
+            for i0 in (0..m).step_by(mc_max) {
+                let mc = mc_max.min(m - i0);
                 for p in 0..panels {
-                    let j0 = p * NR;
-                    let cols = NR.min(n - j0);
-                    let bp = &b.data[(p * k + k0) * NR..][..kc * NR];
-                    let mut bias_tile = [0f32; NR];
+                    let j0 = p * NRX;
+                    let cols = NRX.min(n - j0);
+                    let mut bias_tile = [0f32; 32];
                     let init = match (k0, bias) {
                         (0, Some(bias)) => {
                             bias_tile[..cols].copy_from_slice(&bias[j0..j0 + cols]);
@@ -342,48 +406,22 @@ impl Kernel {
                     };
                     let mut r0 = i0;
                     while r0 < i0 + mc {
-                        let rows = MR.min(i0 + mc - r0);
-                        let a_tile = &a[r0 * lda + k0..];
+                        let rows = MRX.min(i0 + mc - r0);
                         let c_off = r0 * ldc + j0;
-                        if cols == NR {
-                            // SAFETY: the asserts above bound every row and column touched.
-                            unsafe {
-                                self.tile(
-                                    rows,
-                                    a_tile.as_ptr(),
-                                    lda,
-                                    bp.as_ptr(),
-                                    kc,
-                                    c.as_mut_ptr().add(c_off),
-                                    ldc,
-                                    init,
-                                )
-                            };
+                        if cols == NRX {
+                            tile(rows, r0, k0, kc, p, c[c_off..].as_mut_ptr(), ldc, init);
                         } else {
-                            // A partial panel goes through a full-width tile of its own.
-                            let mut t = [0f32; MR * NR];
+                            let mut t = [0f32; TILE];
                             if let Init::Load = init {
                                 for r in 0..rows {
-                                    t[r * NR..r * NR + cols]
+                                    t[r * NRX..r * NRX + cols]
                                         .copy_from_slice(&c[c_off + r * ldc..][..cols]);
                                 }
                             }
-                            // SAFETY: A as above; C is the local tile.
-                            unsafe {
-                                self.tile(
-                                    rows,
-                                    a_tile.as_ptr(),
-                                    lda,
-                                    bp.as_ptr(),
-                                    kc,
-                                    t.as_mut_ptr(),
-                                    NR,
-                                    init,
-                                )
-                            };
+                            tile(rows, r0, k0, kc, p, t.as_mut_ptr(), NRX, init);
                             for r in 0..rows {
                                 c[c_off + r * ldc..][..cols]
-                                    .copy_from_slice(&t[r * NR..r * NR + cols]);
+                                    .copy_from_slice(&t[r * NRX..r * NRX + cols]);
                             }
                         }
                         if last {
@@ -399,6 +437,7 @@ impl Kernel {
                                         row.iter_mut().zip(res).for_each(|(x, y)| *x += y);
                                     }
                                 }
+                                finished(r0 + r, j0, row);
                             }
                         }
                         r0 += rows;
@@ -441,9 +480,9 @@ impl Kernel {
         }
         match self {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2 => by_rows!(tile_avx2),
+            Kernel::Avx512 | Kernel::Avx2 => by_rows!(tile_avx2),
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx2 => unreachable!("avx2 is never chosen off x86_64"),
+            Kernel::Avx512 | Kernel::Avx2 => unreachable!("never chosen off x86_64"),
             Kernel::Portable => by_rows!(tile_portable),
         }
     }
@@ -451,9 +490,12 @@ impl Kernel {
     /// The exact GELU, in place.
     pub fn gelu(self, xs: &mut [f32]) {
         match self {
-            // SAFETY: `Avx2` is only chosen where the CPU has AVX2 and FMA.
+            // SAFETY: `Avx2` is only chosen where the CPU has AVX2 and FMA, `Avx512` where it has
+            // AVX-512 F and BW as well.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::gelu(xs) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512_map::gelu(xs) },
             _ => xs.iter_mut().for_each(|x| *x = gelu(*x)),
         }
     }
@@ -464,6 +506,8 @@ impl Kernel {
             // SAFETY: as in `gelu`.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::gelu_tanh(xs) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512_map::gelu_tanh(xs) },
             _ => xs.iter_mut().for_each(|x| *x = gelu_tanh(*x)),
         }
     }
@@ -474,6 +518,8 @@ impl Kernel {
             // SAFETY: as in `gelu`.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::softmax(xs, scale) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512_map::softmax(xs, scale) },
             _ => softmax(xs, scale),
         }
     }
@@ -484,6 +530,8 @@ impl Kernel {
             // SAFETY: as in `gelu`.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::layer_norm(xs, gamma, beta, eps) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512_map::layer_norm(xs, gamma, beta, eps) },
             _ => layer_norm(xs, gamma, beta, eps),
         }
     }
@@ -611,6 +659,30 @@ mod avx2_map {
     }
 }
 
+/// The same element-wise functions compiled for AVX-512: 16 wide.
+#[cfg(target_arch = "x86_64")]
+mod avx512_map {
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+    pub unsafe fn gelu(xs: &mut [f32]) {
+        xs.iter_mut().for_each(|x| *x = super::gelu(*x));
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+    pub unsafe fn gelu_tanh(xs: &mut [f32]) {
+        xs.iter_mut().for_each(|x| *x = super::gelu_tanh(*x));
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+    pub unsafe fn softmax(xs: &mut [f32], scale: f32) {
+        super::softmax(xs, scale)
+    }
+
+    #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
+    pub unsafe fn layer_norm(xs: &mut [f32], gamma: &[f32], beta: &[f32], eps: f32) {
+        super::layer_norm(xs, gamma, beta, eps)
+    }
+}
+
 /// `e^x` without a library call, so loops over it vectorise (Cephes' `expf`: `x = n ln 2 + r`,
 /// a degree-6 polynomial for `e^r`, `2^n` built in the exponent bits). Relative error under
 /// 2e-7 for |x| < 87; saturates beyond.
@@ -682,8 +754,9 @@ fn sum8(xs: &[f32], f: impl Fn(f32) -> f32) -> f32 {
     (acc[0] + acc[4]) + (acc[1] + acc[5]) + (acc[2] + acc[6]) + (acc[3] + acc[7]) + tail
 }
 
+/// The largest of `xs` (minus infinity for none), in eight lanes as `sum8`.
 #[inline(always)]
-fn softmax(xs: &mut [f32], scale: f32) {
+fn max8(xs: &[f32]) -> f32 {
     let mut m8 = [f32::NEG_INFINITY; 8];
     let chunks = xs.chunks_exact(8);
     let rest = chunks.remainder();
@@ -692,10 +765,14 @@ fn softmax(xs: &mut [f32], scale: f32) {
             m8[i] = if c[i] > m8[i] { c[i] } else { m8[i] };
         }
     }
-    let max = rest
-        .iter()
+    rest.iter()
         .chain(&m8)
-        .fold(f32::NEG_INFINITY, |m, &x| m.max(x));
+        .fold(f32::NEG_INFINITY, |m, &x| m.max(x))
+}
+
+#[inline(always)]
+fn softmax(xs: &mut [f32], scale: f32) {
+    let max = max8(xs);
     xs.iter_mut().for_each(|x| *x = exp((*x - max) * scale));
     let inv = 1.0 / sum8(xs, |x| x);
     xs.iter_mut().for_each(|x| *x *= inv);
@@ -856,9 +933,158 @@ mod tests {
             Kernel::resolve(KernelChoice::Auto).unwrap(),
             Kernel::available()[0]
         );
-        for choice in [KernelChoice::Amx, KernelChoice::Avx512] {
-            let e = Kernel::resolve(choice).unwrap_err().0;
-            assert!(e.contains(choice.name()) && e.contains("portable"), "{e}");
+        // `amx` has no kernel in this build; `avx512` runs where the CPU has its features.
+        let e = Kernel::resolve(KernelChoice::Amx).unwrap_err().0;
+        assert!(e.contains("amx") && e.contains("portable"), "{e}");
+        let missing = missing_features(KernelChoice::Avx512);
+        match Kernel::resolve(KernelChoice::Avx512) {
+            Ok(k) => assert!(k == Kernel::Avx512 && missing.is_empty()),
+            Err(e) => assert!(
+                !missing.is_empty() && e.0.contains(missing[0]) && e.0.contains("portable"),
+                "{}",
+                e.0
+            ),
+        }
+        assert_eq!(
+            Kernel::available().contains(&Kernel::Avx512),
+            missing.is_empty()
+        );
+    }
+
+    #[test]
+    fn bf16_rounds_to_nearest_even() {
+        assert_eq!(bf16(1.0), 0x3f80);
+        assert_eq!(bf16_to_f32(bf16(1.0 + 1.0 / 256.0)), 1.0); // a tie: down to even
+        assert_eq!(bf16_to_f32(bf16(1.0 + 3.0 / 256.0)), 1.0 + 4.0 / 256.0); // a tie: up
+        assert_eq!(bf16_to_f32(bf16(-2.5)), -2.5);
+        assert!(bf16_to_f32(bf16(f32::NAN)).is_nan());
+        for x in noise(1000, 9) {
+            assert!((bf16_to_f32(bf16(x)) - x).abs() <= x.abs() / 256.0);
+        }
+    }
+
+    /// The bf16 product equals the textbook product of A and B rounded to bf16 (each product of
+    /// two bf16 is exact in f32; only the order of the f32 sums differs).
+    #[test]
+    fn the_bf16_product_is_the_product_of_the_rounded_inputs() {
+        let Ok(kernel) = Kernel::resolve(KernelChoice::Avx512) else {
+            eprintln!("this CPU has no avx512 kernel; the bf16 product is not tested here");
+            return;
+        };
+        let round = |v: &[f32]| v.iter().map(|&x| bf16_to_f32(bf16(x))).collect::<Vec<_>>();
+        for &(m, k, n) in &[
+            (1, 1, 1),
+            (7, 33, 17),
+            (13, 384, 48),
+            (25, 800, 70),
+            (12, 1536, 32),
+        ] {
+            let a = noise(m * k, 1);
+            let bm = noise(k * n, 2);
+            let bias = noise(n, 3);
+            let want = naive(m, k, n, &round(&a), &round(&bm), &bias);
+            let mut bt = vec![0f32; n * k];
+            for kk in 0..k {
+                for j in 0..n {
+                    bt[j * k + kk] = bm[kk * n + j];
+                }
+            }
+            let panels = PanelsBf16::pack_nk(&bt, k, k, n);
+            // A with a row stride past k, as the encoder's attention output is read.
+            let lda = k + 3;
+            let mut a_wide = vec![f32::NAN; m * lda];
+            for i in 0..m {
+                a_wide[i * lda..i * lda + k].copy_from_slice(&a[i * k..][..k]);
+            }
+            let mut c = vec![f32::NAN; m * n];
+            kernel.gemm_bf16(
+                m,
+                &a_wide,
+                lda,
+                &panels,
+                Some(&bias),
+                &mut c,
+                n,
+                Epilogue::None,
+            );
+            let worst = c
+                .iter()
+                .zip(&want)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max);
+            assert!(worst < 1e-4, "{m}x{k}x{n}: off by {worst}");
+            let mut g = vec![0f32; m * n];
+            kernel.gemm_bf16(
+                m,
+                &a_wide,
+                lda,
+                &panels,
+                Some(&bias),
+                &mut g,
+                n,
+                Epilogue::Gelu,
+            );
+            for i in 0..m * n {
+                assert!((g[i] - gelu(c[i])).abs() < 1e-6);
+            }
+
+            // B packed from its rows (attention's values) multiplies the same.
+            let mut by_rows = PanelsBf16::default();
+            by_rows.pack_kn_into(&bm, n, k, n);
+            let mut c2 = vec![f32::NAN; m * n];
+            let none = Epilogue::None;
+            kernel.gemm_bf16(m, &a, k, &by_rows, Some(&bias), &mut c2, n, none);
+            assert_eq!(c2, c, "{m}x{k}x{n}: packed by rows");
+
+            // Operands that arrive rounded (even rows, zero padded), and C written rounded too.
+            let ka = k.next_multiple_of(2);
+            let mut a16 = vec![0u16; m * ka];
+            for i in 0..m {
+                round_into(&a[i * k..][..k], &mut a16[i * ka..][..ka]);
+            }
+            let bm16: Vec<u16> = bm.iter().map(|&x| bf16(x)).collect();
+            let bt16: Vec<u16> = bt.iter().map(|&x| bf16(x)).collect();
+            let mut kn16 = PanelsBf16::default();
+            kn16.pack_kn_rounded_into(&bm16, n, k, n);
+            let mut nk16 = PanelsBf16::default();
+            nk16.pack_nk_rounded_into(&bt16, k, k, n);
+            for b16 in [&kn16, &nk16] {
+                let mut c3 = vec![f32::NAN; m * n];
+                let ne = n.next_multiple_of(2);
+                let mut c16 = vec![0u16; m * ne];
+                let out = (n % 2 == 0).then_some((&mut c16[..], ne));
+                kernel.gemm_bf16_rounded(m, &a16, ka, b16, Some(&bias), &mut c3, n, none, out);
+                assert_eq!(c3, c, "{m}x{k}x{n}: rounded operands");
+                if n % 2 == 0 {
+                    for i in 0..m {
+                        for j in 0..n {
+                            assert_eq!(c16[i * ne + j], bf16(c[i * n + j]));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_bf16_softmax_is_the_softmax_rounded() {
+        for kernel in Kernel::available() {
+            for len in [1, 7, 16, 33, 250] {
+                let xs: Vec<f32> = noise(len, len as u64).iter().map(|x| x * 20.0).collect();
+                let mut want = xs.clone();
+                softmax(&mut want, 0.5);
+                let mut work = xs.clone();
+                let mut out = vec![u16::MAX; len + 3];
+                kernel.softmax_bf16(&mut work, 0.5, &mut out);
+                for (i, w) in want.iter().enumerate() {
+                    let got = bf16_to_f32(out[i]);
+                    assert!(
+                        (got - w).abs() <= w.abs() / 128.0 + 1e-9,
+                        "{len}: {got} vs {w}"
+                    );
+                }
+                assert_eq!(&out[len..], &[0, 0, 0]);
+            }
         }
     }
 }
