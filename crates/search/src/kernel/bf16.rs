@@ -50,14 +50,25 @@ impl PanelsBf16 {
     /// Packs B where `B[kk][j] = src[kk * ld + j]` (row-major `k`×`n`: attention's values),
     /// into this buffer.
     pub fn pack_kn_into(&mut self, src: &[f32], ld: usize, k: usize, n: usize) {
+        self.by_row_pairs(k, n, |row, j0, out| {
+            let r0 = &src[row * ld + j0..][..out.len()];
+            let r1 = (row + 1 < k).then(|| &src[(row + 1) * ld + j0..][..out.len()]);
+            pair_rows(r0, r1, out);
+        });
+    }
+
+    /// Sizes the buffer for `k`×`n` and hands `fill` each pair of rows' slice of a panel:
+    /// `(first row of the pair, first column, the slice's pairs)`.
+    fn by_row_pairs(&mut self, k: usize, n: usize, mut fill: impl FnMut(usize, usize, &mut [u32])) {
         let pairs = self.reset(k, n);
         for q in 0..pairs {
-            let r0 = &src[2 * q * ld..][..n];
-            let r1 = (2 * q + 1 < k).then(|| &src[(2 * q + 1) * ld..][..n]);
             for j0 in (0..n).step_by(NR_BF16) {
                 let cols = NR_BF16.min(n - j0);
-                let out = &mut self.data[((j0 / NR_BF16) * pairs + q) * NR_BF16..][..cols];
-                pair_rows(&r0[j0..j0 + cols], r1.map(|r| &r[j0..j0 + cols]), out);
+                fill(
+                    2 * q,
+                    j0,
+                    &mut self.data[((j0 / NR_BF16) * pairs + q) * NR_BF16..][..cols],
+                );
             }
         }
     }
@@ -77,27 +88,17 @@ impl PanelsBf16 {
 
     /// As `pack_kn_into`, from B already rounded: `B[kk][j] = src[kk * ld + j]`.
     pub fn pack_kn_rounded_into(&mut self, src: &[u16], ld: usize, k: usize, n: usize) {
-        let pairs = self.reset(k, n);
-        for q in 0..pairs {
-            let r0 = &src[2 * q * ld..][..n];
-            let r1 = (2 * q + 1 < k).then(|| &src[(2 * q + 1) * ld..][..n]);
-            for j0 in (0..n).step_by(NR_BF16) {
-                let cols = NR_BF16.min(n - j0);
-                let out = &mut self.data[((j0 / NR_BF16) * pairs + q) * NR_BF16..][..cols];
-                match r1 {
-                    Some(r1) => {
-                        for ((o, &a), &b) in out.iter_mut().zip(&r0[j0..]).zip(&r1[j0..]) {
-                            *o = u32::from(a) | u32::from(b) << 16;
-                        }
-                    }
-                    None => {
-                        for (o, &a) in out.iter_mut().zip(&r0[j0..]) {
-                            *o = u32::from(a);
-                        }
-                    }
-                }
+        self.by_row_pairs(k, n, |row, j0, out| {
+            let r0 = &src[row * ld + j0..][..out.len()];
+            for (c, o) in out.iter_mut().enumerate() {
+                let hi = if row + 1 < k {
+                    src[(row + 1) * ld + j0 + c]
+                } else {
+                    0
+                };
+                *o = u32::from(r0[c]) | u32::from(hi) << 16;
             }
-        }
+        });
     }
 
     /// Sizes the buffer for `k`×`n`, all zeros; returns the number of row pairs.
