@@ -47,32 +47,6 @@ impl PanelsBf16 {
         }
     }
 
-    /// Packs B where `B[kk][j] = src[kk * ld + j]` (row-major `k`×`n`: attention's values),
-    /// into this buffer.
-    pub fn pack_kn_into(&mut self, src: &[f32], ld: usize, k: usize, n: usize) {
-        self.by_row_pairs(k, n, |row, j0, out| {
-            let r0 = &src[row * ld + j0..][..out.len()];
-            let r1 = (row + 1 < k).then(|| &src[(row + 1) * ld + j0..][..out.len()]);
-            pair_rows(r0, r1, out);
-        });
-    }
-
-    /// Sizes the buffer for `k`×`n` and hands `fill` each pair of rows' slice of a panel:
-    /// `(first row of the pair, first column, the slice's pairs)`.
-    fn by_row_pairs(&mut self, k: usize, n: usize, mut fill: impl FnMut(usize, usize, &mut [u32])) {
-        let pairs = self.reset(k, n);
-        for q in 0..pairs {
-            for j0 in (0..n).step_by(NR_BF16) {
-                let cols = NR_BF16.min(n - j0);
-                fill(
-                    2 * q,
-                    j0,
-                    &mut self.data[((j0 / NR_BF16) * pairs + q) * NR_BF16..][..cols],
-                );
-            }
-        }
-    }
-
     /// As `pack_nk_into`, from B already rounded: `B[kk][j] = src[j * ld + kk]`.
     pub fn pack_nk_rounded_into(&mut self, src: &[u16], ld: usize, k: usize, n: usize) {
         let pairs = self.reset(k, n);
@@ -86,19 +60,25 @@ impl PanelsBf16 {
         }
     }
 
-    /// As `pack_kn_into`, from B already rounded: `B[kk][j] = src[kk * ld + j]`.
+    /// Packs B already rounded where `B[kk][j] = src[kk * ld + j]` (row-major `k`×`n`:
+    /// attention's values), into this buffer.
     pub fn pack_kn_rounded_into(&mut self, src: &[u16], ld: usize, k: usize, n: usize) {
-        self.by_row_pairs(k, n, |row, j0, out| {
-            let r0 = &src[row * ld + j0..][..out.len()];
-            for (c, o) in out.iter_mut().enumerate() {
-                let hi = if row + 1 < k {
-                    src[(row + 1) * ld + j0 + c]
-                } else {
-                    0
-                };
-                *o = u32::from(r0[c]) | u32::from(hi) << 16;
+        let pairs = self.reset(k, n);
+        for q in 0..pairs {
+            let row = 2 * q;
+            for j0 in (0..n).step_by(NR_BF16) {
+                let cols = NR_BF16.min(n - j0);
+                let out = &mut self.data[((j0 / NR_BF16) * pairs + q) * NR_BF16..][..cols];
+                for (c, o) in out.iter_mut().enumerate() {
+                    let hi = if row + 1 < k {
+                        src[(row + 1) * ld + j0 + c]
+                    } else {
+                        0
+                    };
+                    *o = u32::from(src[row * ld + j0 + c]) | u32::from(hi) << 16;
+                }
             }
-        });
+        }
     }
 
     /// Sizes the buffer for `k`×`n`, all zeros; returns the number of row pairs.
@@ -154,35 +134,6 @@ pub fn round_into(src: &[f32], dst: &mut [u16]) {
         *d = bf16(s);
     }
     dst[src.len()..].fill(0);
-}
-
-/// `out[c]` = the pair (`r0[c]`, `r1[c]`) in bf16 (a zero where there is no `r1`).
-fn pair_rows(r0: &[f32], r1: Option<&[f32]>, out: &mut [u32]) {
-    #[inline(always)]
-    fn go(r0: &[f32], r1: Option<&[f32]>, out: &mut [u32]) {
-        match r1 {
-            Some(r1) => {
-                for ((o, &a), &b) in out.iter_mut().zip(r0).zip(r1) {
-                    *o = u32::from(bf16(a)) | u32::from(bf16(b)) << 16;
-                }
-            }
-            None => {
-                for (o, &a) in out.iter_mut().zip(r0) {
-                    *o = u32::from(bf16(a));
-                }
-            }
-        }
-    }
-    #[cfg(target_arch = "x86_64")]
-    if fast() {
-        #[target_feature(enable = "avx512f,avx512bw")]
-        unsafe fn wide(r0: &[f32], r1: Option<&[f32]>, out: &mut [u32]) {
-            go(r0, r1, out)
-        }
-        // SAFETY: the CPU has AVX-512 F and BW.
-        return unsafe { wide(r0, r1, out) };
-    }
-    go(r0, r1, out)
 }
 
 /// Softmax of `xs * scale`, written rounded to bf16 into `out` (zeros after it); `xs` is left
