@@ -256,7 +256,7 @@ pub fn shipped(
         })
         .collect();
     let mut scores = vec![f32::MIN; pool.len()];
-    for r in ranker.rank(&candidates, &terms.vocab, &embedded) {
+    for r in ranker.rank(&candidates, &terms.vocab, &embedded, usize::MAX) {
         scores[r.index] = r.score;
     }
     scores

@@ -17,10 +17,11 @@
 //! Document frequencies come from a [`DocFreq`]: the keyword index's in the server, the
 //! benchmark corpus's counts in `paperboy eval foryou`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use paperboy_core::ArxivId;
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 use tantivy::tokenizer::TextAnalyzer;
 
@@ -37,6 +38,25 @@ pub const MAX_DF: f32 = 0.2;
 
 /// The dot product of two sorted sparse vectors.
 pub fn dot(a: &Sparse, b: &Sparse) -> f32 {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    // A paper against a centroid of thousands of terms: look each of the paper's terms up in
+    // the rest of the centroid rather than walking all of it (the same products, in the same
+    // order).
+    if long.len() > 16 * short.len() {
+        let (mut from, mut sum) = (0, 0.0);
+        for &(t, w) in short {
+            from += long[from..].partition_point(|x| x.0 < t);
+            match long.get(from) {
+                None => break,
+                Some(&(u, x)) if u == t => {
+                    sum += w * x;
+                    from += 1;
+                }
+                Some(_) => {}
+            }
+        }
+        return sum;
+    }
     let (mut i, mut j, mut sum) = (0, 0, 0.0);
     while i < a.len() && j < b.len() {
         match a[i].0.cmp(&b[j].0) {
@@ -54,16 +74,55 @@ pub fn dot(a: &Sparse, b: &Sparse) -> f32 {
 
 /// The mean of `vectors`, as a unit vector.
 pub fn centroid<'a>(vectors: impl IntoIterator<Item = &'a Sparse>) -> Sparse {
-    let mut sum: HashMap<u32, f32> = HashMap::new();
-    for v in vectors {
-        for (t, w) in v {
-            *sum.entry(*t).or_default() += w;
+    let mut all: Sparse = vectors.into_iter().flatten().copied().collect();
+    // Stable: each term's weights are summed in the vectors' order.
+    all.sort_by_key(|(t, _)| *t);
+    let mut c: Sparse = Vec::with_capacity(all.len());
+    for (t, w) in all {
+        match c.last_mut() {
+            Some((last, sum)) if *last == t => *sum += w,
+            _ => c.push((t, w)),
         }
     }
-    let mut c: Sparse = sum.into_iter().collect();
-    c.sort_unstable_by_key(|(t, _)| *t);
     normalise(&mut c);
     c
+}
+
+/// A unit vector keyed by term, for its dot products with many papers: a lookup per term of
+/// the paper, where a merging walk would cross all of this vector's terms for each paper. The
+/// same products summed in the same order as [`dot`] with the sorted vector.
+struct Keyed(FxHashMap<u32, f32>);
+
+impl Keyed {
+    /// [`centroid`] of `vectors` (to the bit), keyed.
+    fn centroid<'a>(vectors: impl IntoIterator<Item = &'a Sparse>) -> Keyed {
+        let mut sum: FxHashMap<u32, f32> = FxHashMap::default();
+        for v in vectors {
+            for &(t, w) in v {
+                *sum.entry(t).or_default() += w;
+            }
+        }
+        // The norm summed in term order, as `normalise` sums it.
+        let mut terms: Vec<u32> = sum.keys().copied().collect();
+        terms.sort_unstable();
+        let norm = terms.iter().map(|t| sum[t] * sum[t]).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            for w in sum.values_mut() {
+                *w /= norm;
+            }
+        }
+        Keyed(sum)
+    }
+
+    fn dot(&self, v: &Sparse) -> f32 {
+        let mut total = 0.0;
+        for (t, w) in v {
+            if let Some(x) = self.0.get(t) {
+                total += x * w;
+            }
+        }
+        total
+    }
 }
 
 /// The weights of paperboy's fusion: centroid, nearest library paper, category; chosen by
@@ -199,7 +258,7 @@ impl DocFreq for Counted {
 /// The words seen so far, numbered, with their inverse document frequency (0: dropped as too
 /// rare or too common to say anything of a reader's taste).
 pub struct Vocab {
-    ids: HashMap<String, u32>,
+    ids: FxHashMap<String, u32>,
     words: Vec<String>,
     idf: Vec<f32>,
     docs: u64,
@@ -208,7 +267,7 @@ pub struct Vocab {
 impl Vocab {
     pub fn new(docs: u64) -> Vocab {
         Vocab {
-            ids: HashMap::new(),
+            ids: Default::default(),
             words: Vec::new(),
             idf: Vec::new(),
             docs,
@@ -257,7 +316,7 @@ impl Vocab {
         summary: &str,
         df: &dyn DocFreq,
     ) -> Sparse {
-        let mut tf: HashMap<u32, u32> = HashMap::new();
+        let mut tf: FxHashMap<u32, u32> = FxHashMap::default();
         let text = format!("{title}. {summary}");
         let mut stream = analyzer.token_stream(&text);
         while stream.advance() {
@@ -418,47 +477,85 @@ pub struct Ranked {
 /// A profile ready to score pools.
 pub struct Ranker {
     liked: Vec<(ArxivId, String)>,
-    centroid: Sparse,
-    liked_postings: HashMap<u32, Vec<(u32, f32)>>,
-    disliked_postings: HashMap<u32, Vec<(u32, f32)>>,
+    centroid: Keyed,
+    liked_postings: Postings,
+    disliked_postings: Postings,
     disliked_weights: Vec<f32>,
-    primary: HashMap<String, f32>,
-    authors: HashMap<String, String>,
-    categories: HashSet<String>,
+    primary: FxHashMap<String, f32>,
+    authors: FxHashMap<String, String>,
+    categories: FxHashSet<String>,
     /// Liked and turned-down papers: never ranked.
-    known: HashSet<ArxivId>,
+    known: FxHashSet<ArxivId>,
 }
 
-fn postings(items: &[Sparse]) -> HashMap<u32, Vec<(u32, f32)>> {
-    let mut p: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
-    for (i, v) in items.iter().enumerate() {
-        for (t, w) in v {
-            p.entry(*t).or_default().push((i as u32, *w));
+/// An inverted index of a few vectors in three flat arrays: the terms sorted, where each
+/// term's entries start, and the entries (item, weight) in item order.
+#[derive(Default)]
+struct Postings {
+    terms: Vec<u32>,
+    starts: Vec<u32>,
+    entries: Vec<(u32, f32)>,
+}
+
+impl Postings {
+    fn new(items: &[Sparse]) -> Postings {
+        let mut all: Vec<(u32, u32, f32)> = items
+            .iter()
+            .enumerate()
+            .flat_map(|(i, v)| v.iter().map(move |&(t, w)| (t, i as u32, w)))
+            .collect();
+        all.sort_unstable_by_key(|&(t, i, _)| (t, i));
+        let mut p = Postings {
+            entries: Vec::with_capacity(all.len()),
+            ..Postings::default()
+        };
+        for (t, i, w) in all {
+            if p.terms.last() != Some(&t) {
+                p.terms.push(t);
+                p.starts.push(p.entries.len() as u32);
+            }
+            p.entries.push((i, w));
+        }
+        p.starts.push(p.entries.len() as u32);
+        p
+    }
+
+    /// Calls `f` with the entries of each of `v`'s terms (both sorted: one merging walk).
+    fn each(&self, v: &Sparse, mut f: impl FnMut(f32, &[(u32, f32)])) {
+        let mut from = 0;
+        for &(t, w) in v {
+            // The terms left are sorted: skip ahead to the first not below `t`.
+            from += self.terms[from..].partition_point(|&x| x < t);
+            if from == self.terms.len() {
+                return;
+            }
+            if self.terms[from] == t {
+                let (a, b) = (self.starts[from] as usize, self.starts[from + 1] as usize);
+                f(w, &self.entries[a..b]);
+                from += 1;
+            }
         }
     }
-    p
 }
 
 /// The largest and second largest accumulated cosines of `v` with the items behind `postings`
 /// (index, value), `acc` being zeros as long as there are items, and left so.
 fn nearest(
-    postings: &HashMap<u32, Vec<(u32, f32)>>,
+    postings: &Postings,
     weights: Option<&[f32]>,
     v: &Sparse,
     acc: &mut [f32],
     touched: &mut Vec<u32>,
 ) -> [(u32, f32); 2] {
-    for (t, w) in v {
-        if let Some(list) = postings.get(t) {
-            for (i, x) in list {
-                let a = &mut acc[*i as usize];
-                if *a == 0.0 {
-                    touched.push(*i);
-                }
-                *a += w * x;
+    postings.each(v, |w, list| {
+        for (i, x) in list {
+            let a = &mut acc[*i as usize];
+            if *a == 0.0 {
+                touched.push(*i);
             }
+            *a += w * x;
         }
-    }
+    });
     let mut best = [(u32::MAX, 0.0f32); 2];
     for &i in touched.iter() {
         let s = acc[i as usize] * weights.map_or(1.0, |w| w[i as usize]);
@@ -506,7 +603,7 @@ impl Ranker {
         authors: &[(String, String)],
         categories: &[String],
     ) -> Ranker {
-        let mut primary: HashMap<String, f32> = HashMap::new();
+        let mut primary: FxHashMap<String, f32> = FxHashMap::default();
         for (_, _, p, _, _) in &liked {
             if let Some(c) = p {
                 *primary.entry(c.clone()).or_default() += 1.0;
@@ -515,9 +612,9 @@ impl Ranker {
         let liked_vectors: Vec<Sparse> = liked.iter().map(|l| l.4.clone()).collect();
         let disliked_vectors: Vec<Sparse> = disliked.iter().map(|l| l.4.clone()).collect();
         Ranker {
-            centroid: centroid(liked_vectors.iter()),
-            liked_postings: postings(&liked_vectors),
-            disliked_postings: postings(&disliked_vectors),
+            centroid: Keyed::centroid(liked_vectors.iter()),
+            liked_postings: Postings::new(&liked_vectors),
+            disliked_postings: Postings::new(&disliked_vectors),
             disliked_weights: disliked.iter().map(|i| i.3).collect(),
             primary,
             authors: authors.iter().cloned().collect(),
@@ -542,10 +639,16 @@ impl Ranker {
         self.known.contains(id)
     }
 
-    /// The pool's papers best first, without the ones the reader knows; each with why.
-    /// `vocab` names the words of the reasons; `embedded` holds the embeddings of the liked
+    /// The pool's first `limit` papers, best first, without the ones the reader knows; each with
+    /// why. `vocab` names the words of the reasons; `embedded` holds the embeddings of the liked
     /// papers the model embedded (none: terms and categories alone).
-    pub fn rank(&self, pool: &[Candidate], vocab: &Vocab, embedded: &[Vec<f32>]) -> Vec<Ranked> {
+    pub fn rank(
+        &self,
+        pool: &[Candidate],
+        vocab: &Vocab,
+        embedded: &[Vec<f32>],
+        limit: usize,
+    ) -> Vec<Ranked> {
         let keep: Vec<usize> = (0..pool.len())
             .filter(|&i| !self.known.contains(pool[i].id))
             .collect();
@@ -561,7 +664,7 @@ impl Ranker {
         let mut nearest_liked = Vec::with_capacity(keep.len());
         for &i in &keep {
             let c = &pool[i];
-            cent.push(dot(&self.centroid, c.vector));
+            cent.push(self.centroid.dot(c.vector));
             let best = nearest(&self.liked_postings, None, c.vector, &mut acc, &mut touched);
             near.push(best[0].1);
             nearest_liked.push(best);
@@ -585,10 +688,9 @@ impl Ranker {
         // Likeness to the library, less likeness to the pool's own centroid: what the whole day
         // is about says nothing of this reader (Rocchio's negative part, the pool as background).
         if liked && BACKGROUND != 0.0 {
-            let vs: Vec<&Sparse> = keep.iter().map(|&i| pool[i].vector).collect();
-            let bg = centroid(vs.iter().copied());
+            let bg = Keyed::centroid(keep.iter().map(|&i| pool[i].vector));
             for (k, &i) in keep.iter().enumerate() {
-                cent[k] -= BACKGROUND * dot(&bg, pool[i].vector);
+                cent[k] -= BACKGROUND * bg.dot(pool[i].vector);
             }
         }
         let mut score = if liked {
@@ -626,20 +728,29 @@ impl Ranker {
                 *s -= DISLIKE * n;
             }
         }
-        let mut out: Vec<Ranked> = keep
-            .iter()
-            .enumerate()
-            .map(|(k, &i)| {
+        for (k, &i) in keep.iter().enumerate() {
+            if pool[i].authors.iter().any(|a| self.authors.contains_key(a)) {
+                score[k] += FOLLOWED_AUTHOR;
+            }
+        }
+        let mut order: Vec<usize> = (0..keep.len()).collect();
+        let by_score = |a: &usize, b: &usize| {
+            score[*b]
+                .total_cmp(&score[*a])
+                .then_with(|| pool[keep[*a]].id.cmp(pool[keep[*b]].id))
+        };
+        // Only the first `limit` are wanted: select them, then sort those.
+        if limit < order.len() {
+            order.select_nth_unstable_by(limit, by_score);
+            order.truncate(limit);
+        }
+        order.sort_unstable_by(by_score);
+        // The reasons, for the papers returned only.
+        order
+            .into_iter()
+            .map(|k| {
+                let i = keep[k];
                 let c = &pool[i];
-                let authors: Vec<String> = c
-                    .authors
-                    .iter()
-                    .filter_map(|a| self.authors.get(a).cloned())
-                    .collect();
-                let mut s = score[k];
-                if !authors.is_empty() {
-                    s += FOLLOWED_AUTHOR;
-                }
                 let near = nearest_liked[k]
                     .iter()
                     .filter(|(l, x)| *l != u32::MAX && *x >= NEAR_ENOUGH)
@@ -647,7 +758,7 @@ impl Ranker {
                     .collect();
                 Ranked {
                     index: i,
-                    score: s,
+                    score: score[k],
                     why: Why {
                         near,
                         terms: if liked {
@@ -655,7 +766,11 @@ impl Ranker {
                         } else {
                             Vec::new()
                         },
-                        authors,
+                        authors: c
+                            .authors
+                            .iter()
+                            .filter_map(|a| self.authors.get(a).cloned())
+                            .collect(),
                         category: c
                             .primary
                             .filter(|p| self.categories.contains(*p))
@@ -664,31 +779,16 @@ impl Ranker {
                     },
                 }
             })
-            .collect();
-        out.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| pool[a.index].id.cmp(pool[b.index].id))
-        });
-        out
+            .collect()
     }
 
     /// The `n` words adding most to `v`'s cosine with the liked papers' centroid.
     fn top_terms(&self, v: &Sparse, vocab: &Vocab, n: usize) -> Vec<String> {
-        let (mut i, mut j) = (0, 0);
-        let mut parts: Vec<(f32, u32)> = Vec::new();
-        let c = &self.centroid;
-        while i < c.len() && j < v.len() {
-            match c[i].0.cmp(&v[j].0) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
-                    parts.push((c[i].1 * v[j].1, c[i].0));
-                    i += 1;
-                    j += 1;
-                }
-            }
-        }
+        // In term order, as a merging walk would find them (the sort below is stable).
+        let mut parts: Vec<(f32, u32)> = v
+            .iter()
+            .filter_map(|&(t, w)| Some((self.centroid.0.get(&t)? * w, t)))
+            .collect();
         parts.sort_by(|a, b| b.0.total_cmp(&a.0));
         parts
             .into_iter()
@@ -823,16 +923,17 @@ impl Engine {
             .collect()
     }
 
-    /// Ranks a pool with a reader's ranker (see [`Ranker::rank`]).
+    /// Ranks a pool with a reader's ranker: the first `limit` (see [`Ranker::rank`]).
     pub fn rank(
         &self,
         ranker: &Ranker,
         pool: &[Candidate],
         embedded: &[Vec<f32>],
+        limit: usize,
         df: &dyn DocFreq,
     ) -> Vec<Ranked> {
         let inner = self.lock(df);
-        ranker.rank(pool, &inner.vocab, embedded)
+        ranker.rank(pool, &inner.vocab, embedded, limit)
     }
 }
 
@@ -842,6 +943,68 @@ mod tests {
 
     fn id(s: &str) -> ArxivId {
         ArxivId::parse(s).unwrap()
+    }
+
+    /// A dot product and an inverted index walk give what a plain walk over both vectors gives,
+    /// to the bit, whichever is longer and however far apart their lengths.
+    #[test]
+    fn sparse_products_match_the_plain_walk() {
+        fn plain(a: &Sparse, b: &Sparse) -> f32 {
+            let mut sum = 0.0;
+            for (t, w) in a {
+                if let Ok(j) = b.binary_search_by_key(t, |x| x.0) {
+                    sum += w * b[j].1;
+                }
+            }
+            sum
+        }
+        // Terms drawn by a small congruential generator, sorted and unique.
+        let mut seed = 7u64;
+        let mut vector = |n: usize, range: u64| -> Sparse {
+            let mut v: Sparse = (0..n)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    ((seed >> 33) % range) as u32
+                })
+                .map(|t| (t, (t % 13) as f32 * 0.37 + 0.01))
+                .collect();
+            v.sort_unstable_by_key(|x| x.0);
+            v.dedup_by_key(|x| x.0);
+            v
+        };
+        for (short, long) in [(3, 5), (40, 3000), (1, 900), (100, 100), (60, 5000)] {
+            let a = vector(short, 8000);
+            let b = vector(long, 8000);
+            assert_eq!(
+                dot(&a, &b).to_bits(),
+                plain(&a, &b).to_bits(),
+                "{short} x {long}"
+            );
+            assert_eq!(
+                dot(&b, &a).to_bits(),
+                plain(&a, &b).to_bits(),
+                "{long} x {short}"
+            );
+            assert_eq!(dot(&a, &Vec::new()), 0.0);
+            // The inverted index of three vectors finds each one's share of `a`.
+            let items = [b.clone(), a.clone(), vector(long / 2 + 1, 8000)];
+            let postings = Postings::new(&items);
+            let mut acc = [0.0f32; 3];
+            postings.each(&a, |w, list| {
+                for (i, x) in list {
+                    acc[*i as usize] += w * x;
+                }
+            });
+            for (i, item) in items.iter().enumerate() {
+                assert_eq!(acc[i].to_bits(), plain(&a, item).to_bits(), "item {i}");
+            }
+            // A centroid keyed for lookups scores as the sorted centroid does.
+            let c = centroid(items.iter());
+            let keyed = Keyed::centroid(items.iter());
+            assert_eq!(keyed.dot(&a).to_bits(), dot(&c, &a).to_bits());
+        }
     }
 
     struct Flat;
@@ -925,7 +1088,7 @@ mod tests {
                 embedding: None,
             })
             .collect();
-        let ranked = ranker.rank(&pool, &vocab, &[]);
+        let ranked = ranker.rank(&pool, &vocab, &[], usize::MAX);
         let order: Vec<usize> = ranked.iter().map(|r| r.index).collect();
         // The turned-down paper itself is never ranked; the followed author's comes first, then
         // the liked paper's neighbour, and the one like the disliked paper last.
@@ -973,7 +1136,7 @@ mod tests {
             .collect();
         let order = |embedded: &[Vec<f32>]| -> Vec<usize> {
             ranker
-                .rank(&pool, &vocab, embedded)
+                .rank(&pool, &vocab, embedded, usize::MAX)
                 .iter()
                 .map(|r| r.index)
                 .collect()
@@ -1027,7 +1190,7 @@ mod tests {
                 embedding: None,
             })
             .collect();
-        let ranked = ranker.rank(&pool, &vocab, &[]);
+        let ranked = ranker.rank(&pool, &vocab, &[], usize::MAX);
         assert_eq!(ranked[0].index, 1);
         assert!(ranked[0].why.popular);
     }

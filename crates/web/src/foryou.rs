@@ -240,9 +240,8 @@ pub async fn rank_prepared(
             })
             .collect();
         engine
-            .rank(&ranker, &pool, &embedded, &*index)
+            .rank(&ranker, &pool, &embedded, limit, &*index)
             .into_iter()
-            .take(limit)
             .map(|r| Ranked {
                 view: p.views[keep[r.index]].clone(),
                 score: r.score,
