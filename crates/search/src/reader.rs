@@ -170,30 +170,25 @@ fn max_dots(rows: &[&[f32]], with: &[Vec<f32>], dim: usize) -> Vec<f32> {
         data: packed.as_slice(),
     };
     const BLOCK: usize = 64;
-    let mut out = Vec::with_capacity(rows.len());
-    let (mut a, mut c) = (Vec::new(), vec![0.0f32; BLOCK * with.len()]);
-    for block in rows.chunks(BLOCK) {
-        a.clear();
-        for r in block {
-            a.extend_from_slice(r);
+    let b = &b;
+    let pieces = in_parts(rows, rows.len() * with.len(), |rows| {
+        let mut out = Vec::with_capacity(rows.len());
+        let (mut a, mut c) = (Vec::new(), vec![0.0f32; BLOCK * b.n]);
+        for block in rows.chunks(BLOCK) {
+            a.clear();
+            for r in block {
+                a.extend_from_slice(r);
+            }
+            let c = &mut c[..block.len() * b.n];
+            kernel.gemm(block.len(), &a, dim, b, None, c, b.n, Epilogue::None);
+            out.extend(
+                c.chunks_exact(b.n)
+                    .map(|row| row.iter().copied().fold(f32::MIN, f32::max)),
+            );
         }
-        let c = &mut c[..block.len() * with.len()];
-        kernel.gemm(
-            block.len(),
-            &a,
-            dim,
-            &b,
-            None,
-            c,
-            with.len(),
-            Epilogue::None,
-        );
-        out.extend(
-            c.chunks_exact(with.len())
-                .map(|row| row.iter().copied().fold(f32::MIN, f32::max)),
-        );
-    }
-    out
+        out
+    });
+    pieces.concat()
 }
 
 /// The mean of dense vectors (the first one's length), as a unit vector: [`centroid`] for
@@ -539,36 +534,111 @@ impl Postings {
 }
 
 /// The largest and second largest accumulated cosines of `v` with the items behind `postings`
-/// (index, value), `acc` being zeros as long as there are items, and left so.
+/// (index, value); `acc` holds a zero per item, and is left so. The sums go into a dense array and
+/// one pass over it finds the two best: no list of the items touched (its push per entry cost
+/// more than the pass, at 1,000 liked papers).
 fn nearest(
     postings: &Postings,
     weights: Option<&[f32]>,
     v: &Sparse,
     acc: &mut [f32],
-    touched: &mut Vec<u32>,
 ) -> [(u32, f32); 2] {
+    let mut best = [(u32::MAX, 0.0f32); 2];
+    if acc.is_empty() {
+        return best;
+    }
     postings.each(v, |w, list| {
-        for (i, x) in list {
-            let a = &mut acc[*i as usize];
-            if *a == 0.0 {
-                touched.push(*i);
-            }
-            *a += w * x;
+        for &(i, x) in list {
+            acc[i as usize] += w * x;
         }
     });
-    let mut best = [(u32::MAX, 0.0f32); 2];
-    for &i in touched.iter() {
-        let s = acc[i as usize] * weights.map_or(1.0, |w| w[i as usize]);
-        acc[i as usize] = 0.0;
+    let mut consider = |i: usize, s: f32| {
         if s > best[0].1 {
             best[1] = best[0];
-            best[0] = (i, s);
+            best[0] = (i as u32, s);
         } else if s > best[1].1 {
-            best[1] = (i, s);
+            best[1] = (i as u32, s);
+        }
+    };
+    match weights {
+        None => acc.iter().enumerate().for_each(|(i, &a)| consider(i, a)),
+        Some(w) => acc
+            .iter()
+            .zip(w)
+            .enumerate()
+            .for_each(|(i, (&a, &w))| consider(i, a * w)),
+    }
+    acc.fill(0.0);
+    best
+}
+
+/// Each candidate's parts of the score, in the pool's order.
+struct Parts {
+    cent: Vec<f32>,
+    near: Vec<f32>,
+    nearest_liked: Vec<[(u32, f32); 2]>,
+    neg: Vec<f32>,
+    cat: Vec<f32>,
+    pop: Vec<f32>,
+}
+
+impl Parts {
+    fn with_capacity(n: usize) -> Parts {
+        Parts {
+            cent: Vec::with_capacity(n),
+            near: Vec::with_capacity(n),
+            nearest_liked: Vec::with_capacity(n),
+            neg: Vec::with_capacity(n),
+            cat: Vec::with_capacity(n),
+            pop: Vec::with_capacity(n),
         }
     }
-    touched.clear();
-    best
+
+    fn concat(pieces: Vec<Parts>, n: usize) -> Parts {
+        let mut all = Parts::with_capacity(n);
+        for p in pieces {
+            all.cent.extend(p.cent);
+            all.near.extend(p.near);
+            all.nearest_liked.extend(p.nearest_liked);
+            all.neg.extend(p.neg);
+            all.cat.extend(p.cat);
+            all.pop.extend(p.pop);
+        }
+        all
+    }
+}
+
+/// Below this much work (candidates times library papers) a ranking stays on its own thread:
+/// starting threads costs more than it saves.
+const PARALLEL_WORK: usize = 100_000;
+
+/// `f` over `items`, cut into one piece per core (at most 4) when `work` reaches
+/// [`PARALLEL_WORK`], else over all of them on this thread: the pieces' results in order. The
+/// results do not depend on the cut (each item is computed alone).
+fn in_parts<I: Sync, T: Send>(items: &[I], work: usize, f: impl Fn(&[I]) -> T + Sync) -> Vec<T> {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
+    });
+    if cores < 2 || work < PARALLEL_WORK || items.len() < 2 {
+        return vec![f(items)];
+    }
+    let size = items.len().div_ceil(cores);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let mut chunks = items.chunks(size);
+        let here = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks.map(|c| scope.spawn(move || f(c))).collect();
+        let mut out = vec![f(here)];
+        out.extend(
+            others
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
+        );
+        out
+    })
 }
 
 /// A liked or turned-down paper as a ranker takes it: id, title, primary category, weight,
@@ -594,6 +664,11 @@ impl Ranker {
         let liked = numbered(&profile.liked);
         let disliked = numbered(&profile.disliked);
         Ranker::from_vectors(liked, disliked, &profile.authors, &profile.categories)
+    }
+
+    /// Whether the reader follows any author (else the candidates' authors play no part).
+    pub fn follows_authors(&self) -> bool {
+        !self.authors.is_empty()
     }
 
     /// A ranker from vectors already in a vocabulary's numbers.
@@ -652,38 +727,43 @@ impl Ranker {
         let keep: Vec<usize> = (0..pool.len())
             .filter(|&i| !self.known.contains(pool[i].id))
             .collect();
-        let mut acc = vec![0.0f32; self.liked.len().max(self.disliked_weights.len())];
-        let mut touched = Vec::new();
-        let (mut cent, mut near, mut cat, mut neg, mut pop) = (
-            Vec::with_capacity(keep.len()),
-            Vec::with_capacity(keep.len()),
-            Vec::with_capacity(keep.len()),
-            Vec::with_capacity(keep.len()),
-            Vec::with_capacity(keep.len()),
-        );
-        let mut nearest_liked = Vec::with_capacity(keep.len());
-        for &i in &keep {
-            let c = &pool[i];
-            cent.push(self.centroid.dot(c.vector));
-            let best = nearest(&self.liked_postings, None, c.vector, &mut acc, &mut touched);
-            near.push(best[0].1);
-            nearest_liked.push(best);
-            let worst = nearest(
-                &self.disliked_postings,
-                Some(&self.disliked_weights),
-                c.vector,
-                &mut acc,
-                &mut touched,
-            );
-            neg.push(worst[0].1);
-            cat.push(
-                c.primary
-                    .and_then(|p| self.primary.get(p))
-                    .copied()
-                    .unwrap_or(0.0),
-            );
-            pop.push(c.popularity.max(0.0).ln_1p());
-        }
+        // Each candidate's parts, the pool cut in one piece per core when it is large.
+        let work = keep.len() * (self.liked.len() + self.disliked_weights.len());
+        let pieces = in_parts(&keep, work, |piece| {
+            let mut acc_liked = vec![0.0f32; self.liked.len()];
+            let mut acc_disliked = vec![0.0f32; self.disliked_weights.len()];
+            let mut parts = Parts::with_capacity(piece.len());
+            for &i in piece {
+                let c = &pool[i];
+                parts.cent.push(self.centroid.dot(c.vector));
+                let best = nearest(&self.liked_postings, None, c.vector, &mut acc_liked);
+                parts.near.push(best[0].1);
+                parts.nearest_liked.push(best);
+                let worst = nearest(
+                    &self.disliked_postings,
+                    Some(&self.disliked_weights),
+                    c.vector,
+                    &mut acc_disliked,
+                );
+                parts.neg.push(worst[0].1);
+                parts.cat.push(
+                    c.primary
+                        .and_then(|p| self.primary.get(p))
+                        .copied()
+                        .unwrap_or(0.0),
+                );
+                parts.pop.push(c.popularity.max(0.0).ln_1p());
+            }
+            parts
+        });
+        let Parts {
+            mut cent,
+            near,
+            nearest_liked,
+            neg,
+            cat,
+            pop,
+        } = Parts::concat(pieces, keep.len());
         let liked = !self.liked.is_empty();
         // Likeness to the library, less likeness to the pool's own centroid: what the whole day
         // is about says nothing of this reader (Rocchio's negative part, the pool as background).
@@ -746,7 +826,7 @@ impl Ranker {
         }
         order.sort_unstable_by(by_score);
         // The reasons, for the papers returned only.
-        order
+        let r: Vec<Ranked> = order
             .into_iter()
             .map(|k| {
                 let i = keep[k];
@@ -779,7 +859,8 @@ impl Ranker {
                     },
                 }
             })
-            .collect()
+            .collect();
+        r
     }
 
     /// The `n` words adding most to `v`'s cosine with the liked papers' centroid.
@@ -1146,6 +1227,31 @@ mod tests {
         assert_eq!(order(&[]), vec![0, 1, 2]);
         assert_eq!(order(&[vec![1.0, 0.0]]), vec![1, 0, 2]);
         assert_eq!(order(&[vec![0.0, 1.0]]), vec![2, 0, 1]);
+    }
+
+    #[test]
+    fn pieces_come_back_in_order_and_ranking_does_not_depend_on_the_cut() {
+        // Below the threshold one piece, here; above it one piece per core, in order.
+        let items: Vec<usize> = (0..1000).collect();
+        assert_eq!(in_parts(&items, 10, |p| p.len()), vec![1000]);
+        let pieces = in_parts(&items, PARALLEL_WORK, |p| p.to_vec());
+        assert_eq!(pieces.concat(), items);
+        // max_dots over many rows (cut between threads) gives each row what it gets alone, to
+        // the bit.
+        let dim = 48;
+        let vector = |seed: usize| -> Vec<f32> {
+            (0..dim)
+                .map(|j| ((seed * 7919 + j * 104_729) % 1999) as f32 / 999.5 - 1.0)
+                .collect()
+        };
+        let rows: Vec<Vec<f32>> = (0..700).map(vector).collect();
+        let with: Vec<Vec<f32>> = (5000..5300).map(vector).collect();
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        assert!(refs.len() * with.len() >= PARALLEL_WORK);
+        let all = max_dots(&refs, &with, dim);
+        for (r, got) in refs.iter().zip(&all) {
+            assert_eq!(max_dots(&[r], &with, dim)[0].to_bits(), got.to_bits());
+        }
     }
 
     #[test]

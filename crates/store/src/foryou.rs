@@ -372,9 +372,12 @@ pub trait ForYou: Backed {
         self.db()
             .read(move |tx| {
                 if categories.is_empty() {
+                    // The ids sorted apart, then the rows read in their order: sorting the whole
+                    // rows (documents of 2 KB) cost SQLite 6-10 ms at 554 papers, this 2-3 ms.
                     let sql = format!(
-                        "{VIEW} WHERE p.announced = $1 AND p.hidden = FALSE
-                         ORDER BY p.id LIMIT {MAX_POOL}"
+                        "{VIEW} WHERE p.id IN (SELECT id FROM papers
+                           WHERE announced = $1 AND hidden = FALSE ORDER BY id LIMIT {MAX_POOL})
+                         ORDER BY p.id"
                     );
                     return tx.all(&sql, params![day]);
                 }

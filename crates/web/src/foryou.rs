@@ -153,13 +153,30 @@ pub struct Ranked {
 pub struct Prepared {
     views: Vec<PaperView>,
     vectors: Vec<Arc<paperboy_search::foryou::Sparse>>,
-    authors: Vec<Vec<String>>,
+    /// The papers' authors' normalised names, made when a reader who follows authors first
+    /// needs them (most readers follow none).
+    authors: std::sync::OnceLock<Vec<Vec<String>>>,
     embeddings: Vec<Option<Vec<f32>>>,
 }
 
 impl Prepared {
     pub fn views(&self) -> &[PaperView] {
         &self.views
+    }
+
+    fn authors(&self) -> &[Vec<String>] {
+        self.authors.get_or_init(|| {
+            self.views
+                .iter()
+                .map(|v| {
+                    v.paper
+                        .authors
+                        .iter()
+                        .map(|a| paperboy_core::names::normalise(&a.name))
+                        .collect()
+                })
+                .collect()
+        })
     }
 }
 
@@ -178,20 +195,10 @@ pub async fn prepare(state: &AppState, views: Vec<PaperView>) -> Result<Arc<Prep
                 .collect(),
             None => Vec::new(),
         };
-        let authors = views
-            .iter()
-            .map(|v| {
-                v.paper
-                    .authors
-                    .iter()
-                    .map(|a| paperboy_core::names::normalise(&a.name))
-                    .collect()
-            })
-            .collect();
         Arc::new(Prepared {
             views,
             vectors,
-            authors,
+            authors: Default::default(),
             embeddings,
         })
     })
@@ -199,13 +206,13 @@ pub async fn prepare(state: &AppState, views: Vec<PaperView>) -> Result<Arc<Prep
 }
 
 /// The papers of `prepared` ranked for the reader, best first, leaving out the papers they
-/// marked or liked; the first `limit` of them.
+/// marked or liked: the first `limit` of them, and how many were ranked in all.
 pub async fn rank_prepared(
     state: &AppState,
     model: &Model,
     prepared: Arc<Prepared>,
     limit: usize,
-) -> Result<Vec<Ranked>, ApiError> {
+) -> Result<(Vec<Ranked>, usize), ApiError> {
     let marked: std::collections::HashSet<ArxivId> = model.signals.marked().cloned().collect();
     let (engine, index, ranker) = (
         state.foryou.clone(),
@@ -225,6 +232,7 @@ pub async fn rank_prepared(
         let keep: Vec<usize> = (0..p.views.len())
             .filter(|&i| !marked.contains(&p.views[i].paper.id))
             .collect();
+        let authors = ranker.follows_authors().then(|| p.authors());
         let pool: Vec<Candidate> = keep
             .iter()
             .map(|&i| {
@@ -233,13 +241,14 @@ pub async fn rank_prepared(
                     id: &v.paper.id,
                     vector: &p.vectors[i],
                     primary: v.paper.primary_category(),
-                    authors: &p.authors[i],
+                    authors: authors.map_or(&[][..], |a| &a[i]),
                     popularity: v.upvotes() as f32,
                     embedding: p.embeddings.get(i).and_then(|e| e.as_deref()),
                 }
             })
             .collect();
-        engine
+        let total = pool.iter().filter(|c| !ranker.knows(c.id)).count();
+        let ranked = engine
             .rank(&ranker, &pool, &embedded, limit, &*index)
             .into_iter()
             .map(|r| Ranked {
@@ -247,7 +256,8 @@ pub async fn rank_prepared(
                 score: r.score,
                 why: r.why,
             })
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>();
+        (ranked, total)
     })
     .await
 }
@@ -259,7 +269,7 @@ pub async fn rank_views(
     views: Vec<PaperView>,
 ) -> Result<Vec<Ranked>, ApiError> {
     let prepared = prepare(state, views).await?;
-    rank_prepared(state, model, prepared, usize::MAX).await
+    Ok(rank_prepared(state, model, prepared, usize::MAX).await?.0)
 }
 
 /// A day of new papers ranked for a reader.
@@ -270,7 +280,10 @@ pub struct Day {
     pub next: Option<NaiveDate>,
     /// The categories followed (empty: every category).
     pub categories: Vec<String>,
+    /// The first papers of the ranking, best first (as many as asked for).
     pub papers: Vec<Ranked>,
+    /// How many papers the whole ranking holds.
+    pub total: usize,
 }
 
 /// The papers announced on one day in some categories, ready to be ranked for any reader.
@@ -319,25 +332,28 @@ pub async fn rank_pool(
     pool: Pool,
     limit: usize,
 ) -> Result<Day, ApiError> {
-    let papers = rank_prepared(state, model, pool.papers, limit).await?;
+    let (papers, total) = rank_prepared(state, model, pool.papers, limit).await?;
     Ok(Day {
         day: pool.day,
         prev: pool.prev,
         next: pool.next,
         categories: pool.categories,
         papers,
+        total,
     })
 }
 
 /// The papers announced on `day` (the latest day when None) in the reader's followed categories
-/// (every category when none), ranked for them.
+/// (every category when none), ranked for them: the first `limit` (only those get their reasons
+/// made).
 pub async fn ranked_day(
     state: &AppState,
     model: &Model,
     day: Option<NaiveDate>,
+    limit: usize,
 ) -> Result<Day, ApiError> {
     let pool = day_pool(state, model.categories(), day).await?;
-    rank_pool(state, model, pool, usize::MAX).await
+    rank_pool(state, model, pool, limit).await
 }
 
 /// The reason line of a ranked paper, as plain text.

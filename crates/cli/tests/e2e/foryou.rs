@@ -302,6 +302,18 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
         r.body.contains(&format!(" of {}</span>", all.len())),
         "the whole day is ranked"
     );
+    // The next page goes on where the first ended; a page past the end is empty, not an error.
+    let second = listed(&reader.get("/for-you?page=1").await.body);
+    assert_eq!(
+        second.len(),
+        all.len().saturating_sub(30).min(30),
+        "{second:?}"
+    );
+    assert!(second.iter().all(|id| !cold.contains(id)), "{second:?}");
+    let past = reader.get("/for-you?page=400").await;
+    assert_eq!(past.status, 200, "{}", past.body);
+    assert!(listed(&past.body).is_empty());
+    assert!(past.body.contains("Better matches"), "a way back");
 
     // Save the three papers of earlier days that are like X.
     for id in &neighbours {
@@ -421,6 +433,13 @@ async fn a_reader_gets_the_days_papers_ranked_for_them_and_says_not_this() {
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>()
+    );
+    // The total counts the whole ranking, not the page asked for.
+    let total = api["total"].as_u64().unwrap() as usize;
+    assert!(
+        (page_order.len()..=all.len()).contains(&total),
+        "{total} of {}",
+        all.len()
     );
     assert!(api["papers"][0]["reason"]
         .as_str()

@@ -108,7 +108,7 @@ pub async fn feed(
         Some(("for-you", secret)) => {
             let reader = super::foryou::feed_reader(&state, secret).await?;
             let model = crate::foryou::model(&state, reader).await?;
-            let day = crate::foryou::ranked_day(&state, &model, None).await?;
+            let day = crate::foryou::ranked_day(&state, &model, None, ITEMS).await?;
             Feed {
                 title: format!("{site}: for you"),
                 page: format!("{base}/for-you"),

@@ -47,7 +47,8 @@ pub async fn page(
     let day = parse_opt_day("day", q.day.as_deref())?;
     let page = page_number("page", q.page.as_deref())?;
     let model = model(&state, a.id).await?;
-    let ranked = ranked_day(&state, &model, day).await?;
+    // The pages up to this one: the reasons are made for those only.
+    let ranked = ranked_day(&state, &model, day, (page + 1) * PAGE).await?;
     let ids = ranked
         .papers
         .iter()
@@ -96,15 +97,14 @@ pub async fn api(
     let day = parse_opt_day("day", q.day.as_deref())?;
     let limit = whole("limit", q.limit.as_deref(), (1, MAX_API_LIMIT), 50)?;
     let model = model(&state, a.id).await?;
-    let ranked = ranked_day(&state, &model, day).await?;
-    let papers: Vec<serde_json::Value> =
-        ranked.papers.iter().take(limit).map(ranked_json).collect();
+    let ranked = ranked_day(&state, &model, day, limit).await?;
+    let papers: Vec<serde_json::Value> = ranked.papers.iter().map(ranked_json).collect();
     Ok(Json(json!({
         "day": ranked.day,
         "previousDay": ranked.prev,
         "nextDay": ranked.next,
         "categories": ranked.categories,
-        "total": ranked.papers.len(),
+        "total": ranked.total,
         "papers": papers,
     }))
     .into_response())

@@ -46,8 +46,9 @@ fn mark_word(m: Mark) -> &'static str {
 pub fn page(shown: &Shown, votes: &Votes) -> Markup {
     let d = shown.day;
     let here = href(d.day, shown.page);
-    let start = shown.page * shown.per_page;
-    let end = (start + shown.per_page).min(d.papers.len());
+    // `papers` holds the pages up to this one (of `total` in all); a page past the end is empty.
+    let end = ((shown.page + 1) * shown.per_page).min(d.papers.len());
+    let start = (shown.page * shown.per_page).min(end);
     let heading = match d.day {
         Some(day) => format!("For you · {}", day.format("%A %-d %B %Y")),
         None => "For you".to_owned(),
@@ -77,17 +78,17 @@ pub fn page(shown: &Shown, votes: &Votes) -> Markup {
             @if let Some(p) = d.prev { a rel="prev" href=(href(Some(p), 0)) { "← " (p) } }
             @if let Some(n) = d.next { a rel="next" href=(href(Some(n), 0)) { (n) " →" } }
         }
-        @if d.papers.is_empty() {
+        @if d.total == 0 {
             p.notice { "No new papers for this day." }
         } @else {
             ol.entries.compact start=(start + 1) {
                 @for r in &d.papers[start..end] { (entry(r, votes, &here)) }
             }
-            @if d.papers.len() > shown.per_page {
+            @if d.total > shown.per_page {
                 nav.pager aria-label="Pages of this day" {
                     @if shown.page > 0 { a href=(href(d.day, shown.page - 1)) { "← Better matches" } }
-                    span { "Papers " (start + 1) "–" (end) " of " (d.papers.len()) }
-                    @if end < d.papers.len() { a href=(href(d.day, shown.page + 1)) { "Weaker matches →" } }
+                    @if start < end { span { "Papers " (start + 1) "–" (end) " of " (d.total) } }
+                    @if end < d.total { a href=(href(d.day, shown.page + 1)) { "Weaker matches →" } }
                 }
             }
         }
