@@ -14,6 +14,7 @@ pub mod embed;
 pub mod foryou;
 pub mod hybrid;
 pub mod kernel;
+mod pieces;
 pub mod reader;
 pub mod searcher;
 pub mod semantic;

@@ -74,16 +74,15 @@ pub fn dot(a: &Sparse, b: &Sparse) -> f32 {
 
 /// The mean of `vectors`, as a unit vector.
 pub fn centroid<'a>(vectors: impl IntoIterator<Item = &'a Sparse>) -> Sparse {
-    let mut all: Sparse = vectors.into_iter().flatten().copied().collect();
-    // Stable: each term's weights are summed in the vectors' order.
-    all.sort_by_key(|(t, _)| *t);
-    let mut c: Sparse = Vec::with_capacity(all.len());
-    for (t, w) in all {
-        match c.last_mut() {
-            Some((last, sum)) if *last == t => *sum += w,
-            _ => c.push((t, w)),
+    // Each term's weights are summed in the vectors' order.
+    let mut sum: FxHashMap<u32, f32> = FxHashMap::default();
+    for v in vectors {
+        for &(t, w) in v {
+            *sum.entry(t).or_default() += w;
         }
     }
+    let mut c: Sparse = sum.into_iter().collect();
+    c.sort_unstable_by_key(|(t, _)| *t);
     normalise(&mut c);
     c
 }
@@ -94,24 +93,9 @@ pub fn centroid<'a>(vectors: impl IntoIterator<Item = &'a Sparse>) -> Sparse {
 struct Keyed(FxHashMap<u32, f32>);
 
 impl Keyed {
-    /// [`centroid`] of `vectors` (to the bit), keyed.
+    /// [`centroid`] of `vectors`, keyed.
     fn centroid<'a>(vectors: impl IntoIterator<Item = &'a Sparse>) -> Keyed {
-        let mut sum: FxHashMap<u32, f32> = FxHashMap::default();
-        for v in vectors {
-            for &(t, w) in v {
-                *sum.entry(t).or_default() += w;
-            }
-        }
-        // The norm summed in term order, as `normalise` sums it.
-        let mut terms: Vec<u32> = sum.keys().copied().collect();
-        terms.sort_unstable();
-        let norm = terms.iter().map(|t| sum[t] * sum[t]).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            for w in sum.values_mut() {
-                *w /= norm;
-            }
-        }
-        Keyed(sum)
+        Keyed(centroid(vectors).into_iter().collect())
     }
 
     fn dot(&self, v: &Sparse) -> f32 {
@@ -622,23 +606,8 @@ fn in_parts<I: Sync, T: Send>(items: &[I], work: usize, f: impl Fn(&[I]) -> T + 
             .map_or(1, |n| n.get())
             .min(4)
     });
-    if cores < 2 || work < PARALLEL_WORK || items.len() < 2 {
-        return vec![f(items)];
-    }
-    let size = items.len().div_ceil(cores);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let mut chunks = items.chunks(size);
-        let here = chunks.next().unwrap_or_default();
-        let others: Vec<_> = chunks.map(|c| scope.spawn(move || f(c))).collect();
-        let mut out = vec![f(here)];
-        out.extend(
-            others
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))),
-        );
-        out
-    })
+    let pieces = if work < PARALLEL_WORK { 1 } else { cores };
+    crate::pieces::map_pieces(items, pieces, f)
 }
 
 /// A liked or turned-down paper as a ranker takes it: id, title, primary category, weight,

@@ -470,23 +470,12 @@ impl Inner {
             .map(|(id, v)| self.append(id, &v))
             .collect();
         let this = &*self;
-        let per = nodes.len().div_ceil(threads.max(1)).max(1);
-        let found: Vec<Vec<Vec<(f32, u32)>>> = std::thread::scope(|s| {
-            let parts: Vec<_> = nodes
-                .chunks(per)
-                .map(|part| {
-                    s.spawn(move || {
-                        part.iter()
-                            .map(|&n| this.neighbours(dim, n))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().expect("a neighbour search panicked"))
-                .collect()
-        });
+        let found = crate::pieces::map_pieces(&nodes, threads, |part| {
+            part.iter()
+                .map(|&n| this.neighbours(dim, n))
+                .collect::<Vec<_>>()
+        })
+        .concat();
         for (i, (node, found)) in nodes.iter().zip(found).enumerate() {
             self.link(dim, *node, found, &nodes[..i]);
         }
