@@ -330,7 +330,7 @@ impl Bert {
         let h = self.hidden;
         let tokens: usize = seqs.iter().map(|q| q.len()).sum();
         let bf16 = k.multiplies_in_bf16();
-        let h16 = h.next_multiple_of(2);
+        let h16 = k.bf16_width(h);
         s.x.resize(tokens * h);
         s.x16.resize(if bf16 { tokens * h16 } else { 0 }, 0);
         let x = s.x.as_mut_slice();
@@ -363,23 +363,28 @@ impl Bert {
         let h = self.hidden;
         let h3 = 3 * h;
         let inter = l.intermediate.outputs;
-        s.qkv.resize(tokens * h3);
-        s.context.resize(tokens * h);
-        s.attended.resize(tokens * h);
-        s.inner.resize(tokens * inter);
         let bf16 = k.multiplies_in_bf16();
-        let (h16, inter16) = (h.next_multiple_of(2), inter.next_multiple_of(2));
+        let head = h / self.heads;
+        // Attention reads its operands rounded, straight from the projection's output, when a
+        // head's slice is an even number of values (pairs never straddle two heads).
+        let rounded = bf16 && head.is_multiple_of(2);
+        // A product whose next reader takes it rounded is only written rounded: its f32
+        // buffer stays empty.
+        s.qkv.resize(if rounded { 0 } else { tokens * h3 });
+        s.context.resize(if rounded { 0 } else { tokens * h });
+        s.attended.resize(tokens * h);
+        s.inner.resize(if bf16 { 0 } else { tokens * inter });
+        let (h16, inter16) = (k.bf16_width(h), k.bf16_width(inter));
         s.attended16.resize(if bf16 { tokens * h16 } else { 0 }, 0);
         s.inner16.resize(if bf16 { tokens * inter16 } else { 0 }, 0);
         let x = s.x.as_mut_slice();
         let qkv = s.qkv.as_mut_slice();
         let x16 = bf16.then_some((&s.x16[..], h16));
-        let head = h / self.heads;
-        // Attention reads its operands rounded, straight from the projection's output, when a
-        // head's slice is an even number of values (pairs never straddle two heads).
-        let rounded = bf16 && head.is_multiple_of(2);
         s.qkv16.resize(if rounded { tokens * h3 } else { 0 }, 0);
-        s.context16.resize(if rounded { tokens * h } else { 0 }, 0);
+        // The attention output's last row is read up to `bf16_width(h)`.
+        let slack = k.bf16_width(h) - h;
+        s.context16
+            .resize(if rounded { tokens * h + slack } else { 0 }, 0);
         let qkv16 = rounded.then_some((&mut s.qkv16[..], h3));
         l.qkv
             .apply(k, tokens, (x, h), x16, (qkv, h3), Epilogue::None, qkv16);
@@ -398,14 +403,13 @@ impl Bert {
             let scores = s.scores.as_mut_slice();
             for hd in 0..self.heads {
                 let base = t0 * h3 + hd * head;
-                let ctx = &mut context[t0 * h + hd * head..];
                 if rounded {
                     let qkv16 = &s.qkv16;
                     s.keys16
                         .pack_nk_rounded_into(&qkv16[base + h..], h3, head, len);
                     let (q, keys) = (&qkv16[base..], &s.keys16);
                     k.gemm_bf16_rounded(len, q, h3, keys, None, scores, len, NONE, None);
-                    let even = len.next_multiple_of(2);
+                    let even = k.bf16_width(len);
                     s.probs16.resize(len * even, 0);
                     for (r, out) in scores
                         .chunks_exact_mut(len)
@@ -417,9 +421,10 @@ impl Bert {
                         .pack_kn_rounded_into(&qkv16[base + 2 * h..], h3, len, head);
                     let ctx16 = Some((&mut s.context16[t0 * h + hd * head..], h));
                     let (p, values) = (&s.probs16, &s.values16);
-                    k.gemm_bf16_rounded(len, p, even, values, None, ctx, h, NONE, ctx16);
+                    k.gemm_bf16_rounded(len, p, even, values, None, &mut [], h, NONE, ctx16);
                     continue;
                 }
+                let ctx = &mut context[t0 * h + hd * head..];
                 pack_nk(&mut s.keys, &qkv[base + h..], h3, head, len);
                 let keys = Panels {
                     k: head,

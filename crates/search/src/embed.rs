@@ -352,7 +352,7 @@ pub(crate) mod tests {
     fn tolerance(kernel: Kernel) -> f32 {
         match kernel {
             Kernel::Avx2 | Kernel::Portable => 1e-6,
-            Kernel::Avx512 => 3e-3,
+            Kernel::Avx512 | Kernel::Amx => 3e-3,
         }
     }
 

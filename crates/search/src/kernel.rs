@@ -1,12 +1,12 @@
 //! The encoder's arithmetic: one matrix product (`C = A·B + bias`, then GELU or a residual, in the
 //! same pass over the tile) and the element-wise functions around it (GELU, softmax, layer norm).
-//! Which instructions run is chosen once, at load, by what the CPU has: `avx512` (AVX-512 with
-//! BF16 dot products: the encoder's products in bf16 with f32 sums, `bf16`; the rest as `avx2`
-//! but 16 wide) where it can, else `avx2` (AVX2 + FMA intrinsics, f32), else `portable` (plain
-//! Rust the compiler vectorises for the baseline target). `amx` is a name the setting accepts so
-//! that configuration files can ask for it; this build has no such kernel (it could not be run
-//! where it was written), so asking for it is an error at start-up that says what the CPU lacks
-//! and what it can run.
+//! Which instructions run is chosen once, at load, by what the CPU has: `amx` (the products on
+//! the tile unit, `amx`, in bf16 with f32 sums; the rest as `avx512`) where the CPU has AMX-BF16
+//! and Linux grants the tile state, else `avx512` (AVX-512 with BF16 dot products: the encoder's
+//! products in bf16 with f32 sums, `bf16`; the rest as `avx2` but 16 wide), else `avx2` (AVX2 +
+//! FMA intrinsics, f32), else `portable` (plain Rust the compiler vectorises for the baseline
+//! target). Asking for a kernel the CPU cannot run is an error at start-up that says what the
+//! CPU lacks and what it can run.
 //!
 //! The product is BLIS-shaped: B (a weight matrix, packed once at load, or an attention operand
 //! packed per head) is stored in panels of `NR` columns so the micro-kernel reads it contiguously;
@@ -16,7 +16,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(target_arch = "x86_64")]
+mod amx;
 mod bf16;
+#[cfg(target_arch = "x86_64")]
+mod wide;
 pub use bf16::{bf16, bf16_to_f32, round_into, PanelsBf16, NR_BF16};
 
 /// Rows of C per micro-kernel call.
@@ -82,6 +86,9 @@ impl FromStr for KernelChoice {
 /// A kernel this build can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
+    /// AMX tiles: the products of `Avx512` (same operands, same rounding) on the tile unit;
+    /// everything else as `Avx512`.
+    Amx,
     /// AVX-512 with BF16 dot products: linear layers multiply in bf16 with f32 sums
     /// (`gemm_bf16`); everything else as `Avx2`.
     Avx512,
@@ -94,13 +101,33 @@ pub enum Kernel {
 #[error("{0}")]
 pub struct KernelError(pub String);
 
+/// What `amx` needs besides the CPU's features: Linux's leave to use the tile state.
+const AMX_PERMISSION: &str = "the tile state from Linux (arch_prctl ARCH_REQ_XCOMP_PERM, 5.16+)";
+
 /// CPU features, by name as `/proc/cpuinfo` spells them, that `choice` needs and this CPU lacks.
 fn missing_features(choice: KernelChoice) -> Vec<&'static str> {
     #[cfg(target_arch = "x86_64")]
     {
         let want: &[&'static str] = match choice {
-            KernelChoice::Amx => &["amx_tile", "amx_bf16"],
-            KernelChoice::Avx512 => &["avx512f", "avx512bw", "avx512_bf16", "avx2", "fma"],
+            KernelChoice::Amx => &[
+                "amx_tile",
+                "amx_bf16",
+                "avx512f",
+                "avx512bw",
+                "avx512vl",
+                "avx512_bf16",
+                "avx2",
+                "fma",
+                AMX_PERMISSION,
+            ],
+            KernelChoice::Avx512 => &[
+                "avx512f",
+                "avx512bw",
+                "avx512vl",
+                "avx512_bf16",
+                "avx2",
+                "fma",
+            ],
             KernelChoice::Avx2 => &["avx2", "fma"],
             KernelChoice::Auto | KernelChoice::Portable => &[],
         };
@@ -128,11 +155,13 @@ mod x86 {
             "fma" => is_x86_feature_detected!("fma"),
             "avx512f" => is_x86_feature_detected!("avx512f"),
             "avx512bw" => is_x86_feature_detected!("avx512bw"),
+            "avx512vl" => is_x86_feature_detected!("avx512vl"),
             "avx512_bf16" => is_x86_feature_detected!("avx512bf16"),
-            // Leaf 7 EDX bits 24 (tiles) and 22 (bf16 tiles). Only used to say what is missing:
-            // no kernel here runs on them.
+            // Leaf 7 EDX bits 24 (tiles) and 22 (bf16 tiles).
             "amx_tile" => cpuid7(0).3 & (1 << 24) != 0,
             "amx_bf16" => cpuid7(0).3 & (1 << 22) != 0,
+            // Asked last: only where the CPU has the tiles.
+            super::AMX_PERMISSION => super::amx::permitted(),
             _ => false,
         }
     }
@@ -149,10 +178,11 @@ mod x86 {
 
 impl Kernel {
     /// Every kernel's name, as `name` gives it.
-    pub const NAMES: [&'static str; 3] = ["avx512", "avx2", "portable"];
+    pub const NAMES: [&'static str; 4] = ["amx", "avx512", "avx2", "portable"];
 
     pub fn name(self) -> &'static str {
         match self {
+            Kernel::Amx => "amx",
             Kernel::Avx512 => "avx512",
             Kernel::Avx2 => "avx2",
             Kernel::Portable => "portable",
@@ -162,6 +192,9 @@ impl Kernel {
     /// The kernels this CPU can run, fastest first.
     pub fn available() -> Vec<Kernel> {
         let mut all = Vec::new();
+        if missing_features(KernelChoice::Amx).is_empty() {
+            all.push(Kernel::Amx);
+        }
         if missing_features(KernelChoice::Avx512).is_empty() {
             all.push(Kernel::Avx512);
         }
@@ -188,11 +221,7 @@ impl Kernel {
             KernelChoice::Portable => Ok(Kernel::Portable),
             KernelChoice::Avx2 if missing.is_empty() => Ok(Kernel::Avx2),
             KernelChoice::Avx512 if missing.is_empty() => Ok(Kernel::Avx512),
-            KernelChoice::Amx if missing.is_empty() => Err(KernelError(format!(
-                "embed_kernel = \"{choice}\": this build has no {choice} kernel; \
-                     this CPU can run: {} (or \"auto\")",
-                names()
-            ))),
+            KernelChoice::Amx if missing.is_empty() => Ok(Kernel::Amx),
             _ => Err(KernelError(format!(
                 "embed_kernel = \"{choice}\": this CPU lacks {}; it can run: {} (or \"auto\")",
                 missing.join(", "),
@@ -375,7 +404,7 @@ impl Kernel {
         mut tile: impl FnMut(usize, usize, usize, usize, usize, *mut f32, usize, Init),
         mut finished: impl FnMut(usize, usize, &[f32]),
     ) {
-        const TILE: usize = 16 * 32;
+        const TILE: usize = 32 * 32;
         assert!(NRX * MRX <= TILE && NRX <= 32);
         assert!(ldc >= n);
         assert!(c.len() >= (m - 1) * ldc + n, "C is too short");
@@ -480,9 +509,9 @@ impl Kernel {
         }
         match self {
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 | Kernel::Avx2 => by_rows!(tile_avx2),
+            Kernel::Amx | Kernel::Avx512 | Kernel::Avx2 => by_rows!(tile_avx2),
             #[cfg(not(target_arch = "x86_64"))]
-            Kernel::Avx512 | Kernel::Avx2 => unreachable!("never chosen off x86_64"),
+            Kernel::Amx | Kernel::Avx512 | Kernel::Avx2 => unreachable!("never chosen off x86_64"),
             Kernel::Portable => by_rows!(tile_portable),
         }
     }
@@ -490,12 +519,12 @@ impl Kernel {
     /// The exact GELU, in place.
     pub fn gelu(self, xs: &mut [f32]) {
         match self {
-            // SAFETY: `Avx2` is only chosen where the CPU has AVX2 and FMA, `Avx512` where it has
-            // AVX-512 F and BW as well.
+            // SAFETY: `Avx2` is only chosen where the CPU has AVX2 and FMA, `Avx512` and `Amx`
+            // where it has AVX-512 F and BW as well.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::gelu(xs) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { avx512_map::gelu(xs) },
+            Kernel::Amx | Kernel::Avx512 => unsafe { avx512_map::gelu(xs) },
             _ => xs.iter_mut().for_each(|x| *x = gelu(*x)),
         }
     }
@@ -507,7 +536,7 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::gelu_tanh(xs) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { avx512_map::gelu_tanh(xs) },
+            Kernel::Amx | Kernel::Avx512 => unsafe { avx512_map::gelu_tanh(xs) },
             _ => xs.iter_mut().for_each(|x| *x = gelu_tanh(*x)),
         }
     }
@@ -519,7 +548,7 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::softmax(xs, scale) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { avx512_map::softmax(xs, scale) },
+            Kernel::Amx | Kernel::Avx512 => unsafe { avx512_map::softmax(xs, scale) },
             _ => softmax(xs, scale),
         }
     }
@@ -531,7 +560,7 @@ impl Kernel {
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { avx2_map::layer_norm(xs, gamma, beta, eps) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { avx512_map::layer_norm(xs, gamma, beta, eps) },
+            Kernel::Amx | Kernel::Avx512 => unsafe { avx512_map::layer_norm(xs, gamma, beta, eps) },
             _ => layer_norm(xs, gamma, beta, eps),
         }
     }
@@ -933,22 +962,27 @@ mod tests {
             Kernel::resolve(KernelChoice::Auto).unwrap(),
             Kernel::available()[0]
         );
-        // `amx` has no kernel in this build; `avx512` runs where the CPU has its features.
-        let e = Kernel::resolve(KernelChoice::Amx).unwrap_err().0;
-        assert!(e.contains("amx") && e.contains("portable"), "{e}");
-        let missing = missing_features(KernelChoice::Avx512);
-        match Kernel::resolve(KernelChoice::Avx512) {
-            Ok(k) => assert!(k == Kernel::Avx512 && missing.is_empty()),
-            Err(e) => assert!(
-                !missing.is_empty() && e.0.contains(missing[0]) && e.0.contains("portable"),
-                "{}",
-                e.0
-            ),
+        // `amx` and `avx512` run where the CPU has their features, and are refused by what it
+        // lacks elsewhere.
+        for (choice, kernel) in [
+            (KernelChoice::Amx, Kernel::Amx),
+            (KernelChoice::Avx512, Kernel::Avx512),
+        ] {
+            let missing = missing_features(choice);
+            match Kernel::resolve(choice) {
+                Ok(k) => assert!(k == kernel && missing.is_empty()),
+                Err(e) => assert!(
+                    !missing.is_empty() && e.0.contains(missing[0]) && e.0.contains("portable"),
+                    "{}",
+                    e.0
+                ),
+            }
+            assert_eq!(Kernel::available().contains(&kernel), missing.is_empty());
         }
-        assert_eq!(
-            Kernel::available().contains(&Kernel::Avx512),
-            missing.is_empty()
-        );
+        // The tile unit comes first where it runs.
+        if Kernel::available().contains(&Kernel::Amx) {
+            assert_eq!(Kernel::resolve(KernelChoice::Auto).unwrap(), Kernel::Amx);
+        }
     }
 
     #[test]
@@ -967,10 +1001,19 @@ mod tests {
     /// two bf16 is exact in f32; only the order of the f32 sums differs).
     #[test]
     fn the_bf16_product_is_the_product_of_the_rounded_inputs() {
-        let Ok(kernel) = Kernel::resolve(KernelChoice::Avx512) else {
-            eprintln!("this CPU has no avx512 kernel; the bf16 product is not tested here");
-            return;
-        };
+        let kernels: Vec<Kernel> = Kernel::available()
+            .into_iter()
+            .filter(|k| k.multiplies_in_bf16())
+            .collect();
+        if kernels.is_empty() {
+            eprintln!("this CPU has no bf16 kernel; the bf16 product is not tested here");
+        }
+        for kernel in kernels {
+            bf16_product_of_rounded_inputs(kernel);
+        }
+    }
+
+    fn bf16_product_of_rounded_inputs(kernel: Kernel) {
         let round = |v: &[f32]| v.iter().map(|&x| bf16_to_f32(bf16(x))).collect::<Vec<_>>();
         for &(m, k, n) in &[
             (1, 1, 1),
@@ -978,6 +1021,11 @@ mod tests {
             (13, 384, 48),
             (25, 800, 70),
             (12, 1536, 32),
+            // Past one block of rows (AMX: 32) and of the shared dimension (1536), a partial
+            // panel, attention's shapes.
+            (70, 1600, 40),
+            (33, 32, 250),
+            (250, 250, 32),
         ] {
             let a = noise(m * k, 1);
             let bm = noise(k * n, 2);
@@ -1012,7 +1060,11 @@ mod tests {
                 .zip(&want)
                 .map(|(x, y)| (x - y).abs())
                 .fold(0f32, f32::max);
-            assert!(worst < 1e-4, "{m}x{k}x{n}: off by {worst}");
+            assert!(
+                worst < 1e-4,
+                "{}: {m}x{k}x{n}: off by {worst}",
+                kernel.name()
+            );
             let mut g = vec![0f32; m * n];
             kernel.gemm_bf16(
                 m,
@@ -1030,7 +1082,7 @@ mod tests {
 
             let none = Epilogue::None;
             // Operands that arrive rounded (even rows, zero padded), and C written rounded too.
-            let ka = k.next_multiple_of(2);
+            let ka = kernel.bf16_width(k);
             let mut a16 = vec![0u16; m * ka];
             for i in 0..m {
                 round_into(&a[i * k..][..k], &mut a16[i * ka..][..ka]);
@@ -1054,6 +1106,14 @@ mod tests {
                             assert_eq!(c16[i * ne + j], bf16(c[i * n + j]));
                         }
                     }
+                }
+                if n % 2 == 0 {
+                    // Only the rounded C wanted: the same values.
+                    let mut only16 = vec![0u16; m * ne];
+                    let out = Some((&mut only16[..], ne));
+                    let b = Some(&bias[..]);
+                    kernel.gemm_bf16_rounded(m, &a16, ka, b16, b, &mut [], n, none, out);
+                    assert_eq!(only16, c16, "{m}x{k}x{n}: rounded C only");
                 }
             }
         }

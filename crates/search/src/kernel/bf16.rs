@@ -4,7 +4,12 @@
 //! rounded row by row as it is read, or arrives rounded (attention's probabilities, which the
 //! softmax writes in bf16).
 
+#[cfg(target_arch = "x86_64")]
+use super::amx::{self, DEPTH as AMX_DEPTH};
 use super::{Epilogue, Init, Kernel};
+
+#[cfg(not(target_arch = "x86_64"))]
+const AMX_DEPTH: usize = 32;
 
 /// Columns of C per bf16 micro-kernel call: two 512-bit registers of 16 floats.
 pub const NR_BF16: usize = 32;
@@ -17,14 +22,21 @@ const MC_BF16: usize = 96;
 
 /// B (`k`×`n`) rounded to bf16 for `Kernel::gemm_bf16`, in panels of `NR_BF16` columns: panel
 /// `p` holds, for each pair of B's rows `(2q, 2q+1)`, the panel's 32 columns as 32-bit pairs
-/// (`B[2q][j]` in the low half, `B[2q+1][j]` in the high: what `vdpbf16ps` multiplies); an odd
-/// `k` gets a row of zeros, columns past `n` are zeros.
+/// (`B[2q][j]` in the low half, `B[2q+1][j]` in the high: what `vdpbf16ps` and AMX's
+/// `tdpbf16ps` multiply); an odd `k` gets a row of zeros, columns past `n` are zeros, and each
+/// panel is padded with pairs of zeros to a multiple of `PAIRS_ALIGN` (one AMX tile's depth), so
+/// that a tile may read past `k`.
 #[derive(Default)]
 pub struct PanelsBf16 {
     pub k: usize,
     pub n: usize,
+    /// Pairs per panel: `k / 2` rounded up to a multiple of `PAIRS_ALIGN`.
+    stride: usize,
     data: Vec<u32>,
 }
+
+/// Each panel's pairs are padded to a multiple of this.
+pub const PAIRS_ALIGN: usize = 16;
 
 impl PanelsBf16 {
     /// Packs B where `B[kk][j] = src[j * ld + kk]` (a linear layer's weight as saved).
@@ -40,7 +52,7 @@ impl PanelsBf16 {
         let mut row = vec![0u16; 2 * pairs];
         for j in 0..n {
             round_into(&src[j * ld..][..k], &mut row);
-            let panel = &mut self.data[(j / NR_BF16) * pairs * NR_BF16 + j % NR_BF16..];
+            let panel = &mut self.data[(j / NR_BF16) * self.stride * NR_BF16 + j % NR_BF16..];
             for (q, pair) in row.chunks_exact(2).enumerate() {
                 panel[q * NR_BF16] = u32::from(pair[0]) | u32::from(pair[1]) << 16;
             }
@@ -52,7 +64,7 @@ impl PanelsBf16 {
         let pairs = self.reset(k, n);
         for j in 0..n {
             let col = &src[j * ld..][..k];
-            let panel = &mut self.data[(j / NR_BF16) * pairs * NR_BF16 + j % NR_BF16..];
+            let panel = &mut self.data[(j / NR_BF16) * self.stride * NR_BF16 + j % NR_BF16..];
             for q in 0..pairs {
                 let hi = col.get(2 * q + 1).copied().unwrap_or(0);
                 panel[q * NR_BF16] = u32::from(col[2 * q]) | u32::from(hi) << 16;
@@ -68,7 +80,7 @@ impl PanelsBf16 {
             let row = 2 * q;
             for j0 in (0..n).step_by(NR_BF16) {
                 let cols = NR_BF16.min(n - j0);
-                let out = &mut self.data[((j0 / NR_BF16) * pairs + q) * NR_BF16..][..cols];
+                let out = &mut self.data[((j0 / NR_BF16) * self.stride + q) * NR_BF16..][..cols];
                 for (c, o) in out.iter_mut().enumerate() {
                     let hi = if row + 1 < k {
                         src[(row + 1) * ld + j0 + c]
@@ -86,8 +98,10 @@ impl PanelsBf16 {
         let pairs = k.div_ceil(2);
         self.k = k;
         self.n = n;
+        self.stride = pairs.next_multiple_of(PAIRS_ALIGN);
         self.data.clear();
-        self.data.resize(n.div_ceil(NR_BF16) * pairs * NR_BF16, 0);
+        self.data
+            .resize(n.div_ceil(NR_BF16) * self.stride * NR_BF16, 0);
         pairs
     }
 }
@@ -153,13 +167,24 @@ fn softmax_to_bf16(xs: &mut [f32], scale: f32, out: &mut [u16]) {
 thread_local! {
     /// A, rounded to bf16, for the product running on this thread.
     static A_BF16: std::cell::RefCell<Vec<u16>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// C in f32, for a product whose caller only wants it rounded.
+    static C_SCRATCH: std::cell::RefCell<super::Buf> = std::cell::RefCell::new(super::Buf::default());
 }
 
 impl Kernel {
     /// Whether linear layers and attention should use `gemm_bf16` (`PanelsBf16`) rather than
     /// `gemm`.
     pub fn multiplies_in_bf16(self) -> bool {
-        self == Kernel::Avx512
+        matches!(self, Kernel::Avx512 | Kernel::Amx)
+    }
+
+    /// The row length (in bf16) to give an operand of `k` values that will be A of
+    /// `gemm_bf16_rounded`, zeros past `k`: even, and for `Amx` a whole number of tiles deep.
+    pub fn bf16_width(self, k: usize) -> usize {
+        match self {
+            Kernel::Amx => k.next_multiple_of(AMX_DEPTH),
+            _ => k.next_multiple_of(2),
+        }
     }
 
     /// `C[m×n] = A[m×k] · B + bias`, then the epilogue, with A and B rounded to bf16 and every
@@ -183,7 +208,7 @@ impl Kernel {
         let k = b.k;
         assert!(k > 0 && lda >= k);
         assert!(a.len() >= (m - 1) * lda + k, "A is too short");
-        let ka = k.next_multiple_of(2);
+        let ka = self.bf16_width(k);
         A_BF16.with(|cell| {
             let mut rounded = cell.borrow_mut();
             rounded.resize(m * ka, 0);
@@ -195,8 +220,10 @@ impl Kernel {
     }
 
     /// As `gemm_bf16`, with A already rounded: `m` rows of `lda` (even) bf16, each zero past
-    /// `k`. With `rounded_c` (`n` even), C is also written there rounded (rows `ld` apart), as
-    /// each tile is finished, for the next product to read.
+    /// `k`. `Amx` reads each row up to `bf16_width(k)` (past `k` the values are multiplied by
+    /// B's zero padding; they must be finite, and within `a`). With `rounded_c` (`n` even), C is
+    /// also written there rounded (rows `ld` apart), as each tile is finished, for the next
+    /// product to read; then `c` may be empty, and only the rounded C is written.
     #[allow(clippy::too_many_arguments)]
     pub fn gemm_bf16_rounded(
         self,
@@ -223,9 +250,28 @@ impl Kernel {
         let ka = 2 * pairs;
         assert!(k > 0 && lda >= ka && lda.is_multiple_of(2));
         assert!(a.len() >= (m - 1) * lda + ka, "A is too short");
-        assert!(b.data.len() >= n.div_ceil(NR_BF16) * pairs * NR_BF16);
+        assert!(b.stride >= pairs && b.data.len() >= n.div_ceil(NR_BF16) * b.stride * NR_BF16);
         if let Some((out, ld)) = &rounded_c {
             assert!(n.is_multiple_of(2) && *ld >= n && out.len() >= (m - 1) * ld + n);
+        }
+        if c.is_empty() {
+            assert!(rounded_c.is_some(), "a product must write C somewhere");
+            #[cfg(target_arch = "x86_64")]
+            if self == Kernel::Amx {
+                return self.gemm_amx(m, a, lda, b, bias, None, epilogue, rounded_c);
+            }
+            // The f32 sums need a home while each tile is finished.
+            return C_SCRATCH.with(|cell| {
+                let mut scratch = cell.borrow_mut();
+                scratch.resize((m - 1) * ldc + n);
+                let c = scratch.as_mut_slice();
+                self.gemm_bf16_rounded(m, a, lda, b, bias, c, ldc, epilogue, rounded_c)
+            });
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self == Kernel::Amx {
+            let c = Some((c, ldc));
+            return self.gemm_amx(m, a, lda, b, bias, c, epilogue, rounded_c);
         }
         self.drive::<NR_BF16, MR_BF16>(
             m,
@@ -237,7 +283,7 @@ impl Kernel {
             ldc,
             epilogue,
             |rows, r0, k0, kc, p, c, ldc, init| {
-                let bp = &b.data[(p * pairs + k0 / 2) * NR_BF16..][..kc / 2 * NR_BF16];
+                let bp = &b.data[(p * b.stride + k0 / 2) * NR_BF16..][..kc / 2 * NR_BF16];
                 let ap = a[r0 * lda + k0..].as_ptr();
                 // SAFETY: `r0 + rows <= m` rows of A hold `kc` past `k0`; `drive` bounds C;
                 // `Avx512` is only chosen where the CPU has AVX-512 F, BW and BF16.
@@ -256,18 +302,58 @@ impl Kernel {
         );
     }
 
+    /// `gemm_bf16_rounded` on the tile unit, C written in f32 where given.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    fn gemm_amx(
+        self,
+        m: usize,
+        a: &[u16],
+        lda: usize,
+        b: &PanelsBf16,
+        bias: Option<&[f32]>,
+        c: Option<(&mut [f32], usize)>,
+        epilogue: Epilogue,
+        rounded_c: Option<(&mut [u16], usize)>,
+    ) {
+        let (k, n) = (b.k, b.n);
+        let kt = self.bf16_width(k);
+        assert!(
+            a.len() >= (m - 1) * lda + kt,
+            "A is too short for whole tiles"
+        );
+        assert!(b.stride * 2 >= kt);
+        if let Some((c, ldc)) = &c {
+            assert!(*ldc >= n && c.len() >= (m - 1) * ldc + n, "C is too short");
+        }
+        if let Some(bias) = bias {
+            assert!(bias.len() >= n);
+        }
+        if let Epilogue::Add(r, ldr) = epilogue {
+            assert!(ldr >= n && r.len() >= (m - 1) * ldr + n);
+        }
+        let stride = b.stride;
+        let shape = amx::Shape {
+            m,
+            n,
+            kt,
+            lda,
+            stride,
+        };
+        // SAFETY: the asserts here and in the caller bound A (whole tiles deep), B (panels padded
+        // to whole tiles), C, the bias, the residual and the rounded C; `Amx` is only chosen
+        // where the CPU has AMX-BF16 and AVX-512 and Linux granted the tile state.
+        unsafe { amx::gemm(shape, a, &b.data, bias, c, epilogue, rounded_c) }
+    }
+
     /// Softmax of `xs * scale` rounded to bf16 into `out` (as long as `xs` or longer: zeros
     /// after), ready to be A of `gemm_bf16_rounded`. `xs` is left unspecified.
     pub fn softmax_bf16(self, xs: &mut [f32], scale: f32, out: &mut [u16]) {
         assert!(out.len() >= xs.len());
         #[cfg(target_arch = "x86_64")]
-        if self == Kernel::Avx512 {
-            #[target_feature(enable = "avx512f,avx512bw,avx2,fma")]
-            unsafe fn wide(xs: &mut [f32], scale: f32, out: &mut [u16]) {
-                softmax_to_bf16(xs, scale, out)
-            }
-            // SAFETY: `Avx512` is only chosen where the CPU has these features.
-            return unsafe { wide(xs, scale, out) };
+        if self.multiplies_in_bf16() {
+            // SAFETY: `Avx512` and `Amx` are only chosen where the CPU has what `wide` needs.
+            return unsafe { super::wide::softmax_bf16(xs, scale, out) };
         }
         softmax_to_bf16(xs, scale, out)
     }
