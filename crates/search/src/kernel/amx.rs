@@ -77,23 +77,20 @@ pub unsafe fn gemm(
                 let rows = MR_AMX.min(i1 - r0);
                 let ap = a.as_ptr().add(r0 * s.lda);
                 tile_rows(rows, ap, s.lda, bp, s.kt, sums.0.as_mut_ptr(), NR_AMX, init);
-                for r in 0..rows {
-                    let row = r0 + r;
-                    let res = match epilogue {
-                        Epilogue::Add(res, ldr) => res.as_ptr().add(row * ldr + j0),
-                        _ => std::ptr::null(),
-                    };
-                    let c16 = match rounded_c.as_mut() {
-                        Some((out, ld)) => out.as_mut_ptr().add(row * *ld + j0),
-                        None => std::ptr::null_mut(),
-                    };
-                    let sums = sums.0.as_ptr().add(r * NR_AMX);
-                    let out = match c.as_mut() {
-                        Some((c, ldc)) => c.as_mut_ptr().add(row * *ldc + j0),
-                        None => std::ptr::null_mut(),
-                    };
-                    wide::finish_row(sums, cols, &epilogue, res, out, c16);
-                }
+                let res = match epilogue {
+                    Epilogue::Add(res, ldr) => (res.as_ptr().add(r0 * ldr + j0), ldr),
+                    _ => (std::ptr::null(), 0),
+                };
+                let out = match c.as_mut() {
+                    Some((c, ldc)) => (c.as_mut_ptr().add(r0 * *ldc + j0), *ldc),
+                    None => (std::ptr::null_mut(), 0),
+                };
+                let out16 = match rounded_c.as_mut() {
+                    Some((c16, ld)) => (c16.as_mut_ptr().add(r0 * *ld + j0), *ld),
+                    None => (std::ptr::null_mut(), 0),
+                };
+                let sums = sums.0.as_ptr();
+                wide::finish_block(sums, rows, cols, &epilogue, res, out, out16);
             }
         }
     }
@@ -266,10 +263,10 @@ unsafe fn block<const TWO: bool>(
             asm!(
                 "tileloadd tmm4, [{a0} + {sa}*1]",
                 "tileloadd tmm6, [{b0} + {sb}*1]",
-                "tileloadd tmm7, [{b1} + {sb}*1]",
                 "tdpbf16ps tmm0, tmm4, tmm6",
-                "tileloadd tmm5, [{a1} + {sa}*1]",
+                "tileloadd tmm7, [{b1} + {sb}*1]",
                 "tdpbf16ps tmm1, tmm4, tmm7",
+                "tileloadd tmm5, [{a1} + {sa}*1]",
                 "tdpbf16ps tmm2, tmm5, tmm6",
                 "tdpbf16ps tmm3, tmm5, tmm7",
                 a0 = in(reg) a.add(q),

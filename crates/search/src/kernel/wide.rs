@@ -151,6 +151,35 @@ pub unsafe fn softmax_bf16(xs: &mut [f32], scale: f32, out: &mut [u16]) {
     out[len..].fill(0);
 }
 
+/// Finishes `rows` rows of a product's block of sums (rows of 32 floats): row `r` goes through
+/// `finish_row` to `c + r * ldc` and `c16 + r * ld16` (each unless null), its residual read
+/// from `res + r * ldr`.
+///
+/// # Safety
+/// As `finish_row`, for each of the rows.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512bf16,avx2,fma")]
+pub unsafe fn finish_block(
+    sums: *const f32,
+    rows: usize,
+    cols: usize,
+    epilogue: &Epilogue,
+    (res, ldr): (*const f32, usize),
+    (c, ldc): (*mut f32, usize),
+    (c16, ld16): (*mut u16, usize),
+) {
+    for r in 0..rows {
+        let res = if res.is_null() { res } else { res.add(r * ldr) };
+        let c = if c.is_null() { c } else { c.add(r * ldc) };
+        let c16 = if c16.is_null() {
+            c16
+        } else {
+            c16.add(r * ld16)
+        };
+        finish_row(sums.add(r * 32), cols, epilogue, res, c, c16);
+    }
+}
+
 /// Finishes one row of a product's tile: `cols` (at most 32) sums at `sums`, put through the
 /// epilogue (`res`: the residual's row, for `Epilogue::Add`), stored as f32 at `c` and rounded
 /// to bf16 at `c16`, each unless null.
