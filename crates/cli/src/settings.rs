@@ -75,9 +75,10 @@ settings! {
     semantic_weight: f32 = 0.75,
     /// Milliseconds a search waits for its query embedding before answering with keyword results.
     query_embed_timeout_ms: u64 = 1000,
-    /// The kernels that run the embedding model: `auto` (the fastest this CPU can run), `avx512`
-    /// (AVX-512 F/BW + BF16: products in bf16 with f32 sums), `avx2` (AVX2 + FMA, f32), `portable`
-    /// (any CPU, f32); `amx` is an accepted name without a kernel in this build. A kernel the CPU cannot run is a settings error that says what it lacks.
+    /// The kernels that run the embedding model: `auto` (the fastest this CPU can run), `amx`
+    /// (AMX-BF16 tiles, Linux 5.16+: products in bf16 with f32 sums on the tile unit), `avx512`
+    /// (AVX-512 F/BW/VL + BF16: products in bf16 with f32 sums), `avx2` (AVX2 + FMA, f32),
+    /// `portable` (any CPU, f32). A kernel the CPU cannot run is a settings error that says what it lacks.
     /// The kernel in use is logged when the model loads and shown on `/status`.
     embed_kernel: String = "auto".to_string(),
     /// Trending: `score = votes / (age_hours + trending_offset_hours) ^ trending_gravity`.

@@ -484,7 +484,7 @@ pub struct Status {
 
 pub struct SemanticProgress {
     pub model: String,
-    /// The kernels that run the model (`avx512`, `avx2`, `portable`).
+    /// The kernels that run the model (`amx`, `avx512`, `avx2`, `portable`).
     pub kernel: &'static str,
     pub vectors: usize,
     pub embedded: u64,
