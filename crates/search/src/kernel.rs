@@ -108,30 +108,26 @@ const AMX_PERMISSION: &str = "the tile state from Linux (arch_prctl ARCH_REQ_XCO
 fn missing_features(choice: KernelChoice) -> Vec<&'static str> {
     #[cfg(target_arch = "x86_64")]
     {
-        let want: &[&'static str] = match choice {
-            KernelChoice::Amx => &[
-                "amx_tile",
-                "amx_bf16",
-                "avx512f",
-                "avx512bw",
-                "avx512vl",
-                "avx512_bf16",
-                "avx2",
-                "fma",
-                AMX_PERMISSION,
-            ],
-            KernelChoice::Avx512 => &[
-                "avx512f",
-                "avx512bw",
-                "avx512vl",
-                "avx512_bf16",
-                "avx2",
-                "fma",
-            ],
-            KernelChoice::Avx2 => &["avx2", "fma"],
-            KernelChoice::Auto | KernelChoice::Portable => &[],
+        // `amx` runs everything but the products as `avx512` does.
+        const AVX512: [&str; 6] = [
+            "avx512f",
+            "avx512bw",
+            "avx512vl",
+            "avx512_bf16",
+            "avx2",
+            "fma",
+        ];
+        let want: Vec<&'static str> = match choice {
+            KernelChoice::Amx => ["amx_tile", "amx_bf16"]
+                .into_iter()
+                .chain(AVX512)
+                .chain([AMX_PERMISSION])
+                .collect(),
+            KernelChoice::Avx512 => AVX512.to_vec(),
+            KernelChoice::Avx2 => vec!["avx2", "fma"],
+            KernelChoice::Auto | KernelChoice::Portable => vec![],
         };
-        want.iter().copied().filter(|f| !x86::has(f)).collect()
+        want.into_iter().filter(|f| !x86::has(f)).collect()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -160,8 +156,8 @@ mod x86 {
             // Leaf 7 EDX bits 24 (tiles) and 22 (bf16 tiles).
             "amx_tile" => cpuid7(0).3 & (1 << 24) != 0,
             "amx_bf16" => cpuid7(0).3 & (1 << 22) != 0,
-            // Asked last: only where the CPU has the tiles.
-            super::AMX_PERMISSION => super::amx::permitted(),
+            // Asked of Linux only where the CPU has the tiles.
+            super::AMX_PERMISSION => has("amx_tile") && super::amx::permitted(),
             _ => false,
         }
     }

@@ -205,50 +205,36 @@ unsafe fn block<const TWO: bool>(
 ) {
     let (sa, sc) = (lda * 2, ldc * 4);
     let c1 = c.add(16 * ldc);
-    match init {
-        Init::Zero => {
+    // Each row of tiles starts from zeros or from rows of floats (a stride of 0: the bias in
+    // every row).
+    let start = match init {
+        Init::Zero => None,
+        Init::Bias(p) => Some((p, p, 0)),
+        Init::Load => Some((c as *const f32, c1 as *const f32, sc)),
+    };
+    match start {
+        None => {
             asm!("tilezero tmm0", "tilezero tmm1", options(nostack, nomem));
             if TWO {
                 asm!("tilezero tmm2", "tilezero tmm3", options(nostack, nomem));
             }
         }
-        Init::Bias(p) => {
-            // A row stride of 0: every row of the tile is the bias.
-            asm!(
-                "tileloadd tmm0, [{p} + {z}*1]",
-                "tileloadd tmm1, [{q} + {z}*1]",
-                p = in(reg) p,
-                q = in(reg) p.add(16),
-                z = in(reg) 0usize,
-                options(nostack, readonly),
-            );
-            if TWO {
-                asm!(
-                    "tileloadd tmm2, [{p} + {z}*1]",
-                    "tileloadd tmm3, [{q} + {z}*1]",
-                    p = in(reg) p,
-                    q = in(reg) p.add(16),
-                    z = in(reg) 0usize,
-                    options(nostack, readonly),
-                );
-            }
-        }
-        Init::Load => {
+        Some((top, bottom, stride)) => {
             asm!(
                 "tileloadd tmm0, [{p} + {s}*1]",
                 "tileloadd tmm1, [{q} + {s}*1]",
-                p = in(reg) c,
-                q = in(reg) c.add(16),
-                s = in(reg) sc,
+                p = in(reg) top,
+                q = in(reg) top.add(16),
+                s = in(reg) stride,
                 options(nostack, readonly),
             );
             if TWO {
                 asm!(
                     "tileloadd tmm2, [{p} + {s}*1]",
                     "tileloadd tmm3, [{q} + {s}*1]",
-                    p = in(reg) c1,
-                    q = in(reg) c1.add(16),
-                    s = in(reg) sc,
+                    p = in(reg) bottom,
+                    q = in(reg) bottom.add(16),
+                    s = in(reg) stride,
                     options(nostack, readonly),
                 );
             }
