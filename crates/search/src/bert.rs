@@ -381,8 +381,8 @@ impl Bert {
         let qkv = s.qkv.as_mut_slice();
         let x16 = bf16.then_some((&s.x16[..], h16));
         s.qkv16.resize(if rounded { tokens * h3 } else { 0 }, 0);
-        // The attention output's last row is read up to `bf16_width(h)`.
-        let slack = k.bf16_width(h) - h;
+        // The attention output's last row is read up to `h16`.
+        let slack = h16 - h;
         s.context16
             .resize(if rounded { tokens * h + slack } else { 0 }, 0);
         let qkv16 = rounded.then_some((&mut s.qkv16[..], h3));

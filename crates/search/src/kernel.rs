@@ -227,6 +227,16 @@ impl Kernel {
     }
 }
 
+/// Asserts that a product's bias and its epilogue's residual cover C's `m`×`n`.
+fn check_around_c(m: usize, n: usize, bias: Option<&[f32]>, epilogue: &Epilogue) {
+    if let Some(bias) = bias {
+        assert!(bias.len() >= n);
+    }
+    if let Epilogue::Add(r, ldr) = epilogue {
+        assert!(*ldr >= n && r.len() >= (m - 1) * ldr + n);
+    }
+}
+
 /// A 32-byte aligned buffer of floats, so the micro-kernels' vector loads never split a cache line.
 #[derive(Default)]
 pub struct Buf {
@@ -400,16 +410,11 @@ impl Kernel {
         mut tile: impl FnMut(usize, usize, usize, usize, usize, *mut f32, usize, Init),
         mut finished: impl FnMut(usize, usize, &[f32]),
     ) {
-        const TILE: usize = 32 * 32;
+        const TILE: usize = 16 * 32;
         assert!(NRX * MRX <= TILE && NRX <= 32);
         assert!(ldc >= n);
         assert!(c.len() >= (m - 1) * ldc + n, "C is too short");
-        if let Some(bias) = bias {
-            assert!(bias.len() >= n);
-        }
-        if let Epilogue::Add(r, ldr) = epilogue {
-            assert!(ldr >= n && r.len() >= (m - 1) * ldr + n);
-        }
+        check_around_c(m, n, bias, &epilogue);
         let panels = n.div_ceil(NRX);
         let mut k0 = 0;
         while k0 < k {

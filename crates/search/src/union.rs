@@ -55,11 +55,14 @@ impl TermUnion {
 impl Query for TermUnion {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let scored = scoring.is_scoring_enabled();
+        let prune = self.prunes();
         let mut terms = Vec::with_capacity(self.terms.len());
-        // Each term's most it can add (the searcher's statistics, which term queries use).
+        // Each term's most it can add (the searcher's statistics, which term queries use), for
+        // MaxScore: only unions that WAND does not prune need them.
+        let bounded = scoring.searcher().filter(|_| scored && !prune);
         let mut bounds = Vec::with_capacity(self.terms.len());
         for (term, boost) in &self.terms {
-            if let (true, Some(searcher)) = (scored, scoring.searcher()) {
+            if let Some(searcher) = bounded {
                 let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
                 bounds.push(bm25.boost_by(*boost).max_score());
             }
@@ -71,8 +74,7 @@ impl Query for TermUnion {
             };
             terms.push((term.clone(), Arc::from(weight)));
         }
-        let prune = self.prunes();
-        let bounds = (bounds.len() == terms.len()).then_some(bounds);
+        let bounds = bounded.map(|_| bounds);
         Ok(Box::new(TermUnionWeight {
             terms,
             bounds,
@@ -90,7 +92,7 @@ impl Query for TermUnion {
 
 struct TermUnionWeight {
     terms: Vec<(Term, Arc<dyn Weight>)>,
-    /// Each term's upper bound, for MaxScore (None when scoring is off).
+    /// Each term's upper bound, for MaxScore (None when scoring is off or WAND prunes).
     bounds: Option<Vec<Score>>,
     scored: bool,
     /// False: every match is scored (the term scorers are hidden from tantivy's WAND).
@@ -105,8 +107,7 @@ impl TermUnionWeight {
     ) -> tantivy::Result<Option<BooleanWeight<SumCombiner>>> {
         let mut present: Vec<(Occur, Box<dyn Weight>)> = Vec::new();
         for (term, weight) in &self.terms {
-            let index = reader.inverted_index(term.field())?;
-            if index.get_term_info(term)?.is_some() {
+            if has_term(reader, term)? {
                 let shared = Shared {
                     weight: weight.clone(),
                     opaque: !self.prune,
@@ -129,8 +130,7 @@ impl TermUnionWeight {
     ) -> tantivy::Result<()> {
         let mut terms: Vec<(Score, Box<dyn Scorer>)> = Vec::with_capacity(self.terms.len());
         for ((term, weight), &max) in self.terms.iter().zip(max) {
-            let index = reader.inverted_index(term.field())?;
-            if index.get_term_info(term)?.is_none() {
+            if !has_term(reader, term)? {
                 continue;
             }
             let scorer = weight.scorer(reader, 1.0)?;
@@ -221,7 +221,7 @@ impl Weight for TermUnionWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
-        if let (false, Some(max)) = (self.prune, &self.bounds) {
+        if let Some(max) = &self.bounds {
             return self.max_score(max, threshold, reader, callback);
         }
         match self.in_segment(reader)? {
@@ -229,6 +229,14 @@ impl Weight for TermUnionWeight {
             None => Ok(()),
         }
     }
+}
+
+/// Whether `reader`'s segment has `term` at all.
+fn has_term(reader: &SegmentReader, term: &Term) -> tantivy::Result<bool> {
+    Ok(reader
+        .inverted_index(term.field())?
+        .get_term_info(term)?
+        .is_some())
 }
 
 /// One term's weight lent to a segment's boolean query.
@@ -287,6 +295,22 @@ mod tests {
     use tantivy::schema::{Schema, TEXT};
     use tantivy::{doc, Index, IndexWriter};
 
+    /// tantivy's own OR of the boosted term queries: what a `TermUnion` must score alike.
+    fn boosted_or(terms: &[(Term, Score)]) -> BooleanQuery {
+        BooleanQuery::new(
+            terms
+                .iter()
+                .map(|(t, b)| {
+                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
+                        *b,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        )
+    }
+
     /// Two segments; "model" is in no author of the first, "hopper" in the second only.
     fn index() -> (Index, tantivy::schema::Field, tantivy::schema::Field) {
         let mut b = Schema::builder();
@@ -328,18 +352,7 @@ mod tests {
             (Term::from_field_text(authors, "hopper"), 0.5),
             (Term::from_field_text(title, "absent"), 1.0),
         ];
-        let plain = BooleanQuery::new(
-            terms
-                .iter()
-                .map(|(t, b)| {
-                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
-                        *b,
-                    ));
-                    (Occur::Should, q)
-                })
-                .collect(),
-        );
+        let plain = boosted_or(&terms);
         let union = TermUnion::new(terms);
         let top = |q: &dyn Query| searcher.search(q, &TopDocs::with_limit(1000)).unwrap();
         let (a, b) = (top(&plain), top(&union));
@@ -418,18 +431,7 @@ mod tests {
             .collect();
         let long = TermUnion::new(terms.clone());
         assert!(!long.prunes());
-        let plain = BooleanQuery::new(
-            terms
-                .iter()
-                .map(|(t, b)| {
-                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
-                        *b,
-                    ));
-                    (Occur::Should, q)
-                })
-                .collect(),
-        );
+        let plain = boosted_or(&terms);
         for limit in [1, 10, 100, 1000] {
             let want = searcher
                 .search(&plain, &TopDocs::with_limit(limit))

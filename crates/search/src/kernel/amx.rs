@@ -12,7 +12,7 @@
 //! Rust has no stable AMX intrinsics, so the instructions are written with `asm!`; the compiler
 //! never uses the tile registers itself, so they hold their values between the statements.
 
-use super::{wide, Epilogue, Init};
+use super::{wide, Epilogue};
 use std::arch::asm;
 use std::cell::Cell;
 
@@ -65,18 +65,15 @@ pub unsafe fn gemm(
             let j0 = p * NR_AMX;
             let cols = NR_AMX.min(s.n - j0);
             let mut bias_row = [0f32; NR_AMX];
-            let init = match bias {
-                Some(bias) => {
-                    bias_row[..cols].copy_from_slice(&bias[j0..j0 + cols]);
-                    Init::Bias(bias_row.as_ptr())
-                }
-                None => Init::Zero,
-            };
+            let start = bias.map(|bias| {
+                bias_row[..cols].copy_from_slice(&bias[j0..j0 + cols]);
+                bias_row.as_ptr()
+            });
             let bp = b.as_ptr().add(p * s.stride * NR_AMX);
             for r0 in (i0..i1).step_by(MR_AMX) {
                 let rows = MR_AMX.min(i1 - r0);
                 let ap = a.as_ptr().add(r0 * s.lda);
-                tile_rows(rows, ap, s.lda, bp, s.kt, sums.0.as_mut_ptr(), NR_AMX, init);
+                tile_rows(rows, ap, s.lda, bp, s.kt, sums.0.as_mut_ptr(), start);
                 let res = match epilogue {
                     Epilogue::Add(res, ldr) => (res.as_ptr().add(r0 * ldr + j0), ldr),
                     _ => (std::ptr::null(), 0),
@@ -129,7 +126,7 @@ pub fn permitted() -> bool {
 
 thread_local! {
     /// The tile shapes this thread's configuration holds: rows of the first and of the second
-    /// row of tiles, plus one; 0 while none is loaded.
+    /// row of tiles, with bit 16 set; 0 while none is loaded.
     static SHAPE: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -161,34 +158,32 @@ unsafe fn configure(top: usize, bottom: usize) {
     SHAPE.set(key);
 }
 
-/// One block of up to 32 rows × 32 columns of C: `C (+)= A · B` over `kc` of the shared
-/// dimension, starting from zeros, a bias row or C itself.
+/// One block of up to 32 rows × 32 columns of sums: `A · B` over `kc` of the shared dimension
+/// (all of it: `gemm` makes one pass), starting from zeros or from a bias row, stored in `c` as
+/// rows of 32 floats.
 ///
 /// # Safety
 /// `a` has `rows` (1..=32) rows of `kc` readable bf16 `lda` apart, `kc` a multiple of `DEPTH`;
-/// `b` holds `kc / 2`×32 pairs (rows of 128 bytes); `c` has `rows` rows of 32 writable floats
-/// `ldc` apart; a bias pointer holds 32 floats; the CPU has AMX-BF16 and `permitted` returned
-/// true.
-#[allow(clippy::too_many_arguments)]
+/// `b` holds `kc / 2`×32 pairs (rows of 128 bytes); `c` holds `rows`×32 writable floats; a bias
+/// pointer holds 32 floats; the CPU has AMX-BF16 and `permitted` returned true.
 #[inline]
-pub unsafe fn tile_rows(
+unsafe fn tile_rows(
     rows: usize,
     a: *const u16,
     lda: usize,
     b: *const u32,
     kc: usize,
     c: *mut f32,
-    ldc: usize,
-    init: Init,
+    bias: Option<*const f32>,
 ) {
     debug_assert!((1..=MR_AMX).contains(&rows) && kc.is_multiple_of(DEPTH));
     let top = rows.min(16);
     let bottom = rows - top;
     configure(top, bottom);
     if bottom > 0 {
-        block::<true>(a, lda, b, kc, c, ldc, init)
+        block::<true>(a, lda, b, kc, c, bias)
     } else {
-        block::<false>(a, lda, b, kc, c, ldc, init)
+        block::<false>(a, lda, b, kc, c, bias)
     }
 }
 
@@ -200,41 +195,34 @@ unsafe fn block<const TWO: bool>(
     b: *const u32,
     kc: usize,
     c: *mut f32,
-    ldc: usize,
-    init: Init,
+    bias: Option<*const f32>,
 ) {
-    let (sa, sc) = (lda * 2, ldc * 4);
-    let c1 = c.add(16 * ldc);
-    // Each row of tiles starts from zeros or from rows of floats (a stride of 0: the bias in
-    // every row).
-    let start = match init {
-        Init::Zero => None,
-        Init::Bias(p) => Some((p, p, 0)),
-        Init::Load => Some((c as *const f32, c1 as *const f32, sc)),
-    };
-    match start {
+    let (sa, sc) = (lda * 2, NR_AMX * 4);
+    let c1 = c.add(16 * NR_AMX);
+    match bias {
         None => {
             asm!("tilezero tmm0", "tilezero tmm1", options(nostack, nomem));
             if TWO {
                 asm!("tilezero tmm2", "tilezero tmm3", options(nostack, nomem));
             }
         }
-        Some((top, bottom, stride)) => {
+        Some(p) => {
+            // A row stride of 0: every row of the tile is the bias.
             asm!(
-                "tileloadd tmm0, [{p} + {s}*1]",
-                "tileloadd tmm1, [{q} + {s}*1]",
-                p = in(reg) top,
-                q = in(reg) top.add(16),
-                s = in(reg) stride,
+                "tileloadd tmm0, [{p} + {z}*1]",
+                "tileloadd tmm1, [{q} + {z}*1]",
+                p = in(reg) p,
+                q = in(reg) p.add(16),
+                z = in(reg) 0usize,
                 options(nostack, readonly),
             );
             if TWO {
                 asm!(
-                    "tileloadd tmm2, [{p} + {s}*1]",
-                    "tileloadd tmm3, [{q} + {s}*1]",
-                    p = in(reg) bottom,
-                    q = in(reg) bottom.add(16),
-                    s = in(reg) stride,
+                    "tileloadd tmm2, [{p} + {z}*1]",
+                    "tileloadd tmm3, [{q} + {z}*1]",
+                    p = in(reg) p,
+                    q = in(reg) p.add(16),
+                    z = in(reg) 0usize,
                     options(nostack, readonly),
                 );
             }

@@ -256,10 +256,13 @@ impl Kernel {
         }
         if c.is_empty() {
             assert!(rounded_c.is_some(), "a product must write C somewhere");
-            #[cfg(target_arch = "x86_64")]
-            if self == Kernel::Amx {
-                return self.gemm_amx(m, a, lda, b, bias, None, epilogue, rounded_c);
-            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        if self == Kernel::Amx {
+            let c = (!c.is_empty()).then_some((c, ldc));
+            return self.gemm_amx(m, a, lda, b, bias, c, epilogue, rounded_c);
+        }
+        if c.is_empty() {
             // The f32 sums need a home while each tile is finished.
             return C_SCRATCH.with(|cell| {
                 let mut scratch = cell.borrow_mut();
@@ -267,11 +270,6 @@ impl Kernel {
                 let c = scratch.as_mut_slice();
                 self.gemm_bf16_rounded(m, a, lda, b, bias, c, ldc, epilogue, rounded_c)
             });
-        }
-        #[cfg(target_arch = "x86_64")]
-        if self == Kernel::Amx {
-            let c = Some((c, ldc));
-            return self.gemm_amx(m, a, lda, b, bias, c, epilogue, rounded_c);
         }
         self.drive::<NR_BF16, MR_BF16>(
             m,
@@ -326,12 +324,7 @@ impl Kernel {
         if let Some((c, ldc)) = &c {
             assert!(*ldc >= n && c.len() >= (m - 1) * ldc + n, "C is too short");
         }
-        if let Some(bias) = bias {
-            assert!(bias.len() >= n);
-        }
-        if let Epilogue::Add(r, ldr) = epilogue {
-            assert!(ldr >= n && r.len() >= (m - 1) * ldr + n);
-        }
+        super::check_around_c(m, n, bias, &epilogue);
         let stride = b.stride;
         let shape = amx::Shape {
             m,
