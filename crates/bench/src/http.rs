@@ -20,6 +20,8 @@ pub struct Options {
     pub rounds: usize,
     pub path: String,
     pub params: String,
+    /// How many of the slowest queries to list on stderr (0: none).
+    pub slowest: usize,
 }
 
 /// `http://127.0.0.1:PORT` (nothing else: benchmarks never leave the machine).
@@ -158,15 +160,29 @@ pub fn run(o: Options) -> anyhow::Result<()> {
         bytes.push(n);
     }
     let mut s = Samples::default();
+    // The slowest round of each query, to say which queries set the tail.
+    let mut worst = vec![Duration::ZERO; targets.len()];
     for _ in 0..o.rounds {
-        for t in &targets {
+        for (t, w) in targets.iter().zip(&mut worst) {
             let start = Instant::now();
             let (status, _) = client.get(t)?;
-            s.push(start.elapsed());
+            let took = start.elapsed();
+            s.push(took);
+            *w = (*w).max(took);
             if status != 200 {
                 bad += 1;
             }
         }
+    }
+    let mut order: Vec<usize> = (0..qs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(worst[i]));
+    for &i in order.iter().take(o.slowest) {
+        eprintln!(
+            "{:>8.2} ms  {:<12} {}",
+            worst[i].as_secs_f64() * 1e3,
+            qs[i].kind.name(),
+            qs[i].text
+        );
     }
     bytes.sort_unstable();
     println!(

@@ -17,6 +17,7 @@ mod generate;
 mod http;
 mod hybrid;
 mod phases;
+mod probe;
 mod queries;
 mod search;
 mod stats;
@@ -97,6 +98,24 @@ enum Command {
         /// Print the table header first.
         #[arg(long)]
         header: bool,
+        /// Also list the N slowest queries (slowest round of each) on stderr.
+        #[arg(long, default_value_t = 0)]
+        slowest: usize,
+    },
+    /// Time keyword queries read from stdin (one a line) on an existing index, one at a time,
+    /// without HTTP: the median and best of `--repeat` runs each, the total and the top hits.
+    Probe {
+        /// The index folder: `DATA_DIR/index` of `paperboy import` or `serve`.
+        #[arg(long)]
+        index: PathBuf,
+        /// Runs of each query.
+        #[arg(long, default_value_t = 7)]
+        repeat: usize,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Threads each query searches the index's segments on (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        search_threads: usize,
     },
     /// Time the index's text analysis, the stemmer apart, and a memoizing stemmer.
     Analysis {
@@ -255,6 +274,7 @@ fn main() -> anyhow::Result<()> {
             path,
             params,
             header,
+            slowest,
         } => {
             if header {
                 http::header();
@@ -267,6 +287,7 @@ fn main() -> anyhow::Result<()> {
                 rounds: rounds.max(1),
                 path,
                 params,
+                slowest,
             })
         }
         Command::Hybrid {
@@ -337,6 +358,19 @@ fn main() -> anyhow::Result<()> {
                     seed,
                 },
             )
+        }
+        Command::Probe {
+            index,
+            repeat,
+            limit,
+            search_threads,
+        } => {
+            paperboy_search::text::set_search_threads(search_threads);
+            probe::run(probe::Options {
+                index,
+                repeat: repeat.max(1),
+                limit,
+            })
         }
         Command::Analysis { records } => analysis::run(analysis::Options { records }),
         Command::Queries {

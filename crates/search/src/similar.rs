@@ -8,8 +8,7 @@
 
 use crate::foryou::z;
 
-/// How many of a paper's heaviest terms make its keyword query (more than 12 would make the
-/// keyword index score every match instead of skipping with block-max WAND: see `union`).
+/// How many of a paper's heaviest terms make its keyword query.
 pub const QUERY_TERMS: usize = 12;
 /// Candidates taken from each index.
 pub const CANDIDATES: usize = 200;

@@ -1,25 +1,26 @@
-//! A sum of BM25 term scores that keeps tantivy's block-max WAND.
+//! A sum of BM25 term scores whose top hits are found by MaxScore.
 //!
-//! tantivy finds the top hits of an OR of term queries with block-max WAND (skipping blocks of
-//! postings whose best possible score cannot enter the top), but only when every clause reads
-//! term frequencies in the segment at hand. A term absent from a segment gets an empty posting
-//! list that reads none, and then the whole OR falls back to scoring every match. paperboy's
-//! queries put each word in title, abstract and authors, and a word such as "model" is in no
-//! author's name: at 2.7 M papers, queries of common words scored every paper that had them.
-//! [`TermUnion`] builds the OR per segment from the terms that segment has, so the scores are
-//! the same sum and WAND applies.
+//! paperboy's queries put each word in title, abstract and authors. tantivy's OR of term queries
+//! finds its top hits with block-max WAND, but only when every clause reads term frequencies in
+//! the segment at hand: a term absent from a segment (a word such as "model" is in no author's
+//! name) gets an empty posting list that reads none, and the whole OR falls back to scoring every
+//! match. And where WAND applies it re-sorts every term's cursor at each step; with terms of low
+//! weight few blocks can be skipped. At 2.7 M papers, "for large language model" (12 terms) took
+//! 26-29 ms with WAND and takes 11-12 ms here; "a model for" 10 ms against 6; queries with a rare
+//! word cost the same either way (`paperboy-bench probe`, BENCHMARKS.md "Scale").
 //!
-//! WAND pays for itself on short queries only: it re-sorts every term's cursor at each step, and
-//! with many terms of low weight few blocks can be skipped. At 2.7 M papers a three-word query of
-//! common words took 12 ms with WAND against 28 ms without, an eight-word one 56 ms against
-//! 31 ms. So unions of more than [`PRUNE_MAX_TERMS`] terms find their top hits by MaxScore
-//! (Turtle and Flood; Lucene's choice for long disjunctions) in windows of doc ids, as Lucene's
-//! `MaxScoreBulkScorer` does: the terms sorted by their score's upper bound, those whose bounds
-//! sum to no more than the current threshold are "non-essential" (no paper that has only them can
-//! enter the top), so only the papers of the other terms are candidates; each window's
-//! candidates are summed in an array, and a candidate stops being scored as soon as what its
-//! non-essential terms could add cannot lift it over the threshold.
+//! So [`TermUnion`] finds its top hits by MaxScore (Turtle and Flood; Lucene's choice for
+//! disjunctions) in windows of doc ids, as Lucene's `MaxScoreBulkScorer` does: the terms sorted
+//! by their score's upper bound, those whose bounds sum to no more than the current threshold are
+//! "non-essential" (no paper that has only them can enter the top), so only the papers of the
+//! other terms are candidates; each window's candidates are summed in an array, and a candidate
+//! stops being scored as soon as what its non-essential terms could add cannot lift it over the
+//! threshold. The segments of a search share the threshold (as Lucene's slices do), so each
+//! starts from the best the others have found: one query on one thread took up to half the time
+//! it took without. Counting, and use inside another query (an intersection, filters), take
+//! tantivy's own OR of the terms each segment has.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tantivy::query::{
@@ -32,10 +33,6 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, Term, TERMINATED};
 /// Doc ids per MaxScore window.
 const WINDOW: usize = 4096;
 
-/// Unions of up to this many terms find their top hits with block-max WAND (four words in
-/// title, abstract and authors).
-pub const PRUNE_MAX_TERMS: usize = 12;
-
 /// An OR of terms, each with a boost, scored as the sum of their BM25.
 #[derive(Clone, Debug)]
 pub struct TermUnion {
@@ -46,20 +43,15 @@ impl TermUnion {
     pub fn new(terms: Vec<(Term, Score)>) -> Self {
         TermUnion { terms }
     }
-
-    fn prunes(&self) -> bool {
-        self.terms.len() <= PRUNE_MAX_TERMS
-    }
 }
 
 impl Query for TermUnion {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let scored = scoring.is_scoring_enabled();
-        let prune = self.prunes();
         let mut terms = Vec::with_capacity(self.terms.len());
         // Each term's most it can add (the searcher's statistics, which term queries use), for
-        // MaxScore: only unions that WAND does not prune need them.
-        let bounded = scoring.searcher().filter(|_| scored && !prune);
+        // MaxScore.
+        let bounded = scoring.searcher().filter(|_| scored);
         let mut bounds = Vec::with_capacity(self.terms.len());
         for (term, boost) in &self.terms {
             if let Some(searcher) = bounded {
@@ -79,7 +71,7 @@ impl Query for TermUnion {
             terms,
             bounds,
             scored,
-            prune,
+            shared: AtomicU32::new(0),
         }))
     }
 
@@ -92,11 +84,13 @@ impl Query for TermUnion {
 
 struct TermUnionWeight {
     terms: Vec<(Term, Arc<dyn Weight>)>,
-    /// Each term's upper bound, for MaxScore (None when scoring is off or WAND prunes).
+    /// Each term's upper bound, for MaxScore (None when scoring is off).
     bounds: Option<Vec<Score>>,
     scored: bool,
-    /// False: every match is scored (the term scorers are hidden from tantivy's WAND).
-    prune: bool,
+    /// The highest threshold any segment has reached in this search, as f32 bits (0 before any;
+    /// only positive, so the bits order as the floats do). A weight serves one search, with one
+    /// collector: a paper at or below another segment's k-th best score is not in the top k.
+    shared: AtomicU32,
 }
 
 impl TermUnionWeight {
@@ -108,11 +102,7 @@ impl TermUnionWeight {
         let mut present: Vec<(Occur, Box<dyn Weight>)> = Vec::new();
         for (term, weight) in &self.terms {
             if has_term(reader, term)? {
-                let shared = Shared {
-                    weight: weight.clone(),
-                    opaque: !self.prune,
-                };
-                present.push((Occur::Should, Box::new(shared)));
+                present.push((Occur::Should, Box::new(Shared(weight.clone()))));
             }
         }
         Ok((!present.is_empty())
@@ -151,6 +141,8 @@ impl TermUnionWeight {
         let mut sums = vec![0.0 as Score; WINDOW];
         let mut seen = vec![0u64; WINDOW / 64];
         loop {
+            // What other segments of this search have reached (on other threads, or before).
+            threshold = threshold.max(f32::from_bits(self.shared.load(Ordering::Relaxed)));
             // Terms before `essential` are non-essential for this whole window.
             let essential = bounds.partition_point(|&b| b <= threshold);
             let start = scorers[essential..]
@@ -190,7 +182,11 @@ impl TermUnionWeight {
                         left -= 1;
                     }
                     if left == 0 && score > threshold {
-                        threshold = callback(doc, score);
+                        threshold = threshold.max(callback(doc, score));
+                        if threshold > 0.0 {
+                            self.shared
+                                .fetch_max(threshold.to_bits(), Ordering::Relaxed);
+                        }
                     }
                 }
             }
@@ -240,50 +236,15 @@ fn has_term(reader: &SegmentReader, term: &Term) -> tantivy::Result<bool> {
 }
 
 /// One term's weight lent to a segment's boolean query.
-struct Shared {
-    weight: Arc<dyn Weight>,
-    /// Hide the term scorer's type, so that tantivy scores every match instead of pruning.
-    opaque: bool,
-}
+struct Shared(Arc<dyn Weight>);
 
 impl Weight for Shared {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        let scorer = self.weight.scorer(reader, boost)?;
-        Ok(match self.opaque {
-            true => Box::new(Opaque(scorer)),
-            false => scorer,
-        })
+        self.0.scorer(reader, boost)
     }
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        self.weight.explain(reader, doc)
-    }
-}
-
-/// A scorer tantivy cannot see through.
-struct Opaque(Box<dyn Scorer>);
-
-impl tantivy::DocSet for Opaque {
-    fn advance(&mut self) -> DocId {
-        self.0.advance()
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        self.0.seek(target)
-    }
-
-    fn doc(&self) -> DocId {
-        self.0.doc()
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.0.size_hint()
-    }
-}
-
-impl Scorer for Opaque {
-    fn score(&mut self) -> Score {
-        self.0.score()
+        self.0.explain(reader, doc)
     }
 }
 
@@ -377,18 +338,14 @@ mod tests {
             (Term::from_field_text(authors, "hopper"), 0.5),
         ];
         let short = TermUnion::new(terms.clone());
-        terms.extend(
-            (0..PRUNE_MAX_TERMS)
-                .map(|i| (Term::from_field_text(title, &format!("absent{i}")), 1.0)),
-        );
+        terms.extend((0..12).map(|i| (Term::from_field_text(title, &format!("absent{i}")), 1.0)));
         let long = TermUnion::new(terms);
-        assert!(short.prunes() && !long.prunes());
         let top = |q: &dyn Query| searcher.search(q, &TopDocs::with_limit(7)).unwrap();
         assert_eq!(top(&short), top(&long));
         assert_eq!(top(&short).len(), 7);
     }
 
-    /// MaxScore (unions past `PRUNE_MAX_TERMS`) finds the same top hits as scoring every match,
+    /// MaxScore finds the same top hits as scoring every match,
     /// at every depth, over terms of very different weights, documents of every length, and
     /// more documents than one window.
     #[test]
@@ -430,7 +387,6 @@ mod tests {
             })
             .collect();
         let long = TermUnion::new(terms.clone());
-        assert!(!long.prunes());
         let plain = boosted_or(&terms);
         for limit in [1, 10, 100, 1000] {
             let want = searcher
