@@ -63,6 +63,10 @@ struct Plan {
     matching: Box<dyn Query>,
     /// The common words' BM25, added to the best matches (None: nothing to add).
     rescore: Option<TermUnion>,
+    /// Whether `matching` finds its top hits without scoring every match (a bare [`TermUnion`]);
+    /// otherwise (an intersection, filters) every match is scored anyway, and counted in the
+    /// same pass.
+    prunes: bool,
 }
 
 /// Refuses queries over [`MAX_QUERY_CHARS`].
@@ -556,9 +560,8 @@ impl SearchIndex {
     }
 
     /// `text_query` restricted by the filters of `q`; the query itself when there are none, so
-    /// that a union of term clauses stays one: tantivy then finds its top hits with block-max
-    /// WAND, skipping blocks of postings that cannot reach the top (wrapped in a one-clause
-    /// boolean query it becomes an opaque scorer that must score every match).
+    /// that a union of term clauses stays one and finds its top hits by MaxScore, skipping papers
+    /// that cannot reach the top (wrapped in a boolean query, every match would be scored).
     fn filtered(&self, text_query: Box<dyn Query>, q: &SearchQuery) -> Box<dyn Query> {
         let filters = self.filter_clauses(q);
         if filters.is_empty() {
@@ -605,6 +608,7 @@ impl SearchIndex {
             Ok(Plan {
                 matching: self.parse(q)?,
                 rescore: None,
+                prunes: !q.text.contains('"') && self.filter_clauses(q).is_empty(),
             })
         };
         let searcher = self.reader.searcher();
@@ -645,10 +649,12 @@ impl SearchIndex {
                 .collect();
             let all = self.filtered(Box::new(BooleanQuery::new(every)), q);
             let (offset, limit) = q.window();
-            if all.count(&searcher)? >= offset + limit.max(1) {
+            let enough = offset + limit.max(1);
+            if searcher.search(&all, &CappedCount(enough))? >= enough {
                 return Ok(Plan {
                     matching: all,
                     rescore,
+                    prunes: false,
                 });
             }
         }
@@ -656,6 +662,7 @@ impl SearchIndex {
         Ok(Plan {
             matching: self.filtered(Box::new(any), q),
             rescore,
+            prunes: self.filter_clauses(q).is_empty(),
         })
     }
 
@@ -664,21 +671,32 @@ impl SearchIndex {
         let plan = self.plan(q)?;
         let searcher = self.reader.searcher();
         let (offset, limit) = q.window();
-        // Apart from the top documents, so that those are found with block-max pruning.
-        let total = searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?;
         if limit == 0 {
             return Ok(SearchResults {
                 hits: Vec::new(),
-                total,
+                total: searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?,
             });
         }
+        // With the common words to add, the best candidates; otherwise a few more than the
+        // window, so that papers tied on score at its edge are ordered by id too, not by which
+        // segment the index happened to put them in.
+        let depth = match plan.rescore {
+            Some(_) => (offset + limit).max(RESCORE_POOL),
+            None => offset + limit + TIE_MARGIN,
+        };
+        let (top, total) = if plan.prunes {
+            // Counted apart, so that the top hits skip the papers that cannot reach them.
+            let top = searcher.search(&plan.matching, &TopDocs::with_limit(depth))?;
+            (
+                top,
+                searcher.search(&plan.matching, &CappedCount(TOTAL_CAP))?,
+            )
+        } else {
+            // Every match is scored anyway: counted in the same pass.
+            let (top, n) = searcher.search(&plan.matching, &(TopDocs::with_limit(depth), Count))?;
+            (top, n.min(TOTAL_CAP))
+        };
         let Some(rescore) = plan.rescore else {
-            // A few more than the window, so that papers tied on score at its edge are ordered
-            // by id too, not by which segment the index happened to put them in.
-            let top = searcher.search(
-                &plan.matching,
-                &TopDocs::with_limit(offset + limit + TIE_MARGIN),
-            )?;
             let mut found = Vec::with_capacity(top.len());
             for (score, addr) in top {
                 if let Some(id) = self.stored_id(&searcher, addr)? {
@@ -692,10 +710,8 @@ impl SearchIndex {
         };
         // The best candidates by the rarer words, then the common words' BM25 added to each: a
         // second query over just those papers (by id, scoring nothing itself).
-        let pool = (offset + limit).max(RESCORE_POOL);
-        let candidates = searcher.search(&plan.matching, &TopDocs::with_limit(pool))?;
-        let mut found = Vec::with_capacity(candidates.len());
-        for (score, addr) in candidates {
+        let mut found = Vec::with_capacity(top.len());
+        for (score, addr) in top {
             if let Some(id) = self.stored_id(&searcher, addr)? {
                 found.push((score, addr, id));
             }
@@ -708,7 +724,7 @@ impl SearchIndex {
         let mut clauses = vec![(Occur::Must, only_these)];
         clauses.push((Occur::Should, Box::new(rescore)));
         let extra: HashMap<DocAddress, Score> = searcher
-            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(pool))?
+            .search(&BooleanQuery::new(clauses), &TopDocs::with_limit(depth))?
             .into_iter()
             .map(|(score, addr)| (addr, score))
             .collect();
@@ -955,6 +971,12 @@ pub(crate) mod tests {
         // Only common words: they match everything, as plain OR did, counted up to the cap.
         assert!(n > TOTAL_CAP);
         assert_eq!(index.search(&q("models for")).unwrap().total, TOTAL_CAP);
+        // Filtered, every match is scored and counted in one pass: the total is capped alike.
+        let filtered = SearchQuery {
+            category: Some("cs.LG".into()),
+            ..q("models for")
+        };
+        assert_eq!(index.search(&filtered).unwrap().total, TOTAL_CAP);
         // 20 papers have both rarer words: enough for a page of 10, so only they are found ...
         let both = index.search(&q("diffusion images")).unwrap();
         assert_eq!(both.total, 20);
