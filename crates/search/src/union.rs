@@ -23,6 +23,8 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{Postings, SegmentPostings};
 use tantivy::query::{
     Bm25Weight, BooleanWeight, BoostWeight, EmptyScorer, EnableScoring, Explanation, Occur, Query,
     Scorer, SumCombiner, TermQuery, Weight,
@@ -49,14 +51,20 @@ impl Query for TermUnion {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let scored = scoring.is_scoring_enabled();
         let mut terms = Vec::with_capacity(self.terms.len());
-        // Each term's most it can add (the searcher's statistics, which term queries use), for
-        // MaxScore.
-        let bounded = scoring.searcher().filter(|_| scored);
-        let mut bounds = Vec::with_capacity(self.terms.len());
+        // Each term's BM25 as its term query computes it (the same statistics), for MaxScore.
+        let stats = match scoring {
+            EnableScoring::Enabled {
+                statistics_provider,
+                ..
+            } => Some(statistics_provider),
+            EnableScoring::Disabled { .. } => None,
+        };
+        let mut bm25 = Vec::with_capacity(self.terms.len());
         for (term, boost) in &self.terms {
-            if let Some(searcher) = bounded {
-                let bm25 = Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?;
-                bounds.push(bm25.boost_by(*boost).max_score());
+            if let Some(stats) = stats {
+                bm25.push(
+                    Bm25Weight::for_terms(stats, std::slice::from_ref(term))?.boost_by(*boost),
+                );
             }
             let weight =
                 TermQuery::new(term.clone(), IndexRecordOption::WithFreqs).weight(scoring)?;
@@ -66,10 +74,9 @@ impl Query for TermUnion {
             };
             terms.push((term.clone(), Arc::from(weight)));
         }
-        let bounds = bounded.map(|_| bounds);
         Ok(Box::new(TermUnionWeight {
             terms,
-            bounds,
+            bm25: stats.map(|_| bm25),
             scored,
             shared: AtomicU32::new(0),
         }))
@@ -84,8 +91,8 @@ impl Query for TermUnion {
 
 struct TermUnionWeight {
     terms: Vec<(Term, Arc<dyn Weight>)>,
-    /// Each term's upper bound, for MaxScore (None when scoring is off).
-    bounds: Option<Vec<Score>>,
+    /// Each term's BM25 weight, boosted, for MaxScore (None when scoring is off).
+    bm25: Option<Vec<Bm25Weight>>,
     scored: bool,
     /// The highest threshold any segment has reached in this search, as f32 bits (0 before any;
     /// only positive, so the bits order as the floats do). A weight serves one search, with one
@@ -113,19 +120,15 @@ impl TermUnionWeight {
     /// above the threshold, as it rises, goes to `callback`.
     fn max_score(
         &self,
-        max: &[Score],
+        bm25: &[Bm25Weight],
         mut threshold: Score,
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
-        let mut terms: Vec<(Score, Box<dyn Scorer>)> = Vec::with_capacity(self.terms.len());
-        for ((term, weight), &max) in self.terms.iter().zip(max) {
-            if !has_term(reader, term)? {
-                continue;
-            }
-            let scorer = weight.scorer(reader, 1.0)?;
-            if scorer.doc() != TERMINATED {
-                terms.push((max, scorer));
+        let mut terms: Vec<(Score, Cursor)> = Vec::with_capacity(self.terms.len());
+        for ((term, _), bm25) in self.terms.iter().zip(bm25) {
+            if let Some(cursor) = Cursor::open(reader, term, bm25)? {
+                terms.push((bm25.max_score(), cursor));
             }
         }
         terms.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -137,7 +140,7 @@ impl TermUnionWeight {
                 Some(*sum)
             })
             .collect();
-        let mut scorers: Vec<Box<dyn Scorer>> = terms.into_iter().map(|(_, s)| s).collect();
+        let mut scorers: Vec<Cursor> = terms.into_iter().map(|(_, s)| s).collect();
         let mut sums = vec![0.0 as Score; WINDOW];
         let mut seen = vec![0u64; WINDOW / 64];
         loop {
@@ -217,8 +220,8 @@ impl Weight for TermUnionWeight {
         reader: &SegmentReader,
         callback: &mut dyn FnMut(DocId, Score) -> Score,
     ) -> tantivy::Result<()> {
-        if let Some(max) = &self.bounds {
-            return self.max_score(max, threshold, reader, callback);
+        if let Some(bm25) = &self.bm25 {
+            return self.max_score(bm25, threshold, reader, callback);
         }
         match self.in_segment(reader)? {
             Some(w) => w.for_each_pruning(threshold, reader, callback),
@@ -233,6 +236,67 @@ fn has_term(reader: &SegmentReader, term: &Term) -> tantivy::Result<bool> {
         .inverted_index(term.field())?
         .get_term_info(term)?
         .is_some())
+}
+
+/// One term's postings in one segment for MaxScore, scored as tantivy's term scorer scores them
+/// (the same BM25 weight and field norms) but called directly, not through `dyn Scorer`: at
+/// 2.7 M papers, queries of common words take 15-25% less time than through boxed term scorers.
+struct Cursor<'a> {
+    postings: SegmentPostings,
+    norms: FieldNormReader,
+    bm25: &'a Bm25Weight,
+}
+
+impl<'a> Cursor<'a> {
+    /// None when the segment has no papers with `term`.
+    fn open(
+        reader: &SegmentReader,
+        term: &Term,
+        bm25: &'a Bm25Weight,
+    ) -> tantivy::Result<Option<Cursor<'a>>> {
+        let field = term.field();
+        let Some(postings) = reader
+            .inverted_index(field)?
+            .read_postings(term, IndexRecordOption::WithFreqs)?
+        else {
+            return Ok(None);
+        };
+        if postings.doc() == TERMINATED {
+            return Ok(None);
+        }
+        // As tantivy's term weight does for a field without norms.
+        let norms = reader
+            .fieldnorms_readers()
+            .get_field(field)?
+            .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
+        Ok(Some(Cursor {
+            postings,
+            norms,
+            bm25,
+        }))
+    }
+
+    #[inline]
+    fn doc(&self) -> DocId {
+        self.postings.doc()
+    }
+
+    #[inline]
+    fn advance(&mut self) -> DocId {
+        self.postings.advance()
+    }
+
+    #[inline]
+    fn seek(&mut self, target: DocId) -> DocId {
+        self.postings.seek(target)
+    }
+
+    #[inline]
+    fn score(&self) -> Score {
+        let doc = self.postings.doc();
+        self.bm25
+            .score(self.norms.fieldnorm_id(doc), self.postings.term_freq())
+    }
 }
 
 /// One term's weight lent to a segment's boolean query.
