@@ -132,6 +132,17 @@ pub async fn import(
     source: Source,
     show_progress: bool,
 ) -> anyhow::Result<Summary> {
+    import_notifying(store, source, show_progress, None).await
+}
+
+/// [`import`], telling `batches` (with `false`: not ended) after each batch the store has taken,
+/// for a search index built beside it (`SearchIndex::follow_fresh`).
+pub async fn import_notifying(
+    store: &Arc<dyn Store>,
+    source: Source,
+    show_progress: bool,
+    batches: Option<&tokio::sync::watch::Sender<bool>>,
+) -> anyhow::Result<Summary> {
     let name = source.name();
     let bar = if show_progress {
         ProgressBar::new(source.size())
@@ -167,6 +178,9 @@ pub async fn import(
                 summary.read += batch.len() as u64;
                 let changes = store.import(batch).await?;
                 summary.add(&changes);
+                if let Some(b) = batches {
+                    b.send_replace(false);
+                }
                 let rate = summary.read as f64 / started.elapsed().as_secs_f64().max(1e-3);
                 bar.set_prefix(format!("{} records, {rate:.0}/s", summary.read));
             }

@@ -325,17 +325,38 @@ async fn run(command: Command, mut settings: Settings) -> anyhow::Result<u8> {
         }
         Command::Import { paths } => {
             let store = paperboy_cli::open_store_for_bulk(&settings, true)?;
+            // An empty search index is built beside the import, on its own thread, so that
+            // indexing and the database writes share the cores; any other index (or one another
+            // process holds) is caught up after the import, as before.
+            let (batches, import_state) = tokio::sync::watch::channel(false);
+            let follower = match paperboy_search::SearchIndex::open(&settings.index_dir()) {
+                Ok((index, _)) if index.applied_seq().is_ok_and(|seq| seq == 0) => {
+                    let store = store.clone();
+                    let runtime = tokio::runtime::Handle::current();
+                    Some(std::thread::spawn(move || {
+                        runtime.block_on(index.follow_fresh(&*store, import_state))
+                    }))
+                }
+                _ => None,
+            };
             let mut any_rejected = false;
             for path in paths {
-                let summary = import::import(
+                let summary = import::import_notifying(
                     &store,
                     Source::File(path.clone()),
                     std::io::stderr().is_terminal(),
+                    Some(&batches),
                 )
                 .await
                 .with_context(|| format!("import {}", path.display()))?;
                 println!("{}: {summary}", path.display());
                 any_rejected |= summary.rejected_total() > 0;
+            }
+            batches.send_replace(true);
+            if let Some(follower) = follower {
+                tokio::task::spawn_blocking(move || follower.join())
+                    .await?
+                    .map_err(|_| anyhow::anyhow!("the indexing thread panicked"))??;
             }
             let indexed = catch_up_index(&settings, &store).await?;
             println!("search index: {indexed} papers indexed");

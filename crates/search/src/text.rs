@@ -1,6 +1,7 @@
 //! The keyword index (tantivy, BM25).
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasher;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
@@ -406,35 +407,101 @@ impl SearchIndex {
             let Some(last) = changes.last().map(|c| c.0) else {
                 break;
             };
-            {
-                let mut writer = self
-                    .writer
-                    .as_ref()
-                    .ok_or(SearchError::ReadOnly)?
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner());
-                for (_, paper, visible) in &changes {
-                    if !fresh {
-                        writer
-                            .delete_term(Term::from_field_text(self.fields.id, paper.id.as_str()));
-                    }
-                    if *visible {
-                        writer.add_document(self.document(paper))?;
-                    }
-                }
-                let mut commit = writer.prepare_commit()?;
-                commit.set_payload(&last.to_string());
-                commit.commit()?;
-            }
-            // Searches see a commit before `applied_seq` says it is applied: status pages and
-            // tests that wait for "nothing pending" then find it.
-            self.reader.reload()?;
-            self.searchable.fetch_max(last, AtomicOrdering::AcqRel);
+            // A fresh index has none of these papers: nothing to replace.
+            self.apply(&changes, |_| !fresh, last)?;
             done += changes.len();
             seq = last;
             progress(done);
         }
         Ok(done)
+    }
+
+    /// Builds a fresh (empty) index while an import fills the store, so that indexing and the
+    /// import's database writes share the cores instead of taking turns: follows the change feed
+    /// in batches of [`FRESH_BATCH`] as the import writes them, until `import` says the import
+    /// has ended (or its sender is gone) and the feed is drained. Returns how many changes it
+    /// applied, or None, doing nothing, when the index is not fresh ([`Self::catch_up`] then).
+    /// A paper the import changes again after it was indexed is replaced, not indexed twice.
+    pub async fn follow_fresh(
+        &self,
+        store: &dyn Store,
+        import: tokio::sync::watch::Receiver<bool>,
+    ) -> Result<Option<usize>, SearchError> {
+        self.follow_fresh_in(store, import, FRESH_BATCH).await
+    }
+
+    async fn follow_fresh_in(
+        &self,
+        store: &dyn Store,
+        mut import: tokio::sync::watch::Receiver<bool>,
+        batch: usize,
+    ) -> Result<Option<usize>, SearchError> {
+        let mut seq = committed_seq(&self.index)?;
+        if seq != 0 {
+            return Ok(None);
+        }
+        // Hashes of the ids indexed so far (8 bytes a paper; a collision only costs a delete).
+        let mut indexed = rustc_hash::FxHashSet::<u64>::default();
+        let mut done = 0;
+        loop {
+            // Read before the feed: once it says "ended", the feed holds every change.
+            let ended = *import.borrow_and_update();
+            if !ended && store.last_seq().await? - seq < batch as i64 {
+                if import.changed().await.is_err() {
+                    // The import is gone (it failed): index what it wrote, then stop.
+                    import = tokio::sync::watch::channel(true).1;
+                }
+                continue;
+            }
+            let changes = store.changes_since(seq, batch).await?;
+            let Some(last) = changes.last().map(|c| c.0) else {
+                if ended {
+                    return Ok(Some(done));
+                }
+                continue;
+            };
+            self.apply(
+                &changes,
+                |id| !indexed.insert(rustc_hash::FxBuildHasher.hash_one(id.as_str())),
+                last,
+            )?;
+            done += changes.len();
+            seq = last;
+        }
+    }
+
+    /// Indexes `changes` (removing first the earlier version of each paper `replace` says may be
+    /// indexed), commits them as applied up to the change `last`, and makes them searchable.
+    fn apply(
+        &self,
+        changes: &[(i64, Paper, bool)],
+        mut replace: impl FnMut(&ArxivId) -> bool,
+        last: i64,
+    ) -> Result<(), SearchError> {
+        {
+            let mut writer = self
+                .writer
+                .as_ref()
+                .ok_or(SearchError::ReadOnly)?
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            for (_, paper, visible) in changes {
+                if replace(&paper.id) {
+                    writer.delete_term(Term::from_field_text(self.fields.id, paper.id.as_str()));
+                }
+                if *visible {
+                    writer.add_document(self.document(paper))?;
+                }
+            }
+            let mut commit = writer.prepare_commit()?;
+            commit.set_payload(&last.to_string());
+            commit.commit()?;
+        }
+        // Searches see a commit before `applied_seq` says it is applied: status pages and
+        // tests that wait for "nothing pending" then find it.
+        self.reader.reload()?;
+        self.searchable.fetch_max(last, AtomicOrdering::AcqRel);
+        Ok(())
     }
 
     fn document(&self, p: &Paper) -> TantivyDocument {
@@ -991,6 +1058,65 @@ pub(crate) mod tests {
         assert_eq!(one.total, 60, "a page of 60 needs papers with either word");
         assert_eq!(one.hits[0].score, both.hits[0].score);
         assert!(one.hits[..20].iter().all(|h| h.id.as_str() <= "2501.00020"));
+    }
+
+    /// An index built beside an import ends as a catch-up after it would: every paper once, in
+    /// its last version, though one changed after it was indexed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_index_built_beside_an_import_replaces_papers_changed_after_indexing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            paperboy_store::open(dir.path().join("db.sqlite3").to_str().unwrap(), true).unwrap();
+        let p = |id: &str, title: &str| paper(id, title, "An abstract.", "cs.LG", "2025-01-02");
+        store
+            .import(vec![
+                p("2501.00001", "Zebras first"),
+                p("2501.00002", "Okapis"),
+            ])
+            .await
+            .unwrap();
+        let first = store.last_seq().await.unwrap();
+        let (index, fresh) = SearchIndex::open(&dir.path().join("index")).unwrap();
+        assert!(fresh);
+        let index = std::sync::Arc::new(index);
+        let (batches, import) = tokio::sync::watch::channel(false);
+        let follower = {
+            let (index, store) = (index.clone(), store.clone());
+            tokio::spawn(async move { index.follow_fresh_in(&*store, import, 2).await })
+        };
+        // The first two are indexed (a whole batch) before the import goes on.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while index.applied_seq().unwrap() < first {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the first batch was not indexed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(index.search(&q("zebras")).unwrap().total, 1);
+        store
+            .import(vec![p("2501.00001", "Giraffes now")])
+            .await
+            .unwrap();
+        batches.send_replace(false);
+        store.import(vec![p("2501.00003", "Tapirs")]).await.unwrap();
+        batches.send_replace(true);
+        assert_eq!(follower.await.unwrap().unwrap(), Some(4));
+        assert_eq!(
+            index.num_docs(),
+            3,
+            "the changed paper is not indexed twice"
+        );
+        assert_eq!(index.search(&q("zebras")).unwrap().total, 0);
+        assert_eq!(index.search(&q("giraffes")).unwrap().total, 1);
+        assert_eq!(index.search(&q("tapirs")).unwrap().total, 1);
+        assert_eq!(
+            index.applied_seq().unwrap(),
+            store.last_seq().await.unwrap()
+        );
+        // An index that is not fresh is left to catch_up.
+        let (_, import) = tokio::sync::watch::channel(true);
+        assert_eq!(index.follow_fresh(&*store, import).await.unwrap(), None);
     }
 
     #[tokio::test]
