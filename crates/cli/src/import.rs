@@ -1,5 +1,6 @@
 //! Import: a parser thread streams records into batches, the store merges each batch in one
-//! transaction, and the search index catches up at the end. Malformed records are reported and
+//! transaction, and the search index follows (an empty one, beside the import: see the
+//! `paperboy import` command) or catches up at the end. Malformed records are reported and
 //! skipped; they never stop an import.
 
 use std::collections::BTreeMap;
