@@ -64,10 +64,15 @@ struct Plan {
     matching: Box<dyn Query>,
     /// The common words' BM25, added to the best matches (None: nothing to add).
     rescore: Option<TermUnion>,
-    /// Whether `matching` finds its top hits without scoring every match (a bare [`TermUnion`]);
-    /// otherwise (an intersection, filters) every match is scored anyway, and counted in the
-    /// same pass.
-    prunes: bool,
+}
+
+impl Plan {
+    /// Whether `matching` finds its top hits without scoring every match: a bare [`TermUnion`].
+    /// Otherwise (an intersection, filters, phrases) every match is scored anyway, and counted
+    /// in the same pass.
+    fn prunes(&self) -> bool {
+        self.matching.is::<TermUnion>()
+    }
 }
 
 /// Refuses queries over [`MAX_QUERY_CHARS`].
@@ -675,7 +680,6 @@ impl SearchIndex {
             Ok(Plan {
                 matching: self.parse(q)?,
                 rescore: None,
-                prunes: !q.text.contains('"') && self.filter_clauses(q).is_empty(),
             })
         };
         let searcher = self.reader.searcher();
@@ -721,7 +725,6 @@ impl SearchIndex {
                 return Ok(Plan {
                     matching: all,
                     rescore,
-                    prunes: false,
                 });
             }
         }
@@ -729,7 +732,6 @@ impl SearchIndex {
         Ok(Plan {
             matching: self.filtered(Box::new(any), q),
             rescore,
-            prunes: self.filter_clauses(q).is_empty(),
         })
     }
 
@@ -751,7 +753,7 @@ impl SearchIndex {
             Some(_) => (offset + limit).max(RESCORE_POOL),
             None => offset + limit + TIE_MARGIN,
         };
-        let (top, total) = if plan.prunes {
+        let (top, total) = if plan.prunes() {
             // Counted apart, so that the top hits skip the papers that cannot reach them.
             let top = searcher.search(&plan.matching, &TopDocs::with_limit(depth))?;
             (

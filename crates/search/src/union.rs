@@ -6,8 +6,8 @@
 //! name) gets an empty posting list that reads none, and the whole OR falls back to scoring every
 //! match. And where WAND applies it re-sorts every term's cursor at each step; with terms of low
 //! weight few blocks can be skipped. At 2.7 M papers, "for large language model" (12 terms) took
-//! 26-29 ms with WAND and takes 11-12 ms here; "a model for" 10 ms against 6; queries with a rare
-//! word cost the same either way (`paperboy-bench probe`, BENCHMARKS.md "Scale").
+//! 26 ms with WAND and takes 8.5 ms here; "a model for" 9.5 ms against 3.6 (`paperboy-bench
+//! probe`, BENCHMARKS.md "Scale").
 //!
 //! So [`TermUnion`] finds its top hits by MaxScore (Turtle and Flood; Lucene's choice for
 //! disjunctions) in windows of doc ids, as Lucene's `MaxScoreBulkScorer` does: the terms sorted
@@ -49,7 +49,6 @@ impl TermUnion {
 
 impl Query for TermUnion {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let scored = scoring.is_scoring_enabled();
         let mut terms = Vec::with_capacity(self.terms.len());
         // Each term's BM25 as its term query computes it (the same statistics), for MaxScore.
         let stats = match scoring {
@@ -68,7 +67,7 @@ impl Query for TermUnion {
             }
             let weight =
                 TermQuery::new(term.clone(), IndexRecordOption::WithFreqs).weight(scoring)?;
-            let weight: Box<dyn Weight> = match scored && *boost != 1.0 {
+            let weight: Box<dyn Weight> = match stats.is_some() && *boost != 1.0 {
                 true => Box::new(BoostWeight::new(weight, *boost)),
                 false => weight,
             };
@@ -77,7 +76,6 @@ impl Query for TermUnion {
         Ok(Box::new(TermUnionWeight {
             terms,
             bm25: stats.map(|_| bm25),
-            scored,
             shared: AtomicU32::new(0),
         }))
     }
@@ -93,7 +91,6 @@ struct TermUnionWeight {
     terms: Vec<(Term, Arc<dyn Weight>)>,
     /// Each term's BM25 weight, boosted, for MaxScore (None when scoring is off).
     bm25: Option<Vec<Bm25Weight>>,
-    scored: bool,
     /// The highest threshold any segment has reached in this search, as f32 bits (0 before any;
     /// only positive, so the bits order as the floats do). A weight serves one search, with one
     /// collector: a paper at or below another segment's k-th best score is not in the top k.
@@ -112,8 +109,9 @@ impl TermUnionWeight {
                 present.push((Occur::Should, Box::new(Shared(weight.clone()))));
             }
         }
-        Ok((!present.is_empty())
-            .then(|| BooleanWeight::new(present, self.scored, Box::new(SumCombiner::default))))
+        Ok((!present.is_empty()).then(|| {
+            BooleanWeight::new(present, self.bm25.is_some(), Box::new(SumCombiner::default))
+        }))
     }
 
     /// The top hits by MaxScore in windows (see the module's note): every paper whose sum is
